@@ -1,0 +1,671 @@
+//! The seven entry types of a headcount log and their canonical encoding.
+//!
+//! The byte-by-byte layout is documented in `docs/wire-format.md`; this module
+//! is its reference implementation. An entry is
+//!
+//! ```text
+//! version (u8 = 1) || type (u8) || body
+//! ```
+//!
+//! and decoding is strict: exactly one encoding is accepted for each entry, so
+//! `decode(b).encode() == b` for every `b` that decodes.
+
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+use crate::codec::{Reader, Writer};
+use crate::error::DecodeError;
+use crate::ids::{CampaignId, EntryHash, Pseudonym, RegistrarId, VouchReference};
+use crate::text::TextKind;
+
+/// The only entry encoding version this software reads and writes.
+pub const ENTRY_VERSION: u8 = 1;
+/// A leaf (9-byte header + entry) must fit a tlog-tiles entry bundle slot (2-byte length prefix).
+pub const MAX_ENTRY_LEN: usize = u16::MAX as usize - crate::leaf::LEAF_HEADER_LEN;
+
+/// Limits on variable-length fields, in bytes (UTF-8 bytes for text).
+pub mod limits {
+    /// Registrar display name.
+    pub const REGISTRAR_NAME: usize = 128;
+    /// Registrar policy: how it checks that an applicant is a real, distinct person.
+    pub const REGISTRAR_POLICY: usize = 8192;
+    /// Registrar contact (an address, a URL, an onion service).
+    pub const REGISTRAR_CONTACT: usize = 256;
+    /// BCP 47 language tag of a campaign text.
+    pub const LANG: usize = 35;
+    /// Campaign title, per language.
+    pub const TITLE: usize = 256;
+    /// Campaign statement, per language.
+    pub const STATEMENT: usize = 16384;
+    /// One addressee ("United Nations High Commissioner for Refugees").
+    pub const ADDRESSEE: usize = 256;
+    /// Number of language versions of a campaign.
+    pub const TEXTS: usize = 8;
+    /// Number of addressees of a campaign.
+    pub const ADDRESSEES: usize = 32;
+    /// Number of registrars a campaign accepts.
+    pub const REGISTRARS: usize = 64;
+    /// The public alias ("pseudo name") of a declaration.
+    pub const ALIAS: usize = 128;
+    /// The optional message of a declaration.
+    pub const MESSAGE: usize = 2048;
+    /// A credential proof.
+    pub const PROOF: usize = 4096;
+    /// The maximum proof-of-work difficulty a campaign may require, in bits.
+    pub const MAX_DIFFICULTY: u8 = 40;
+}
+
+/// Entry type codes (the second byte of every entry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum EntryType {
+    Registrar = 1,
+    IssuanceBatch = 2,
+    Campaign = 3,
+    Declaration = 4,
+    Withdrawal = 5,
+    VouchedDeclaration = 6,
+    UnverifiedDeclaration = 7,
+}
+
+impl EntryType {
+    /// Parses a type code.
+    pub fn from_code(code: u8) -> Option<Self> {
+        Some(match code {
+            1 => EntryType::Registrar,
+            2 => EntryType::IssuanceBatch,
+            3 => EntryType::Campaign,
+            4 => EntryType::Declaration,
+            5 => EntryType::Withdrawal,
+            6 => EntryType::VouchedDeclaration,
+            7 => EntryType::UnverifiedDeclaration,
+            _ => return None,
+        })
+    }
+
+    /// The kebab-case name used in the API and the docs.
+    pub fn name(self) -> &'static str {
+        match self {
+            EntryType::Registrar => "registrar",
+            EntryType::IssuanceBatch => "issuance-batch",
+            EntryType::Campaign => "campaign",
+            EntryType::Declaration => "declaration",
+            EntryType::Withdrawal => "withdrawal",
+            EntryType::VouchedDeclaration => "vouched-declaration",
+            EntryType::UnverifiedDeclaration => "unverified-declaration",
+        }
+    }
+}
+
+/// Prefix of every Ed25519-signed message: domain separation from any other
+/// use of the same key. The message is this prefix followed by the entry's
+/// encoding up to (not including) the signature.
+pub const SIGNATURE_CONTEXT: &[u8] = b"headcount entry signature v1\n";
+/// Prefix of the BBS presentation header preimage of declarations and withdrawals.
+pub const PRESENTATION_HEADER_CONTEXT: &[u8] = b"headcount presentation header v1\n";
+
+/// `registrar` — a registrar's keys, name, policy and contact; self-signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registrar {
+    /// Ed25519 key that signs this entry, issuance batches and vouched declarations.
+    pub signing_key: [u8; 32],
+    /// BBS (BLS12-381 G2) public key that verifies its credentials.
+    pub bbs_key: [u8; 96],
+    pub name: String,
+    pub policy: String,
+    pub contact: String,
+    pub signature: [u8; 64],
+}
+
+/// `issuance-batch` — how many credentials a registrar issued in one batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuanceBatch {
+    pub registrar: RegistrarId,
+    pub batch: u32,
+    /// Number of credentials issued in the batch (its anonymity set). At least 1.
+    pub size: u32,
+    /// Unix seconds; `period_start <= period_end`.
+    pub period_start: u64,
+    pub period_end: u64,
+    pub signature: [u8; 64],
+}
+
+/// One language version of a campaign's wording.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CampaignText {
+    /// BCP 47 tag: ASCII letters, digits and `-`, e.g. `en`, `zh-Hant`.
+    pub lang: String,
+    pub title: String,
+    pub statement: String,
+}
+
+/// `campaign` — an organiser's statement and rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Campaign {
+    /// Ed25519 key of the organiser.
+    pub organiser_key: [u8; 32],
+    /// 1 to 8 language versions, distinct `lang` tags; the first is the original.
+    pub texts: Vec<CampaignText>,
+    /// Up to 32 addressees.
+    pub addressees: Vec<String>,
+    /// Registrars whose credentials and vouches count, strictly ascending.
+    pub registrars: Vec<RegistrarId>,
+    /// Unix seconds; declarations are accepted while `opens_at <= t < closes_at`
+    /// where `t` is the sequencer's leaf timestamp.
+    pub opens_at: u64,
+    pub closes_at: u64,
+    /// Leading zero bits an unverified declaration's hash must have; 0 means
+    /// the campaign accepts no unverified declarations.
+    pub unverified_difficulty: u8,
+    pub signature: [u8; 64],
+}
+
+/// `declaration` — a credentialed, pseudonymous declaration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Declaration {
+    pub campaign: CampaignId,
+    pub pseudonym: Pseudonym,
+    /// Disclosed credential attributes.
+    pub registrar: RegistrarId,
+    pub batch: u32,
+    pub alias: String,
+    pub message: String,
+    /// BBS pseudonym proof; its presentation header is [`Declaration::presentation_header`].
+    pub proof: Vec<u8>,
+}
+
+/// `withdrawal` — removes a pseudonym's declaration from the count.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Withdrawal {
+    pub campaign: CampaignId,
+    pub pseudonym: Pseudonym,
+    pub registrar: RegistrarId,
+    pub batch: u32,
+    pub proof: Vec<u8>,
+}
+
+/// `vouched-declaration` — a registrar declares on behalf of a person it checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VouchedDeclaration {
+    pub campaign: CampaignId,
+    pub registrar: RegistrarId,
+    /// Opaque, chosen by the registrar, one per person per campaign.
+    pub reference: VouchReference,
+    pub alias: String,
+    pub message: String,
+    pub signature: [u8; 64],
+}
+
+/// `unverified-declaration` — anyone, with a proof of work.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnverifiedDeclaration {
+    pub campaign: CampaignId,
+    pub alias: String,
+    pub message: String,
+    /// Chosen so that SHA-256 of the whole entry has enough leading zero bits.
+    pub nonce: u64,
+}
+
+/// A decoded log entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Entry {
+    Registrar(Registrar),
+    IssuanceBatch(IssuanceBatch),
+    Campaign(Campaign),
+    Declaration(Declaration),
+    Withdrawal(Withdrawal),
+    VouchedDeclaration(VouchedDeclaration),
+    UnverifiedDeclaration(UnverifiedDeclaration),
+}
+
+fn header(w: &mut Writer, t: EntryType) {
+    w.u8(ENTRY_VERSION);
+    w.u8(t as u8);
+}
+
+impl Registrar {
+    fn write_unsigned(&self, w: &mut Writer) {
+        header(w, EntryType::Registrar);
+        w.fixed(&self.signing_key);
+        w.fixed(&self.bbs_key);
+        w.text(&self.name);
+        w.text(&self.policy);
+        w.text(&self.contact);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Registrar {
+            signing_key: r.array("signing_key")?,
+            bbs_key: r.array("bbs_key")?,
+            name: r.text("name", TextKind::SingleLine, limits::REGISTRAR_NAME)?,
+            policy: r.text("policy", TextKind::MultiLine, limits::REGISTRAR_POLICY)?,
+            contact: r.text(
+                "contact",
+                TextKind::SingleLineOptional,
+                limits::REGISTRAR_CONTACT,
+            )?,
+            signature: r.array("signature")?,
+        })
+    }
+    /// The registrar's id.
+    pub fn id(&self) -> RegistrarId {
+        RegistrarId(Sha256::digest(unsigned(|w| self.write_unsigned(w))).into())
+    }
+}
+
+impl IssuanceBatch {
+    fn write_unsigned(&self, w: &mut Writer) {
+        header(w, EntryType::IssuanceBatch);
+        w.fixed(&self.registrar.0);
+        w.u32(self.batch);
+        w.u32(self.size);
+        w.u64(self.period_start);
+        w.u64(self.period_end);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let b = IssuanceBatch {
+            registrar: RegistrarId(r.array("registrar")?),
+            batch: r.u32("batch")?,
+            size: r.u32("size")?,
+            period_start: r.u64("period_start")?,
+            period_end: r.u64("period_end")?,
+            signature: r.array("signature")?,
+        };
+        if b.size == 0 {
+            return Err(DecodeError::InvalidField {
+                field: "size",
+                reason: "a batch has at least one credential",
+            });
+        }
+        if b.period_start > b.period_end {
+            return Err(DecodeError::InvalidField {
+                field: "period_end",
+                reason: "the period ends before it starts",
+            });
+        }
+        Ok(b)
+    }
+}
+
+impl Campaign {
+    fn write_unsigned(&self, w: &mut Writer) {
+        header(w, EntryType::Campaign);
+        w.fixed(&self.organiser_key);
+        w.u8(count8(self.texts.len()));
+        for t in &self.texts {
+            w.text(&t.lang);
+            w.text(&t.title);
+            w.text(&t.statement);
+        }
+        w.u8(count8(self.addressees.len()));
+        for a in &self.addressees {
+            w.text(a);
+        }
+        w.u8(count8(self.registrars.len()));
+        for r in &self.registrars {
+            w.fixed(&r.0);
+        }
+        w.u64(self.opens_at);
+        w.u64(self.closes_at);
+        w.u8(self.unverified_difficulty);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let organiser_key = r.array("organiser_key")?;
+        let n = r.u8("texts")? as usize;
+        if n == 0 {
+            return Err(DecodeError::EmptyField { field: "texts" });
+        }
+        if n > limits::TEXTS {
+            return Err(DecodeError::FieldTooLong {
+                field: "texts",
+                max: limits::TEXTS,
+            });
+        }
+        let mut texts: Vec<CampaignText> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let lang = r.text("lang", TextKind::SingleLine, limits::LANG)?;
+            if !lang.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                return Err(DecodeError::InvalidField {
+                    field: "lang",
+                    reason: "not a BCP 47 tag",
+                });
+            }
+            if texts.iter().any(|t| t.lang == lang) {
+                return Err(DecodeError::InvalidField {
+                    field: "lang",
+                    reason: "two texts in one language",
+                });
+            }
+            texts.push(CampaignText {
+                lang,
+                title: r.text("title", TextKind::SingleLine, limits::TITLE)?,
+                statement: r.text("statement", TextKind::MultiLine, limits::STATEMENT)?,
+            });
+        }
+        let n = r.u8("addressees")? as usize;
+        if n > limits::ADDRESSEES {
+            return Err(DecodeError::FieldTooLong {
+                field: "addressees",
+                max: limits::ADDRESSEES,
+            });
+        }
+        let mut addressees = Vec::with_capacity(n);
+        for _ in 0..n {
+            addressees.push(r.text("addressee", TextKind::SingleLine, limits::ADDRESSEE)?);
+        }
+        let n = r.u8("registrars")? as usize;
+        if n > limits::REGISTRARS {
+            return Err(DecodeError::FieldTooLong {
+                field: "registrars",
+                max: limits::REGISTRARS,
+            });
+        }
+        let mut registrars: Vec<RegistrarId> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let id = RegistrarId(r.array("registrar")?);
+            if registrars.last().is_some_and(|last| *last >= id) {
+                return Err(DecodeError::InvalidField {
+                    field: "registrars",
+                    reason: "registrar ids must be strictly ascending",
+                });
+            }
+            registrars.push(id);
+        }
+        let opens_at = r.u64("opens_at")?;
+        let closes_at = r.u64("closes_at")?;
+        if closes_at <= opens_at {
+            return Err(DecodeError::InvalidField {
+                field: "closes_at",
+                reason: "the campaign closes before it opens",
+            });
+        }
+        let unverified_difficulty = r.u8("unverified_difficulty")?;
+        if unverified_difficulty > limits::MAX_DIFFICULTY {
+            return Err(DecodeError::InvalidField {
+                field: "unverified_difficulty",
+                reason: "above 40 bits",
+            });
+        }
+        Ok(Campaign {
+            organiser_key,
+            texts,
+            addressees,
+            registrars,
+            opens_at,
+            closes_at,
+            unverified_difficulty,
+            signature: r.array("signature")?,
+        })
+    }
+    /// The campaign's id.
+    pub fn id(&self) -> CampaignId {
+        CampaignId(Sha256::digest(unsigned(|w| self.write_unsigned(w))).into())
+    }
+    /// The text in `lang`, or the original (first) text.
+    pub fn text(&self, lang: &str) -> &CampaignText {
+        self.texts
+            .iter()
+            .find(|t| t.lang == lang)
+            .unwrap_or(&self.texts[0])
+    }
+}
+
+impl Declaration {
+    fn write_unproven(&self, w: &mut Writer) {
+        header(w, EntryType::Declaration);
+        w.fixed(&self.campaign.0);
+        w.fixed(&self.pseudonym.0);
+        w.fixed(&self.registrar.0);
+        w.u32(self.batch);
+        w.text(&self.alias);
+        w.text(&self.message);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Declaration {
+            campaign: CampaignId(r.array("campaign")?),
+            pseudonym: Pseudonym(r.array("pseudonym")?),
+            registrar: RegistrarId(r.array("registrar")?),
+            batch: r.u32("batch")?,
+            alias: r.text("alias", TextKind::SingleLine, limits::ALIAS)?,
+            message: r.text("message", TextKind::MultiLineOptional, limits::MESSAGE)?,
+            proof: read_proof(r)?,
+        })
+    }
+    /// The BBS presentation header: SHA-256 of the context string and the
+    /// entry's encoding up to (not including) the proof. It binds the proof to
+    /// the campaign, pseudonym, disclosed attributes, alias and message.
+    pub fn presentation_header(&self) -> [u8; 32] {
+        presentation_header(unsigned(|w| self.write_unproven(w)))
+    }
+}
+
+impl Withdrawal {
+    fn write_unproven(&self, w: &mut Writer) {
+        header(w, EntryType::Withdrawal);
+        w.fixed(&self.campaign.0);
+        w.fixed(&self.pseudonym.0);
+        w.fixed(&self.registrar.0);
+        w.u32(self.batch);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Withdrawal {
+            campaign: CampaignId(r.array("campaign")?),
+            pseudonym: Pseudonym(r.array("pseudonym")?),
+            registrar: RegistrarId(r.array("registrar")?),
+            batch: r.u32("batch")?,
+            proof: read_proof(r)?,
+        })
+    }
+    /// The BBS presentation header (see [`Declaration::presentation_header`]).
+    pub fn presentation_header(&self) -> [u8; 32] {
+        presentation_header(unsigned(|w| self.write_unproven(w)))
+    }
+}
+
+impl VouchedDeclaration {
+    fn write_unsigned(&self, w: &mut Writer) {
+        header(w, EntryType::VouchedDeclaration);
+        w.fixed(&self.campaign.0);
+        w.fixed(&self.registrar.0);
+        w.fixed(&self.reference.0);
+        w.text(&self.alias);
+        w.text(&self.message);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(VouchedDeclaration {
+            campaign: CampaignId(r.array("campaign")?),
+            registrar: RegistrarId(r.array("registrar")?),
+            reference: VouchReference(r.array("reference")?),
+            alias: r.text("alias", TextKind::SingleLine, limits::ALIAS)?,
+            message: r.text("message", TextKind::MultiLineOptional, limits::MESSAGE)?,
+            signature: r.array("signature")?,
+        })
+    }
+}
+
+impl UnverifiedDeclaration {
+    fn write(&self, w: &mut Writer) {
+        header(w, EntryType::UnverifiedDeclaration);
+        w.fixed(&self.campaign.0);
+        w.text(&self.alias);
+        w.text(&self.message);
+        w.u64(self.nonce);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(UnverifiedDeclaration {
+            campaign: CampaignId(r.array("campaign")?),
+            alias: r.text("alias", TextKind::SingleLine, limits::ALIAS)?,
+            message: r.text("message", TextKind::MultiLineOptional, limits::MESSAGE)?,
+            nonce: r.u64("nonce")?,
+        })
+    }
+}
+
+fn read_proof(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
+    let p = r.var16("proof", limits::PROOF)?;
+    if p.is_empty() {
+        return Err(DecodeError::EmptyField { field: "proof" });
+    }
+    Ok(p.to_vec())
+}
+
+fn count8(n: usize) -> u8 {
+    // Lists longer than 255 encode as 255 items' worth of prefix and then fail
+    // to decode (trailing bytes), so `Entry::build` rejects them.
+    u8::try_from(n).unwrap_or(u8::MAX)
+}
+
+fn unsigned(f: impl FnOnce(&mut Writer)) -> Vec<u8> {
+    let mut w = Writer::default();
+    f(&mut w);
+    w.buf
+}
+
+fn presentation_header(unproven: Vec<u8>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(PRESENTATION_HEADER_CONTEXT);
+    h.update(unproven);
+    h.finalize().into()
+}
+
+/// The message an Ed25519 signature covers: the context and the unsigned encoding.
+fn signing_message(unsigned: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(SIGNATURE_CONTEXT.len() + unsigned.len());
+    m.extend_from_slice(SIGNATURE_CONTEXT);
+    m.extend_from_slice(unsigned);
+    m
+}
+
+/// Verifies an Ed25519 signature strictly (no small-order keys, canonical S).
+pub(crate) fn verify_ed25519(key: &[u8; 32], unsigned: &[u8], signature: &[u8; 64]) -> bool {
+    let Ok(vk) = VerifyingKey::from_bytes(key) else {
+        return false;
+    };
+    let sig = ed25519_dalek::Signature::from_bytes(signature);
+    vk.verify_strict(&signing_message(unsigned), &sig).is_ok()
+}
+
+impl Entry {
+    /// The entry's type.
+    pub fn entry_type(&self) -> EntryType {
+        match self {
+            Entry::Registrar(_) => EntryType::Registrar,
+            Entry::IssuanceBatch(_) => EntryType::IssuanceBatch,
+            Entry::Campaign(_) => EntryType::Campaign,
+            Entry::Declaration(_) => EntryType::Declaration,
+            Entry::Withdrawal(_) => EntryType::Withdrawal,
+            Entry::VouchedDeclaration(_) => EntryType::VouchedDeclaration,
+            Entry::UnverifiedDeclaration(_) => EntryType::UnverifiedDeclaration,
+        }
+    }
+
+    /// The campaign an entry belongs to, for the types that belong to one.
+    pub fn campaign(&self) -> Option<CampaignId> {
+        match self {
+            Entry::Campaign(c) => Some(c.id()),
+            Entry::Declaration(d) => Some(d.campaign),
+            Entry::Withdrawal(d) => Some(d.campaign),
+            Entry::VouchedDeclaration(d) => Some(d.campaign),
+            Entry::UnverifiedDeclaration(d) => Some(d.campaign),
+            Entry::Registrar(_) | Entry::IssuanceBatch(_) => None,
+        }
+    }
+
+    /// The canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        self.write_unsigned(&mut w);
+        match self {
+            Entry::Registrar(e) => w.fixed(&e.signature),
+            Entry::IssuanceBatch(e) => w.fixed(&e.signature),
+            Entry::Campaign(e) => w.fixed(&e.signature),
+            Entry::VouchedDeclaration(e) => w.fixed(&e.signature),
+            Entry::Declaration(e) => w.var16(&e.proof),
+            Entry::Withdrawal(e) => w.var16(&e.proof),
+            Entry::UnverifiedDeclaration(_) => {}
+        }
+        w.buf
+    }
+
+    /// The encoding of everything but the trailing signature or proof (for
+    /// unverified declarations: the whole entry).
+    pub fn unsigned_bytes(&self) -> Vec<u8> {
+        unsigned(|w| self.write_unsigned(w))
+    }
+
+    fn write_unsigned(&self, w: &mut Writer) {
+        match self {
+            Entry::Registrar(e) => e.write_unsigned(w),
+            Entry::IssuanceBatch(e) => e.write_unsigned(w),
+            Entry::Campaign(e) => e.write_unsigned(w),
+            Entry::VouchedDeclaration(e) => e.write_unsigned(w),
+            Entry::Declaration(e) => e.write_unproven(w),
+            Entry::Withdrawal(e) => e.write_unproven(w),
+            Entry::UnverifiedDeclaration(e) => e.write(w),
+        }
+    }
+
+    /// SHA-256 of the encoding.
+    pub fn hash(&self) -> EntryHash {
+        EntryHash::of(&self.encode())
+    }
+
+    /// Decodes one entry, strictly.
+    pub fn decode(bytes: &[u8]) -> Result<Entry, DecodeError> {
+        if bytes.is_empty() {
+            return Err(DecodeError::Empty);
+        }
+        if bytes.len() > MAX_ENTRY_LEN {
+            return Err(DecodeError::FieldTooLong {
+                field: "entry",
+                max: MAX_ENTRY_LEN,
+            });
+        }
+        let mut r = Reader::new(bytes);
+        let version = r.u8("version")?;
+        if version != ENTRY_VERSION {
+            return Err(DecodeError::UnsupportedVersion(version));
+        }
+        let code = r.u8("type")?;
+        let t = EntryType::from_code(code).ok_or(DecodeError::UnknownType(code))?;
+        let entry = match t {
+            EntryType::Registrar => Entry::Registrar(Registrar::read(&mut r)?),
+            EntryType::IssuanceBatch => Entry::IssuanceBatch(IssuanceBatch::read(&mut r)?),
+            EntryType::Campaign => Entry::Campaign(Campaign::read(&mut r)?),
+            EntryType::Declaration => Entry::Declaration(Declaration::read(&mut r)?),
+            EntryType::Withdrawal => Entry::Withdrawal(Withdrawal::read(&mut r)?),
+            EntryType::VouchedDeclaration => {
+                Entry::VouchedDeclaration(VouchedDeclaration::read(&mut r)?)
+            }
+            EntryType::UnverifiedDeclaration => {
+                Entry::UnverifiedDeclaration(UnverifiedDeclaration::read(&mut r)?)
+            }
+        };
+        debug_assert!(r.position() <= bytes.len());
+        r.finish()?;
+        Ok(entry)
+    }
+
+    /// Encodes and re-decodes: the way tools build entries, so that only
+    /// entries the log would accept as well-formed leave this crate.
+    pub fn build(self) -> Result<(Entry, Vec<u8>), DecodeError> {
+        let bytes = self.encode();
+        let entry = Entry::decode(&bytes)?;
+        Ok((entry, bytes))
+    }
+
+    /// Fills in the Ed25519 signature of a registrar, issuance-batch, campaign
+    /// or vouched-declaration entry, then builds it. Other types are built unchanged.
+    pub fn sign(mut self, key: &SigningKey) -> Result<(Entry, Vec<u8>), DecodeError> {
+        let sig = key
+            .sign(&signing_message(&self.unsigned_bytes()))
+            .to_bytes();
+        match &mut self {
+            Entry::Registrar(e) => e.signature = sig,
+            Entry::IssuanceBatch(e) => e.signature = sig,
+            Entry::Campaign(e) => e.signature = sig,
+            Entry::VouchedDeclaration(e) => e.signature = sig,
+            _ => {}
+        }
+        self.build()
+    }
+}

@@ -1,0 +1,31 @@
+//! The pure core of headcount.
+//!
+//! * [`entry`]: the seven entry types and their canonical, versioned encoding
+//!   (`docs/wire-format.md` documents it byte by byte);
+//! * [`leaf`]: what the sequencer appends (a coarse timestamp and the entry);
+//! * [`state`]: the validity function, shared by the server and the auditor;
+//! * [`tally`]: the counts (DESIGN §5), read out of the folded state;
+//! * [`pow`]: the proof of work of unverified declarations.
+//!
+//! No I/O, no clocks, no randomness: the same leaves give the same state and
+//! the same tallies on every machine.
+
+#![forbid(unsafe_code)]
+
+mod codec;
+pub mod entry;
+pub mod error;
+pub mod ids;
+pub mod leaf;
+pub mod pow;
+pub mod state;
+pub mod tally;
+pub mod testkit;
+pub mod text;
+
+pub use entry::{Entry, EntryType};
+pub use error::{DecodeError, Rejection};
+pub use ids::{CampaignId, EntryHash, Pseudonym, RegistrarId, Timestamp, VouchReference};
+pub use leaf::Leaf;
+pub use state::{Change, CredentialVerifier, CryptoVerified, LogState, NoCredentials};
+pub use tally::{BatchTally, CampaignTally, RegistrarTally};

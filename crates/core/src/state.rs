@@ -1,0 +1,515 @@
+//! The validity function and the state it runs against.
+//!
+//! [`LogState`] is everything the rules need to know about the log before an
+//! entry: registrars and their keys, published batches, campaigns, and per
+//! campaign who is counted. [`LogState::validate`] is *the* validity function:
+//! `(state before, leaf) → Change | Rejection`, pure and deterministic; the
+//! server runs it before accepting, the auditor when re-checking, so both agree
+//! by construction. [`LogState::apply`] folds an accepted change in.
+//!
+//! Cryptographic checks are split out ([`LogState::verify_crypto`]) so callers
+//! can run them in parallel: keys are bound to ids by hashing and ids never
+//! change, so an entry whose signature verified against an earlier state
+//! verifies against every later one. A [`CryptoVerified`] token carries that
+//! result into `validate`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::entry::{Campaign, Entry, verify_ed25519};
+use crate::error::Rejection;
+use crate::ids::{CampaignId, EntryHash, Pseudonym, RegistrarId, Timestamp, VouchReference};
+use crate::leaf::Leaf;
+use crate::pow::leading_zero_bits;
+
+/// A registrar as the rules see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistrarInfo {
+    pub id: RegistrarId,
+    pub signing_key: [u8; 32],
+    pub bbs_key: [u8; 96],
+}
+
+/// A campaign's rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CampaignRules {
+    pub id: CampaignId,
+    pub registrars: Vec<RegistrarId>,
+    pub opens_at: u64,
+    pub closes_at: u64,
+    pub unverified_difficulty: u8,
+}
+
+impl CampaignRules {
+    fn from_entry(c: &Campaign) -> Self {
+        CampaignRules {
+            id: c.id(),
+            registrars: c.registrars.clone(),
+            opens_at: c.opens_at,
+            closes_at: c.closes_at,
+            unverified_difficulty: c.unverified_difficulty,
+        }
+    }
+    fn accepts(&self, r: &RegistrarId) -> bool {
+        self.registrars.binary_search(r).is_ok()
+    }
+    fn check_open(&self, t: Timestamp) -> Result<(), Rejection> {
+        if t.0 < self.opens_at {
+            Err(Rejection::CampaignNotOpen)
+        } else if t.0 >= self.closes_at {
+            Err(Rejection::CampaignClosed)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Who is counted in one campaign.
+#[derive(Clone, Debug, Default)]
+pub struct CampaignCounts {
+    /// Pseudonym → disclosed (registrar, batch) of its current declaration.
+    pub(crate) declared: HashMap<Pseudonym, (RegistrarId, u32)>,
+    /// Current credentialed declarations per (registrar, batch).
+    pub(crate) groups: BTreeMap<(RegistrarId, u32), u64>,
+    /// (registrar, reference) pairs vouched for.
+    pub(crate) vouched: HashSet<(RegistrarId, VouchReference)>,
+    pub(crate) vouched_by_registrar: BTreeMap<RegistrarId, u64>,
+    /// Hashes of unverified declarations (an identical one cannot count twice).
+    pub(crate) unverified: HashSet<EntryHash>,
+    pub(crate) withdrawals: u64,
+}
+
+/// The campaign's rules and counts.
+#[derive(Clone, Debug)]
+pub struct CampaignState {
+    pub rules: CampaignRules,
+    pub counts: CampaignCounts,
+}
+
+/// Proof that an entry's signatures or credential proof verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CryptoVerified(EntryHash);
+
+/// What an accepted entry changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    AddRegistrar(RegistrarInfo),
+    AddBatch {
+        registrar: RegistrarId,
+        batch: u32,
+        size: u32,
+    },
+    AddCampaign(CampaignRules),
+    Declare {
+        campaign: CampaignId,
+        pseudonym: Pseudonym,
+        registrar: RegistrarId,
+        batch: u32,
+    },
+    Withdraw {
+        campaign: CampaignId,
+        pseudonym: Pseudonym,
+    },
+    Vouch {
+        campaign: CampaignId,
+        registrar: RegistrarId,
+        reference: VouchReference,
+    },
+    Unverified {
+        campaign: CampaignId,
+        hash: EntryHash,
+    },
+}
+
+/// Verifies credential proofs. The credentials crate implements it; until a
+/// log enables credentials, [`NoCredentials`] rejects every credentialed entry
+/// with `unsupported_entry`, so none is ever accepted unchecked.
+pub trait CredentialVerifier: Sync {
+    /// Verifies a BBS pseudonym proof made with `bbs_key` for `campaign`
+    /// (the scope), `header` (the presentation header), disclosing
+    /// `registrar` and `batch`.
+    #[allow(clippy::too_many_arguments)]
+    fn verify(
+        &self,
+        bbs_key: &[u8; 96],
+        campaign: &CampaignId,
+        header: &[u8; 32],
+        registrar: &RegistrarId,
+        batch: u32,
+        pseudonym: &Pseudonym,
+        proof: &[u8],
+    ) -> Result<(), Rejection>;
+
+    /// Checks that a registrar's BBS public key is a valid key.
+    fn check_public_key(&self, bbs_key: &[u8; 96]) -> Result<(), Rejection>;
+}
+
+/// The verifier of a log that does not accept credentialed entries.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoCredentials;
+
+impl CredentialVerifier for NoCredentials {
+    fn verify(
+        &self,
+        _: &[u8; 96],
+        _: &CampaignId,
+        _: &[u8; 32],
+        _: &RegistrarId,
+        _: u32,
+        _: &Pseudonym,
+        _: &[u8],
+    ) -> Result<(), Rejection> {
+        Err(Rejection::UnsupportedEntry(
+            "credentialed declarations are not enabled on this log",
+        ))
+    }
+    fn check_public_key(&self, _: &[u8; 96]) -> Result<(), Rejection> {
+        Ok(())
+    }
+}
+
+/// Everything the validity rules depend on.
+#[derive(Clone, Debug, Default)]
+pub struct LogState {
+    /// Leaves folded in so far.
+    pub size: u64,
+    /// Timestamp of the last leaf (0 before the first).
+    pub last_timestamp: Timestamp,
+    pub(crate) registrars: HashMap<RegistrarId, RegistrarInfo>,
+    pub(crate) batches: HashMap<(RegistrarId, u32), u32>,
+    pub(crate) campaigns: HashMap<CampaignId, CampaignState>,
+}
+
+impl LogState {
+    /// An empty log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A registrar by id.
+    pub fn registrar(&self, id: &RegistrarId) -> Option<&RegistrarInfo> {
+        self.registrars.get(id)
+    }
+
+    /// A campaign by id.
+    pub fn campaign(&self, id: &CampaignId) -> Option<&CampaignState> {
+        self.campaigns.get(id)
+    }
+
+    /// Ids of all campaigns.
+    pub fn campaign_ids(&self) -> impl Iterator<Item = &CampaignId> {
+        self.campaigns.keys()
+    }
+
+    /// The logged size of a batch.
+    pub fn batch_size(&self, registrar: &RegistrarId, batch: u32) -> Option<u32> {
+        self.batches.get(&(*registrar, batch)).copied()
+    }
+
+    fn registrar_key(&self, id: &RegistrarId) -> Result<&RegistrarInfo, Rejection> {
+        self.registrars.get(id).ok_or(Rejection::UnknownRegistrar)
+    }
+
+    /// Verifies the entry's signature or credential proof against the keys
+    /// this state knows. Read-only; safe to run for many entries in parallel.
+    pub fn verify_crypto(
+        &self,
+        entry: &Entry,
+        hash: EntryHash,
+        credentials: &dyn CredentialVerifier,
+    ) -> Result<CryptoVerified, Rejection> {
+        let ok = match entry {
+            Entry::Registrar(e) => {
+                credentials.check_public_key(&e.bbs_key)?;
+                verify_ed25519(&e.signing_key, &entry.unsigned_bytes(), &e.signature)
+            }
+            Entry::Campaign(e) => {
+                verify_ed25519(&e.organiser_key, &entry.unsigned_bytes(), &e.signature)
+            }
+            Entry::IssuanceBatch(e) => {
+                let r = self.registrar_key(&e.registrar)?;
+                verify_ed25519(&r.signing_key, &entry.unsigned_bytes(), &e.signature)
+            }
+            Entry::VouchedDeclaration(e) => {
+                let r = self.registrar_key(&e.registrar)?;
+                verify_ed25519(&r.signing_key, &entry.unsigned_bytes(), &e.signature)
+            }
+            Entry::Declaration(e) => {
+                let r = self.registrar_key(&e.registrar)?;
+                credentials.verify(
+                    &r.bbs_key,
+                    &e.campaign,
+                    &e.presentation_header(),
+                    &e.registrar,
+                    e.batch,
+                    &e.pseudonym,
+                    &e.proof,
+                )?;
+                true
+            }
+            Entry::Withdrawal(e) => {
+                let r = self.registrar_key(&e.registrar)?;
+                credentials.verify(
+                    &r.bbs_key,
+                    &e.campaign,
+                    &e.presentation_header(),
+                    &e.registrar,
+                    e.batch,
+                    &e.pseudonym,
+                    &e.proof,
+                )?;
+                true
+            }
+            Entry::UnverifiedDeclaration(_) => true,
+        };
+        if ok {
+            Ok(CryptoVerified(hash))
+        } else {
+            Err(Rejection::BadSignature)
+        }
+    }
+
+    /// The stateful rules, without cryptography (cheap; run them first).
+    pub fn check_rules(
+        &self,
+        timestamp: Timestamp,
+        entry: &Entry,
+        hash: EntryHash,
+    ) -> Result<Change, Rejection> {
+        if !timestamp.is_coarse() || timestamp < self.last_timestamp {
+            return Err(Rejection::BadTimestamp {
+                got: timestamp.0,
+                previous: self.last_timestamp.0,
+            });
+        }
+        match entry {
+            Entry::Registrar(e) => {
+                let id = e.id();
+                if self.registrars.contains_key(&id) {
+                    return Err(Rejection::RegistrarExists);
+                }
+                Ok(Change::AddRegistrar(RegistrarInfo {
+                    id,
+                    signing_key: e.signing_key,
+                    bbs_key: e.bbs_key,
+                }))
+            }
+            Entry::IssuanceBatch(e) => {
+                self.registrar_key(&e.registrar)?;
+                if self.batches.contains_key(&(e.registrar, e.batch)) {
+                    return Err(Rejection::BatchExists(e.batch));
+                }
+                Ok(Change::AddBatch {
+                    registrar: e.registrar,
+                    batch: e.batch,
+                    size: e.size,
+                })
+            }
+            Entry::Campaign(e) => {
+                let rules = CampaignRules::from_entry(e);
+                if self.campaigns.contains_key(&rules.id) {
+                    return Err(Rejection::CampaignExists);
+                }
+                for r in &rules.registrars {
+                    self.registrar_key(r)?;
+                }
+                Ok(Change::AddCampaign(rules))
+            }
+            Entry::Declaration(e) => {
+                let c = self.open_campaign(&e.campaign, timestamp)?;
+                self.check_credential_attrs(c, &e.registrar, e.batch)?;
+                Ok(Change::Declare {
+                    campaign: e.campaign,
+                    pseudonym: e.pseudonym,
+                    registrar: e.registrar,
+                    batch: e.batch,
+                })
+            }
+            Entry::Withdrawal(e) => {
+                let c = self.open_campaign(&e.campaign, timestamp)?;
+                self.check_credential_attrs(c, &e.registrar, e.batch)?;
+                match c.counts.declared.get(&e.pseudonym) {
+                    Some(attrs) if *attrs == (e.registrar, e.batch) => {}
+                    _ => return Err(Rejection::NotDeclared),
+                }
+                Ok(Change::Withdraw {
+                    campaign: e.campaign,
+                    pseudonym: e.pseudonym,
+                })
+            }
+            Entry::VouchedDeclaration(e) => {
+                let c = self.open_campaign(&e.campaign, timestamp)?;
+                if !c.rules.accepts(&e.registrar) {
+                    return Err(Rejection::RegistrarNotAccepted);
+                }
+                Ok(Change::Vouch {
+                    campaign: e.campaign,
+                    registrar: e.registrar,
+                    reference: e.reference,
+                })
+            }
+            Entry::UnverifiedDeclaration(e) => {
+                let c = self.open_campaign(&e.campaign, timestamp)?;
+                let need = c.rules.unverified_difficulty;
+                if need == 0 {
+                    return Err(Rejection::UnverifiedNotAccepted);
+                }
+                let got = leading_zero_bits(&hash.0);
+                if got < u32::from(need) {
+                    return Err(Rejection::InsufficientWork { got, need });
+                }
+                if c.counts.unverified.contains(&hash) {
+                    return Err(Rejection::DuplicateEntry);
+                }
+                Ok(Change::Unverified {
+                    campaign: e.campaign,
+                    hash,
+                })
+            }
+        }
+    }
+
+    fn open_campaign(&self, id: &CampaignId, t: Timestamp) -> Result<&CampaignState, Rejection> {
+        let c = self.campaigns.get(id).ok_or(Rejection::UnknownCampaign)?;
+        c.rules.check_open(t)?;
+        Ok(c)
+    }
+
+    fn check_credential_attrs(
+        &self,
+        c: &CampaignState,
+        registrar: &RegistrarId,
+        batch: u32,
+    ) -> Result<(), Rejection> {
+        if !c.rules.accepts(registrar) {
+            return Err(Rejection::RegistrarNotAccepted);
+        }
+        if !self.batches.contains_key(&(*registrar, batch)) {
+            return Err(Rejection::BatchNotPublished(batch));
+        }
+        Ok(())
+    }
+
+    /// The validity function: the state before, a leaf's timestamp and entry
+    /// → the change it makes, or why it is invalid. Rules are checked before
+    /// cryptography; `verified`, if given, must be the token of this entry.
+    pub fn validate(
+        &self,
+        timestamp: Timestamp,
+        entry: &Entry,
+        hash: EntryHash,
+        verified: Option<CryptoVerified>,
+        credentials: &dyn CredentialVerifier,
+    ) -> Result<Change, Rejection> {
+        let change = self.check_rules(timestamp, entry, hash)?;
+        match verified {
+            Some(CryptoVerified(h)) if h == hash => {}
+            _ => {
+                self.verify_crypto(entry, hash, credentials)?;
+            }
+        }
+        Ok(change)
+    }
+
+    /// Decodes and validates a whole leaf.
+    pub fn validate_leaf(
+        &self,
+        leaf: &Leaf,
+        credentials: &dyn CredentialVerifier,
+    ) -> Result<(Entry, Change), Rejection> {
+        let entry = leaf.decode_entry()?;
+        let change = self.validate(leaf.timestamp, &entry, leaf.entry_hash(), None, credentials)?;
+        Ok((entry, change))
+    }
+
+    /// Folds an accepted change into the state, as leaf number `self.size`.
+    pub fn apply(&mut self, timestamp: Timestamp, change: Change) {
+        self.size += 1;
+        self.last_timestamp = timestamp;
+        match change {
+            Change::AddRegistrar(info) => {
+                self.registrars.insert(info.id, info);
+            }
+            Change::AddBatch {
+                registrar,
+                batch,
+                size,
+            } => {
+                self.batches.insert((registrar, batch), size);
+            }
+            Change::AddCampaign(rules) => {
+                self.campaigns.insert(
+                    rules.id,
+                    CampaignState {
+                        rules,
+                        counts: CampaignCounts::default(),
+                    },
+                );
+            }
+            Change::Declare {
+                campaign,
+                pseudonym,
+                registrar,
+                batch,
+            } => {
+                let counts = &mut self.counts_mut(&campaign);
+                if let Some(old) = counts.declared.insert(pseudonym, (registrar, batch)) {
+                    dec(&mut counts.groups, old);
+                }
+                *counts.groups.entry((registrar, batch)).or_default() += 1;
+            }
+            Change::Withdraw {
+                campaign,
+                pseudonym,
+            } => {
+                let counts = self.counts_mut(&campaign);
+                if let Some(old) = counts.declared.remove(&pseudonym) {
+                    dec(&mut counts.groups, old);
+                }
+                counts.withdrawals += 1;
+            }
+            Change::Vouch {
+                campaign,
+                registrar,
+                reference,
+            } => {
+                let counts = self.counts_mut(&campaign);
+                if counts.vouched.insert((registrar, reference)) {
+                    *counts.vouched_by_registrar.entry(registrar).or_default() += 1;
+                }
+            }
+            Change::Unverified { campaign, hash } => {
+                self.counts_mut(&campaign).unverified.insert(hash);
+            }
+        }
+    }
+
+    fn counts_mut(&mut self, id: &CampaignId) -> &mut CampaignCounts {
+        // Invariant: `Change`s come from `validate` on this state, which only
+        // produces campaign changes for campaigns that exist.
+        &mut self
+            .campaigns
+            .get_mut(id)
+            .expect("validated change names a known campaign")
+            .counts
+    }
+
+    /// Validates and applies one leaf: the fold step.
+    pub fn push(
+        &mut self,
+        leaf: &Leaf,
+        credentials: &dyn CredentialVerifier,
+    ) -> Result<Entry, Rejection> {
+        let (entry, change) = self.validate_leaf(leaf, credentials)?;
+        self.apply(leaf.timestamp, change);
+        Ok(entry)
+    }
+}
+
+fn dec(groups: &mut BTreeMap<(RegistrarId, u32), u64>, key: (RegistrarId, u32)) {
+    if let Some(n) = groups.get_mut(&key) {
+        *n -= 1;
+        if *n == 0 {
+            groups.remove(&key);
+        }
+    }
+}
