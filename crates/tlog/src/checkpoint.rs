@@ -158,10 +158,9 @@ impl LogSigner {
         let rest = skey
             .strip_prefix("PRIVATE+KEY+")
             .ok_or(Error::BadKey("not PRIVATE+KEY+..."))?;
-        let mut parts = rest.split('+');
-        let (Some(name), Some(id16), Some(b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        // The base64 key may itself contain '+'; the name and the id cannot.
+        let mut parts = rest.splitn(3, '+');
+        let (Some(name), Some(id16), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(Error::BadKey("expected name+id+key"));
         };
         if !signed_note::is_key_name_valid(name) {
@@ -443,6 +442,17 @@ mod tests {
         ));
         let tampered = note.replace("example message", "example massage");
         assert!(v.verify_note(tampered.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn many_keys_round_trip() {
+        // Base64 keys often contain '+', the separator of the key text fields.
+        for _ in 0..200 {
+            let (signer, skey, vkey) = LogSigner::generate("example.com/log").unwrap();
+            assert_eq!(LogSigner::from_skey(&skey).unwrap().vkey(), vkey);
+            assert_eq!(signer.origin(), "example.com/log");
+            LogVerifier::from_vkey(&vkey).unwrap();
+        }
     }
 
     #[test]

@@ -15,6 +15,29 @@
 //! The Merkle algorithms come from Cloudflare's `tlog_tiles` (a port of Go's `sumdb/tlog`); the
 //! tests check them against an independent recursive RFC 6962 implementation.
 //!
+//! ```
+//! use headcount_tlog::*;
+//!
+//! # fn main() -> Result<(), Error> {
+//! let (signer, _skey, vkey) = LogSigner::generate("example.com/log")?;
+//! let mut edge = Appender::empty();
+//! let mut store = MemoryTiles::default(); // the server writes these files instead
+//! let out = edge.append(&[b"hello".to_vec(), b"world".to_vec()])?;
+//! store.store(&out);
+//! let cp = Checkpoint { origin: "example.com/log".into(), size: out.size, root: out.root, extensions: vec![] };
+//! let note = signer.sign(&cp)?; // written after the tiles: the commit point
+//!
+//! let index = LeafIndex(1);
+//! let proof = inclusion_proof(&store, out.size, out.root, index)?;
+//! let receipt = TlogProof { extra: None, index, proof, checkpoint: note };
+//! let text = receipt.to_text();
+//!
+//! let log = LogVerifier::from_vkey(&vkey)?;
+//! let checked = TlogProof::parse(text.as_bytes())?.verify(leaf_hash(b"world"), &log)?;
+//! assert_eq!(checked.size, TreeSize(2));
+//! # Ok(()) }
+//! ```
+//!
 //! [RFC 6962]: https://www.rfc-editor.org/rfc/rfc6962.html
 //! [C2SP tlog-tiles]: https://c2sp.org/tlog-tiles
 //! [C2SP tlog-checkpoint]: https://c2sp.org/tlog-checkpoint
@@ -36,7 +59,7 @@ pub use tile::{
 };
 pub use tlog_tiles::Hash;
 pub use tree::{
-    AppendOutput, Appender, TileReader, consistency_proof, inclusion_proof, tree_root,
+    AppendOutput, Appender, MemoryTiles, TileReader, consistency_proof, inclusion_proof, tree_root,
     verify_consistency, verify_inclusion, verify_tiles,
 };
 

@@ -23,6 +23,25 @@ pub trait TileReader {
     fn read_tile(&self, id: TileId) -> Result<Vec<u8>, Error>;
 }
 
+/// Tiles in memory, keyed by id: for tests, and small tools.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryTiles(pub HashMap<TileId, Vec<u8>>);
+
+impl MemoryTiles {
+    /// Stores every tile of an append (overwriting older copies of the same id).
+    pub fn store(&mut self, out: &AppendOutput) {
+        for (id, data) in &out.tiles {
+            self.0.insert(*id, data.clone());
+        }
+    }
+}
+
+impl TileReader for MemoryTiles {
+    fn read_tile(&self, id: TileId) -> Result<Vec<u8>, Error> {
+        self.0.get(&id).cloned().ok_or(Error::TileNotFound(id))
+    }
+}
+
 /// Reads the hash tiles of a tree of a given size, checking their lengths and caching them.
 pub(crate) struct TileHashes<'a> {
     reader: &'a dyn TileReader,

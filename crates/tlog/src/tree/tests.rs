@@ -92,23 +92,7 @@ impl Rfc {
     }
 }
 
-/// Tiles in memory, keyed by id: what a server's tile directory would hold.
-#[derive(Default)]
-pub(crate) struct MemReader(pub(crate) HashMap<TileId, Vec<u8>>);
-
-impl TileReader for MemReader {
-    fn read_tile(&self, id: TileId) -> Result<Vec<u8>, Error> {
-        self.0.get(&id).cloned().ok_or(Error::TileNotFound(id))
-    }
-}
-
-impl MemReader {
-    fn store(&mut self, out: &AppendOutput) {
-        for (id, data) in &out.tiles {
-            self.0.insert(*id, data.clone());
-        }
-    }
-}
+type MemReader = MemoryTiles;
 
 fn entry(i: usize) -> Vec<u8> {
     format!("entry {i}").into_bytes().repeat(i % 3)
