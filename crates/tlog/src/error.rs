@@ -79,3 +79,9 @@ impl Error {
         }
     }
 }
+
+// Errors cross threads (the auditor's parallel fetches) and go into `anyhow`.
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<Error>();
+};
