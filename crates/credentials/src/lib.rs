@@ -237,13 +237,13 @@ impl RegistrarSecretKey {
         loop {
             let mut ikm = Zeroizing::new([0u8; 32]);
             rng.fill_bytes(ikm.as_mut());
-            if let Ok((sk, pk)) = backend::keygen(&ikm) {
-                if is_nonzero_canonical_scalar(&sk) {
-                    let key = Self { sk, pk };
-                    let mut sk = sk;
-                    sk.zeroize();
-                    return key;
-                }
+            if let Ok((sk, pk)) = backend::keygen(&ikm)
+                && is_nonzero_canonical_scalar(&sk)
+            {
+                let key = Self { sk, pk };
+                let mut sk = sk;
+                sk.zeroize();
+                return key;
             }
         }
     }
