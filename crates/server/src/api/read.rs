@@ -1,0 +1,424 @@
+//! The JSON read API: log, campaigns, registrars, tallies, proofs, receipts.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use headcount_core::entry::{Campaign, Entry, Registrar};
+use headcount_core::{CampaignId, CampaignTally, EntryHash, RegistrarId};
+use headcount_tlog::{LeafIndex, TreeSize, consistency_proof, inclusion_proof, tree_root};
+use serde::{Deserialize, Serialize};
+
+use super::ApiError;
+use crate::derived::DeclarationRow;
+use crate::log::{Log, Receipt};
+
+#[derive(Serialize)]
+pub struct LogInfo {
+    origin: String,
+    vkey: String,
+    tree_size: u64,
+    root: String,
+    checkpoint: String,
+}
+
+pub async fn log_info(State(log): State<Arc<Log>>) -> Json<LogInfo> {
+    let c = log.committed();
+    Json(LogInfo {
+        origin: log.origin().to_owned(),
+        vkey: log.vkey(),
+        tree_size: c.size,
+        root: B64.encode(c.root.0),
+        checkpoint: String::from_utf8_lossy(&c.note).into_owned(),
+    })
+}
+
+#[derive(Serialize)]
+pub struct TextView {
+    lang: String,
+    title: String,
+    statement: String,
+}
+
+#[derive(Serialize)]
+pub struct CampaignView {
+    id: CampaignId,
+    leaf_index: u64,
+    timestamp: u64,
+    organiser_key: String,
+    texts: Vec<TextView>,
+    addressees: Vec<String>,
+    registrars: Vec<RegistrarId>,
+    opens_at: u64,
+    closes_at: u64,
+    unverified_difficulty: u8,
+    tally: Option<CampaignTally>,
+}
+
+fn campaign_view(
+    log: &Log,
+    leaf_index: u64,
+    timestamp: u64,
+    c: Campaign,
+) -> Result<CampaignView, ApiError> {
+    let id = c.id();
+    let size = log.committed().size;
+    let tally = log
+        .with_db(|db| db.tally_at(&id, size))
+        .map_err(ApiError::internal)?;
+    Ok(CampaignView {
+        id,
+        leaf_index,
+        timestamp,
+        organiser_key: hex::encode(c.organiser_key),
+        texts: c
+            .texts
+            .into_iter()
+            .map(|t| TextView {
+                lang: t.lang,
+                title: t.title,
+                statement: t.statement,
+            })
+            .collect(),
+        addressees: c.addressees,
+        registrars: c.registrars,
+        opens_at: c.opens_at,
+        closes_at: c.closes_at,
+        unverified_difficulty: c.unverified_difficulty,
+        tally,
+    })
+}
+
+fn decode_campaign(bytes: &[u8]) -> Result<Campaign, ApiError> {
+    match Entry::decode(bytes) {
+        Ok(Entry::Campaign(c)) => Ok(c),
+        _ => Err(ApiError::internal("stored campaign entry does not decode")),
+    }
+}
+
+fn parse_campaign_id(s: &str) -> Result<CampaignId, ApiError> {
+    CampaignId::from_hex(s)
+        .ok_or_else(|| ApiError::bad_request("bad_id", "a campaign id is 64 hex digits"))
+}
+
+pub async fn campaigns(State(log): State<Arc<Log>>) -> Result<Json<Vec<CampaignView>>, ApiError> {
+    let rows = log
+        .with_db(|db| db.campaigns())
+        .map_err(ApiError::internal)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, t, bytes) in rows {
+        out.push(campaign_view(&log, i, t, decode_campaign(&bytes)?)?);
+    }
+    Ok(Json(out))
+}
+
+pub async fn campaign(
+    State(log): State<Arc<Log>>,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignView>, ApiError> {
+    let id = parse_campaign_id(&id)?;
+    let rows = log
+        .with_db(|db| db.campaigns())
+        .map_err(ApiError::internal)?;
+    for (i, t, bytes) in rows {
+        let c = decode_campaign(&bytes)?;
+        if c.id() == id {
+            return Ok(Json(campaign_view(&log, i, t, c)?));
+        }
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "unknown_campaign",
+        "no campaign with this id",
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct AtSize {
+    tree_size: Option<u64>,
+}
+
+pub async fn tally(
+    State(log): State<Arc<Log>>,
+    Path(id): Path<String>,
+    Query(q): Query<AtSize>,
+) -> Result<Json<CampaignTally>, ApiError> {
+    let id = parse_campaign_id(&id)?;
+    let size = log.committed().size;
+    let at = q.tree_size.unwrap_or(size);
+    if at > size {
+        return Err(ApiError::bad_request(
+            "tree_size_ahead",
+            format!("the log has {size} entries"),
+        ));
+    }
+    log.with_db(|db| db.tally_at(&id, at))
+        .map_err(ApiError::internal)?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "unknown_campaign",
+                "no such campaign at this tree size",
+            )
+        })
+}
+
+pub async fn tally_history(
+    State(log): State<Arc<Log>>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<CampaignTally>>, ApiError> {
+    let id = parse_campaign_id(&id)?;
+    Ok(Json(
+        log.with_db(|db| db.tally_history(&id))
+            .map_err(ApiError::internal)?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct Page {
+    before: Option<u64>,
+    limit: Option<u32>,
+}
+
+pub async fn declarations(
+    State(log): State<Arc<Log>>,
+    Path(id): Path<String>,
+    Query(p): Query<Page>,
+) -> Result<Json<Vec<DeclarationRow>>, ApiError> {
+    let id = parse_campaign_id(&id)?;
+    let limit = p.limit.unwrap_or(50).min(500);
+    Ok(Json(
+        log.with_db(|db| db.declarations(&id, p.before, limit))
+            .map_err(ApiError::internal)?,
+    ))
+}
+
+#[derive(Serialize)]
+pub struct BatchView {
+    batch: u32,
+    size: u32,
+    period_start: u64,
+    period_end: u64,
+    leaf_index: u64,
+}
+
+#[derive(Serialize)]
+pub struct RegistrarView {
+    id: RegistrarId,
+    leaf_index: u64,
+    timestamp: u64,
+    name: String,
+    policy: String,
+    contact: String,
+    signing_key: String,
+    bbs_key: String,
+    batches: Vec<BatchView>,
+}
+
+fn registrar_view(
+    log: &Log,
+    leaf_index: u64,
+    timestamp: u64,
+    r: Registrar,
+) -> Result<RegistrarView, ApiError> {
+    let id = r.id();
+    let batches = log
+        .with_db(|db| db.batches(&id))
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .map(
+            |(batch, size, period_start, period_end, leaf_index)| BatchView {
+                batch,
+                size,
+                period_start,
+                period_end,
+                leaf_index,
+            },
+        )
+        .collect();
+    Ok(RegistrarView {
+        id,
+        leaf_index,
+        timestamp,
+        name: r.name,
+        policy: r.policy,
+        contact: r.contact,
+        signing_key: hex::encode(r.signing_key),
+        bbs_key: hex::encode(r.bbs_key),
+        batches,
+    })
+}
+
+fn registrar_rows(log: &Log) -> Result<Vec<(u64, u64, Registrar)>, ApiError> {
+    let rows = log
+        .with_db(|db| db.registrars())
+        .map_err(ApiError::internal)?;
+    rows.into_iter()
+        .map(|(i, t, b)| match Entry::decode(&b) {
+            Ok(Entry::Registrar(r)) => Ok((i, t, r)),
+            _ => Err(ApiError::internal("stored registrar entry does not decode")),
+        })
+        .collect()
+}
+
+pub async fn registrars(State(log): State<Arc<Log>>) -> Result<Json<Vec<RegistrarView>>, ApiError> {
+    let mut out = Vec::new();
+    for (i, t, r) in registrar_rows(&log)? {
+        out.push(registrar_view(&log, i, t, r)?);
+    }
+    Ok(Json(out))
+}
+
+pub async fn registrar(
+    State(log): State<Arc<Log>>,
+    Path(id): Path<String>,
+) -> Result<Json<RegistrarView>, ApiError> {
+    let id = RegistrarId::from_hex(&id)
+        .ok_or_else(|| ApiError::bad_request("bad_id", "a registrar id is 64 hex digits"))?;
+    for (i, t, r) in registrar_rows(&log)? {
+        if r.id() == id {
+            return Ok(Json(registrar_view(&log, i, t, r)?));
+        }
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "unknown_registrar",
+        "no registrar with this id",
+    ))
+}
+
+pub async fn entry_receipt(
+    State(log): State<Arc<Log>>,
+    Path(hash): Path<String>,
+) -> Result<Json<Receipt>, ApiError> {
+    let hash = EntryHash::from_hex(&hash)
+        .ok_or_else(|| ApiError::bad_request("bad_id", "an entry hash is 64 hex digits"))?;
+    let at = log
+        .locate(&hash)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("no such entry"))?;
+    let (proof, size) = log.tlog_proof(at).map_err(ApiError::internal)?;
+    // The entry itself, to name its type and compute the leaf hash.
+    let bundle_entry = read_entry(&log, at.index, log.committed().size)?;
+    let entry = Entry::decode(&bundle_entry).map_err(ApiError::internal)?;
+    let leaf = headcount_core::Leaf {
+        timestamp: headcount_core::Timestamp(at.timestamp),
+        entry: bundle_entry,
+    };
+    Ok(Json(Receipt {
+        leaf_index: at.index,
+        tree_size: size,
+        timestamp: at.timestamp,
+        entry_type: entry.entry_type().name(),
+        entry_hash: hash,
+        leaf_hash: hex::encode(headcount_tlog::leaf_hash(&leaf.encode()).0),
+        proof: proof.to_text(),
+    }))
+}
+
+/// The entry bytes of leaf `index` in a tree of `size`.
+fn read_entry(log: &Log, index: u64, size: u64) -> Result<Vec<u8>, ApiError> {
+    use headcount_tlog::{TileId, TileReader, decode_bundle};
+    let n = index / 256;
+    let width = (size - n * 256).min(256) as u16;
+    let bundle = log
+        .tiles()
+        .read_tile(TileId {
+            level: None,
+            index: n,
+            width,
+        })
+        .map_err(ApiError::internal)?;
+    let leaves = decode_bundle(&bundle).map_err(ApiError::internal)?;
+    let raw = leaves
+        .get((index % 256) as usize)
+        .ok_or_else(|| ApiError::internal("leaf missing from bundle"))?;
+    let leaf = headcount_core::Leaf::decode(raw).map_err(ApiError::internal)?;
+    Ok(leaf.entry)
+}
+
+#[derive(Deserialize)]
+pub struct InclusionQuery {
+    index: u64,
+    tree_size: Option<u64>,
+}
+
+#[derive(Serialize)]
+pub struct ProofView {
+    tree_size: u64,
+    root: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    old_size: Option<u64>,
+    proof: Vec<String>,
+}
+
+fn checked_size(log: &Log, requested: Option<u64>) -> Result<u64, ApiError> {
+    let size = log.committed().size;
+    let at = requested.unwrap_or(size);
+    if at > size {
+        return Err(ApiError::bad_request(
+            "tree_size_ahead",
+            format!("the log has {size} entries"),
+        ));
+    }
+    Ok(at)
+}
+
+pub async fn inclusion(
+    State(log): State<Arc<Log>>,
+    Query(q): Query<InclusionQuery>,
+) -> Result<Json<ProofView>, ApiError> {
+    let size = checked_size(&log, q.tree_size)?;
+    if q.index >= size {
+        return Err(ApiError::bad_request(
+            "index_out_of_range",
+            "the index is not below the tree size",
+        ));
+    }
+    let root = tree_root(log.tiles(), TreeSize(size))
+        .map_err(|_| ApiError::not_found("the log published no checkpoint at this tree size"))?;
+    let proof = inclusion_proof(log.tiles(), TreeSize(size), root, LeafIndex(q.index))
+        .map_err(ApiError::internal)?;
+    Ok(Json(ProofView {
+        tree_size: size,
+        root: B64.encode(root.0),
+        index: Some(q.index),
+        old_size: None,
+        proof: proof.iter().map(|h| B64.encode(h.0)).collect(),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct ConsistencyQuery {
+    old_size: u64,
+    tree_size: Option<u64>,
+}
+
+pub async fn consistency(
+    State(log): State<Arc<Log>>,
+    Query(q): Query<ConsistencyQuery>,
+) -> Result<Json<ProofView>, ApiError> {
+    let size = checked_size(&log, q.tree_size)?;
+    if q.old_size > size {
+        return Err(ApiError::bad_request(
+            "tree_size_ahead",
+            "old_size is above tree_size",
+        ));
+    }
+    let root = tree_root(log.tiles(), TreeSize(size))
+        .map_err(|_| ApiError::not_found("the log published no checkpoint at this tree size"))?;
+    let proof = consistency_proof(log.tiles(), TreeSize(q.old_size), TreeSize(size), root)
+        .map_err(ApiError::internal)?;
+    Ok(Json(ProofView {
+        tree_size: size,
+        root: B64.encode(root.0),
+        index: None,
+        old_size: Some(q.old_size),
+        proof: proof.iter().map(|h| B64.encode(h.0)).collect(),
+    }))
+}

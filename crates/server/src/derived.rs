@@ -1,0 +1,414 @@
+//! Derived state in SQLite: everything here can be rebuilt from the log.
+//!
+//! The log (tiles + checkpoint) is the only source of truth. This database
+//! indexes it for the API and the dashboard: which entry hash sits at which
+//! index (idempotent resubmission), campaigns, registrars, batches,
+//! declarations, the checkpoints the server signed, and each campaign's tally
+//! at every checkpoint where it changed. `applied_size` says how far it has
+//! caught up; at start-up the server applies whatever the log has beyond it,
+//! and a missing database is rebuilt from leaf 0.
+
+use std::path::Path;
+
+use headcount_core::entry::Entry;
+use headcount_core::{CampaignId, CampaignTally, EntryHash, Leaf, RegistrarId};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// A derived-state error.
+#[derive(Debug, thiserror::Error)]
+pub enum DerivedError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored tally is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entries (
+    hash BLOB PRIMARY KEY,
+    leaf_index INTEGER NOT NULL,
+    timestamp INTEGER NOT NULL,
+    receipt_size INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS registrars (
+    id BLOB PRIMARY KEY,
+    leaf_index INTEGER NOT NULL,
+    timestamp INTEGER NOT NULL,
+    entry BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS batches (
+    registrar BLOB NOT NULL,
+    batch INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    period_start INTEGER NOT NULL,
+    period_end INTEGER NOT NULL,
+    leaf_index INTEGER NOT NULL,
+    PRIMARY KEY (registrar, batch)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS campaigns (
+    id BLOB PRIMARY KEY,
+    leaf_index INTEGER NOT NULL,
+    timestamp INTEGER NOT NULL,
+    entry BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS declarations (
+    leaf_index INTEGER PRIMARY KEY,
+    campaign BLOB NOT NULL,
+    kind TEXT NOT NULL,
+    timestamp INTEGER NOT NULL,
+    registrar BLOB,
+    batch INTEGER,
+    pseudonym BLOB,
+    alias TEXT,
+    message TEXT
+);
+CREATE INDEX IF NOT EXISTS declarations_by_campaign ON declarations (campaign, leaf_index);
+CREATE INDEX IF NOT EXISTS declarations_by_pseudonym ON declarations (pseudonym) WHERE pseudonym IS NOT NULL;
+CREATE TABLE IF NOT EXISTS tallies (
+    campaign BLOB NOT NULL,
+    tree_size INTEGER NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (campaign, tree_size)
+) WITHOUT ROWID;
+"#;
+
+/// A row of the `declarations` table, for the API and dashboard.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DeclarationRow {
+    pub leaf_index: u64,
+    pub kind: String,
+    pub timestamp: u64,
+    pub registrar: Option<String>,
+    pub batch: Option<u32>,
+    pub pseudonym: Option<String>,
+    pub alias: Option<String>,
+    pub message: Option<String>,
+}
+
+/// Where an entry sits in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Located {
+    pub index: u64,
+    /// The leaf's sequencer timestamp.
+    pub timestamp: u64,
+    /// The tree size of the checkpoint its receipt is made against (the first
+    /// checkpoint that included it, unless the database was rebuilt since).
+    pub receipt_size: u64,
+}
+
+/// One accepted leaf, as the sequencer hands it to [`Derived::apply`].
+pub struct AppliedLeaf<'a> {
+    pub index: u64,
+    pub leaf: &'a Leaf,
+    pub entry: &'a Entry,
+}
+
+/// The SQLite database of derived state.
+pub struct Derived {
+    conn: Connection,
+}
+
+impl Derived {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, DerivedError> {
+        let conn = Connection::open(path)?;
+        // Derived state can be rebuilt from the log, so NORMAL durability is enough.
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+        )?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Derived { conn })
+    }
+
+    /// Forgets everything (before a rebuild from leaf 0).
+    pub fn reset(&mut self) -> Result<(), DerivedError> {
+        self.conn.execute_batch(
+            "DELETE FROM meta; DELETE FROM entries; DELETE FROM checkpoints; DELETE FROM registrars;
+             DELETE FROM batches; DELETE FROM campaigns; DELETE FROM declarations; DELETE FROM tallies;",
+        )?;
+        Ok(())
+    }
+
+    /// How many leaves have been applied.
+    pub fn applied_size(&self) -> Result<u64, DerivedError> {
+        let v: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'applied_size'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(v.unwrap_or(0) as u64)
+    }
+
+    /// Applies leaves `[first, first + leaves.len())`, the checkpoint that
+    /// commits them (if the server signed one for this size), and the tallies
+    /// of the campaigns they changed, in one transaction.
+    pub fn apply(
+        &mut self,
+        leaves: &[AppliedLeaf<'_>],
+        tree_size: u64,
+        checkpoint: Option<&[u8]>,
+        tallies: &[CampaignTally],
+    ) -> Result<(), DerivedError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut ins_entry = tx.prepare_cached(
+                "INSERT OR IGNORE INTO entries (hash, leaf_index, timestamp, receipt_size) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut ins_decl = tx.prepare_cached(
+                "INSERT OR REPLACE INTO declarations (leaf_index, campaign, kind, timestamp, registrar, batch, pseudonym, alias, message)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for l in leaves {
+                let hash = l.leaf.entry_hash();
+                let ts = l.leaf.timestamp.0 as i64;
+                ins_entry.execute(params![&hash.0[..], l.index as i64, ts, tree_size as i64])?;
+                let kind = l.entry.entry_type().name();
+                match l.entry {
+                    Entry::Registrar(r) => {
+                        tx.execute(
+                            "INSERT OR REPLACE INTO registrars (id, leaf_index, timestamp, entry) VALUES (?1, ?2, ?3, ?4)",
+                            params![&r.id().0[..], l.index as i64, ts, &l.leaf.entry],
+                        )?;
+                    }
+                    Entry::Campaign(c) => {
+                        tx.execute(
+                            "INSERT OR REPLACE INTO campaigns (id, leaf_index, timestamp, entry) VALUES (?1, ?2, ?3, ?4)",
+                            params![&c.id().0[..], l.index as i64, ts, &l.leaf.entry],
+                        )?;
+                    }
+                    Entry::IssuanceBatch(b) => {
+                        tx.execute(
+                            "INSERT OR REPLACE INTO batches (registrar, batch, size, period_start, period_end, leaf_index)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            params![&b.registrar.0[..], b.batch, b.size, b.period_start as i64, b.period_end as i64, l.index as i64],
+                        )?;
+                    }
+                    Entry::Declaration(d) => {
+                        ins_decl.execute(params![
+                            l.index as i64,
+                            &d.campaign.0[..],
+                            kind,
+                            ts,
+                            &d.registrar.0[..],
+                            d.batch,
+                            &d.pseudonym.0[..],
+                            &d.alias,
+                            &d.message
+                        ])?;
+                    }
+                    Entry::Withdrawal(d) => {
+                        ins_decl.execute(params![
+                            l.index as i64,
+                            &d.campaign.0[..],
+                            kind,
+                            ts,
+                            &d.registrar.0[..],
+                            d.batch,
+                            &d.pseudonym.0[..],
+                            None::<String>,
+                            None::<String>
+                        ])?;
+                    }
+                    Entry::VouchedDeclaration(d) => {
+                        ins_decl.execute(params![
+                            l.index as i64,
+                            &d.campaign.0[..],
+                            kind,
+                            ts,
+                            &d.registrar.0[..],
+                            None::<u32>,
+                            None::<Vec<u8>>,
+                            &d.alias,
+                            &d.message
+                        ])?;
+                    }
+                    Entry::UnverifiedDeclaration(d) => {
+                        ins_decl.execute(params![
+                            l.index as i64,
+                            &d.campaign.0[..],
+                            kind,
+                            ts,
+                            None::<Vec<u8>>,
+                            None::<u32>,
+                            None::<Vec<u8>>,
+                            &d.alias,
+                            &d.message
+                        ])?;
+                    }
+                }
+            }
+            if let Some(note) = checkpoint {
+                tx.execute(
+                    "INSERT OR REPLACE INTO checkpoints (size, note) VALUES (?1, ?2)",
+                    params![tree_size as i64, note],
+                )?;
+            }
+            let mut ins_tally = tx.prepare_cached(
+                "INSERT OR REPLACE INTO tallies (campaign, tree_size, json) VALUES (?1, ?2, ?3)",
+            )?;
+            for t in tallies {
+                ins_tally.execute(params![
+                    &t.campaign.0[..],
+                    t.tree_size as i64,
+                    serde_json::to_string(t)?
+                ])?;
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('applied_size', ?1)",
+                params![tree_size as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Where an entry is: its leaf index, leaf timestamp, and the tree size
+    /// its receipt is made against.
+    pub fn lookup_entry(&self, hash: &EntryHash) -> Result<Option<Located>, DerivedError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT leaf_index, timestamp, receipt_size FROM entries WHERE hash = ?1",
+                params![&hash.0[..]],
+                |r| {
+                    Ok(Located {
+                        index: r.get::<_, i64>(0)? as u64,
+                        timestamp: r.get::<_, i64>(1)? as u64,
+                        receipt_size: r.get::<_, i64>(2)? as u64,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// The checkpoint the server signed at exactly `size`.
+    pub fn checkpoint(&self, size: u64) -> Result<Option<Vec<u8>>, DerivedError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT note FROM checkpoints WHERE size = ?1",
+                params![size as i64],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// All campaign entries, oldest first: (leaf index, timestamp, entry bytes).
+    pub fn campaigns(&self) -> Result<Vec<(u64, u64, Vec<u8>)>, DerivedError> {
+        self.entity_rows("SELECT leaf_index, timestamp, entry FROM campaigns ORDER BY leaf_index")
+    }
+
+    /// All registrar entries, oldest first.
+    pub fn registrars(&self) -> Result<Vec<(u64, u64, Vec<u8>)>, DerivedError> {
+        self.entity_rows("SELECT leaf_index, timestamp, entry FROM registrars ORDER BY leaf_index")
+    }
+
+    fn entity_rows(&self, sql: &str) -> Result<Vec<(u64, u64, Vec<u8>)>, DerivedError> {
+        let mut st = self.conn.prepare_cached(sql)?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)? as u64,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The batches a registrar published: (batch, size, period start, period end, leaf index).
+    pub fn batches(
+        &self,
+        registrar: &RegistrarId,
+    ) -> Result<Vec<(u32, u32, u64, u64, u64)>, DerivedError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT batch, size, period_start, period_end, leaf_index FROM batches WHERE registrar = ?1 ORDER BY batch",
+        )?;
+        let rows = st.query_map(params![&registrar.0[..]], |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, u32>(1)?,
+                r.get::<_, i64>(2)? as u64,
+                r.get::<_, i64>(3)? as u64,
+                r.get::<_, i64>(4)? as u64,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The campaign's tally as of `tree_size`: the latest stored tally at or
+    /// below it, restated at `tree_size` (nothing changed in between).
+    pub fn tally_at(
+        &self,
+        campaign: &CampaignId,
+        tree_size: u64,
+    ) -> Result<Option<CampaignTally>, DerivedError> {
+        let json: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT json FROM tallies WHERE campaign = ?1 AND tree_size <= ?2 ORDER BY tree_size DESC LIMIT 1",
+                params![&campaign.0[..], tree_size as i64],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match json {
+            None => Ok(None),
+            Some(j) => {
+                let mut t: CampaignTally = serde_json::from_str(&j)?;
+                t.tree_size = tree_size;
+                Ok(Some(t))
+            }
+        }
+    }
+
+    /// Every stored tally of a campaign, oldest first: its history.
+    pub fn tally_history(&self, campaign: &CampaignId) -> Result<Vec<CampaignTally>, DerivedError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT json FROM tallies WHERE campaign = ?1 ORDER BY tree_size")?;
+        let rows = st.query_map(params![&campaign.0[..]], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for j in rows {
+            out.push(serde_json::from_str(&j?)?);
+        }
+        Ok(out)
+    }
+
+    /// Declarations, withdrawals, vouched and unverified declarations of a
+    /// campaign, newest first.
+    pub fn declarations(
+        &self,
+        campaign: &CampaignId,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<DeclarationRow>, DerivedError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT leaf_index, kind, timestamp, registrar, batch, pseudonym, alias, message FROM declarations
+             WHERE campaign = ?1 AND leaf_index < ?2 ORDER BY leaf_index DESC LIMIT ?3",
+        )?;
+        let rows = st.query_map(
+            params![
+                &campaign.0[..],
+                before.map_or(i64::MAX, |b| b as i64),
+                limit
+            ],
+            |r| {
+                Ok(DeclarationRow {
+                    leaf_index: r.get::<_, i64>(0)? as u64,
+                    kind: r.get(1)?,
+                    timestamp: r.get::<_, i64>(2)? as u64,
+                    registrar: r.get::<_, Option<Vec<u8>>>(3)?.map(hex::encode),
+                    batch: r.get(4)?,
+                    pseudonym: r.get::<_, Option<Vec<u8>>>(5)?.map(hex::encode),
+                    alias: r.get(6)?,
+                    message: r.get(7)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

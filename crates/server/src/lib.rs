@@ -1,0 +1,33 @@
+//! The headcount log server.
+//!
+//! * [`log`]: recovery, the pool, the sequencer, receipts (the write path);
+//! * [`tiles`]: the C2SP static tree on the filesystem;
+//! * [`durable`]: fsync-correct writes;
+//! * [`derived`]: derived state in SQLite, rebuilt from the log;
+//! * [`api`]: the HTTP API.
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod derived;
+pub mod durable;
+pub mod log;
+pub mod tiles;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use log::{Log, Receipt, SequencerOptions, SubmitError};
+
+/// Serves `log` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    log: Arc<Log>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let addr: Option<SocketAddr> = listener.local_addr().ok();
+    tracing::info!(?addr, origin = log.origin(), "serving");
+    axum::serve(listener, api::router(log))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,708 @@
+//! The log engine: recovery, the submission pool, the sequencer, receipts.
+//!
+//! Write path (DESIGN §6): a submission is decoded, checked against the
+//! rules, its signature or proof verified off the async runtime, and pooled.
+//! The sequencer thread takes the pool every `batch_interval` (or as soon as
+//! `max_batch` entries wait), shuffles it, stamps one coarse timestamp,
+//! re-checks each entry in order against the state (validity is a pure
+//! function of the state before), appends the accepted ones, writes every
+//! changed tile and entry bundle durably, and then writes the signed
+//! checkpoint: **the commit point**. Only then are submitters answered, each
+//! with a receipt. Derived state (SQLite) is updated after the commit and is
+//! rebuilt from the log when behind.
+//!
+//! Start-up and failure recovery are one path ([`Log::open`] → `load`): read
+//! the checkpoint, load the tree edge from its tiles, replay the leaves into
+//! the rules state, catch SQLite up. Tiles written beyond the checkpoint by an
+//! interrupted round are simply overwritten by the next round, so a crash at
+//! any instant loses no acknowledged entry and never forks the log.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use headcount_core::entry::Entry;
+use headcount_core::leaf::LEAF_VERSION;
+use headcount_core::{
+    CampaignId, CredentialVerifier, CryptoVerified, EntryHash, Leaf, LogState, Rejection, Timestamp,
+};
+use headcount_tlog::{
+    Appender, Checkpoint, EMPTY_ROOT, Hash, LeafIndex, LogSigner, LogVerifier, TileId, TileReader,
+    TlogProof, TreeSize, decode_bundle, inclusion_proof, leaf_hash,
+};
+use rand::seq::SliceRandom;
+use rayon::prelude::*;
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::derived::{AppliedLeaf, Derived, DerivedError, Located};
+use crate::tiles::FsTiles;
+
+/// Tuning of the sequencer and pool.
+#[derive(Clone, Debug)]
+pub struct SequencerOptions {
+    /// How long the first entry of a round waits for others.
+    pub batch_interval: Duration,
+    /// A round starts as soon as this many entries wait.
+    pub max_batch: usize,
+    /// Submissions beyond this many waiting are refused with 503.
+    pub pool_capacity: usize,
+}
+
+impl Default for SequencerOptions {
+    fn default() -> Self {
+        SequencerOptions {
+            batch_interval: Duration::from_millis(1000),
+            max_batch: 4096,
+            pool_capacity: 65_536,
+        }
+    }
+}
+
+/// Errors opening or running the log.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("another sequencer holds the lock on {0}; only one may run on a data directory")]
+    Locked(PathBuf),
+    #[error("i/o on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("tree: {0}")]
+    Tlog(#[from] headcount_tlog::Error),
+    #[error("derived state: {0}")]
+    Derived(#[from] DerivedError),
+    #[error("leaf {index} of the stored log is invalid ({reason}); the log is corrupt")]
+    CorruptLeaf { index: u64, reason: String },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
+    move |source| LogError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Why a submission was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error("the submission pool is full")]
+    Overloaded,
+    #[error("the log is shutting down")]
+    ShuttingDown,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// An entry's receipt: where it is, and a `c2sp.org/tlog-proof@v1` that
+/// proves it against a signed checkpoint.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Receipt {
+    pub leaf_index: u64,
+    /// Size of the checkpoint the proof is made against.
+    pub tree_size: u64,
+    /// The sequencer's timestamp of the leaf (Unix seconds, whole minute).
+    pub timestamp: u64,
+    pub entry_type: &'static str,
+    pub entry_hash: EntryHash,
+    /// RFC 6962 leaf hash, hex.
+    pub leaf_hash: String,
+    /// `c2sp.org/tlog-proof@v1` text. Its `extra` line is the 9-byte leaf
+    /// header (version, timestamp) that, prefixed to the entry, gives the leaf.
+    pub proof: String,
+}
+
+/// The latest checkpoint.
+#[derive(Clone, Debug)]
+pub struct Committed {
+    pub size: u64,
+    pub root: Hash,
+    pub note: Arc<Vec<u8>>,
+}
+
+type Outcome = Result<Located, SubmitError>;
+
+struct Pending {
+    entry: Entry,
+    bytes: Vec<u8>,
+    hash: EntryHash,
+    token: CryptoVerified,
+}
+
+#[derive(Default)]
+struct Pool {
+    queue: Vec<Pending>,
+    /// Everyone waiting on an entry, from pooling until SQLite knows it, so a
+    /// resubmission in that window joins the first instead of being logged twice.
+    waiters: HashMap<EntryHash, Vec<oneshot::Sender<Outcome>>>,
+    shutdown: bool,
+}
+
+/// What only the sequencer thread touches.
+struct Sequencer {
+    appender: Appender,
+    db: Derived,
+    signer: LogSigner,
+}
+
+/// A running log.
+pub struct Log {
+    origin: String,
+    vkey: String,
+    tiles: FsTiles,
+    verifier: LogVerifier,
+    credentials: Arc<dyn CredentialVerifier + Send + Sync>,
+    options: SequencerOptions,
+    db_path: PathBuf,
+    state: RwLock<LogState>,
+    committed: RwLock<Committed>,
+    reader: Mutex<Derived>,
+    pool: Mutex<Pool>,
+    wake: Condvar,
+    sequencer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    _lock: File,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Now, in Unix seconds.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The 9-byte leaf header: version and timestamp.
+pub fn leaf_header(timestamp: u64) -> Vec<u8> {
+    let mut h = vec![LEAF_VERSION];
+    h.extend_from_slice(&timestamp.to_be_bytes());
+    h
+}
+
+impl Log {
+    /// Opens the log in `data_dir` (creating it), recovers, and starts the sequencer.
+    pub fn open(
+        data_dir: &Path,
+        signer: LogSigner,
+        credentials: Arc<dyn CredentialVerifier + Send + Sync>,
+        options: SequencerOptions,
+    ) -> Result<Arc<Log>, LogError> {
+        crate::durable::create_dir_all_durable(data_dir).map_err(io_err(data_dir))?;
+        let lock_path = data_dir.join("lock");
+        let lock_file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        if lock_file.try_lock().is_err() {
+            return Err(LogError::Locked(lock_path));
+        }
+        let tiles = FsTiles::new(data_dir.join("log"));
+        let verifier = LogVerifier::from_vkey(&signer.vkey())?;
+        let db_path = data_dir.join("state.sqlite");
+        let mut db = Derived::open(&db_path)?;
+        let (appender, state, committed) =
+            load(&tiles, &verifier, &signer, &mut db, credentials.as_ref())?;
+        let reader = Derived::open(&db_path)?;
+        let log = Arc::new(Log {
+            origin: signer.origin().to_owned(),
+            vkey: signer.vkey(),
+            tiles,
+            verifier,
+            credentials,
+            options,
+            db_path,
+            state: RwLock::new(state),
+            committed: RwLock::new(committed),
+            reader: Mutex::new(reader),
+            pool: Mutex::new(Pool::default()),
+            wake: Condvar::new(),
+            sequencer: Mutex::new(None),
+            _lock: lock_file,
+        });
+        let seq = Sequencer {
+            appender,
+            db,
+            signer,
+        };
+        let weak = Arc::downgrade(&log);
+        let handle = std::thread::Builder::new()
+            .name("sequencer".into())
+            .spawn(move || sequencer_loop(weak, seq))
+            .map_err(io_err(data_dir))?;
+        *lock(&log.sequencer) = Some(handle);
+        Ok(log)
+    }
+
+    /// The log's origin (checkpoint first line, key name).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The log's public key in signed-note form.
+    pub fn vkey(&self) -> String {
+        self.vkey.clone()
+    }
+
+    /// The tile storage (for serving).
+    pub fn tiles(&self) -> &FsTiles {
+        &self.tiles
+    }
+
+    /// The latest checkpoint.
+    pub fn committed(&self) -> Committed {
+        self.committed
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Runs `f` on the derived-state read connection.
+    pub fn with_db<T>(&self, f: impl FnOnce(&Derived) -> T) -> T {
+        f(&lock(&self.reader))
+    }
+
+    /// Runs `f` on the rules state.
+    pub fn with_state<T>(&self, f: impl FnOnce(&LogState) -> T) -> T {
+        f(&self.state.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Stops the sequencer after it drains the pool.
+    pub fn shutdown(&self) {
+        lock(&self.pool).shutdown = true;
+        self.wake.notify_all();
+        if let Some(h) = lock(&self.sequencer).take() {
+            let _ = h.join();
+        }
+    }
+
+    /// Submits an encoded entry and waits until it is in a signed checkpoint.
+    /// Resubmitting an identical entry returns the same receipt.
+    pub async fn submit(self: &Arc<Self>, bytes: Vec<u8>) -> Result<Receipt, SubmitError> {
+        let entry = Entry::decode(&bytes).map_err(Rejection::from)?;
+        let hash = EntryHash::of(&bytes);
+        if let Some(found) = self
+            .with_db(|db| db.lookup_entry(&hash))
+            .map_err(internal)?
+        {
+            return self.receipt_for(&entry, &hash, found);
+        }
+        // Cheap rules first, against the time the sequencer would stamp now.
+        let now = self.with_state(|s| {
+            let t = Timestamp::coarse(unix_now()).max(s.last_timestamp);
+            s.check_rules(t, &entry, hash).map(|_| ())
+        });
+        now?;
+        // Then the expensive check, off the async runtime.
+        let this = Arc::clone(self);
+        let (entry, token) = tokio::task::spawn_blocking(move || {
+            let token =
+                this.with_state(|s| s.verify_crypto(&entry, hash, this.credentials.as_ref()));
+            token.map(|t| (entry, t))
+        })
+        .await
+        .map_err(|e| SubmitError::Internal(e.to_string()))??;
+        let rx = {
+            let mut pool = lock(&self.pool);
+            if pool.shutdown {
+                return Err(SubmitError::ShuttingDown);
+            }
+            let (tx, rx) = oneshot::channel();
+            if let Some(w) = pool.waiters.get_mut(&hash) {
+                w.push(tx);
+            } else {
+                if pool.queue.len() >= self.options.pool_capacity {
+                    return Err(SubmitError::Overloaded);
+                }
+                pool.waiters.insert(hash, vec![tx]);
+                pool.queue.push(Pending {
+                    entry: entry.clone(),
+                    bytes,
+                    hash,
+                    token,
+                });
+                if pool.queue.len() == 1 || pool.queue.len() >= self.options.max_batch {
+                    self.wake.notify_all();
+                }
+            }
+            rx
+        };
+        let located = rx.await.map_err(|_| SubmitError::ShuttingDown)??;
+        self.receipt_for(&entry, &hash, located)
+    }
+
+    fn receipt_for(
+        &self,
+        entry: &Entry,
+        hash: &EntryHash,
+        at: Located,
+    ) -> Result<Receipt, SubmitError> {
+        let proof = self.tlog_proof(at).map_err(internal)?;
+        let leaf = Leaf {
+            timestamp: Timestamp(at.timestamp),
+            entry: entry.encode(),
+        };
+        Ok(Receipt {
+            leaf_index: at.index,
+            tree_size: proof.1,
+            timestamp: at.timestamp,
+            entry_type: entry.entry_type().name(),
+            entry_hash: *hash,
+            leaf_hash: hex::encode(leaf_hash(&leaf.encode()).0),
+            proof: proof.0.to_text(),
+        })
+    }
+
+    /// The tlog-proof of a located entry, against the checkpoint of its
+    /// receipt size (or the latest, if that checkpoint is no longer stored).
+    pub fn tlog_proof(&self, at: Located) -> Result<(TlogProof, u64), LogError> {
+        let latest = self.committed();
+        let note = if at.receipt_size == latest.size {
+            latest.note.as_ref().clone()
+        } else {
+            match self.with_db(|db| db.checkpoint(at.receipt_size))? {
+                Some(n) => n,
+                None => latest.note.as_ref().clone(),
+            }
+        };
+        let cp = self.verifier.verify(&note)?;
+        let proof = inclusion_proof(&self.tiles, cp.size, cp.root, LeafIndex(at.index))?;
+        Ok((
+            TlogProof {
+                extra: Some(leaf_header(at.timestamp)),
+                index: LeafIndex(at.index),
+                proof,
+                checkpoint: note,
+            },
+            cp.size.0,
+        ))
+    }
+
+    /// Looks an entry up by hash.
+    pub fn locate(&self, hash: &EntryHash) -> Result<Option<Located>, LogError> {
+        Ok(self.with_db(|db| db.lookup_entry(hash))?)
+    }
+
+    /// Number of submissions waiting.
+    pub fn pool_len(&self) -> usize {
+        lock(&self.pool).queue.len()
+    }
+
+    /// Path of the SQLite database.
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> SubmitError {
+    SubmitError::Internal(e.to_string())
+}
+
+/// Recovery: the checkpoint, the tree edge, the rules state, SQLite caught up.
+fn load(
+    tiles: &FsTiles,
+    verifier: &LogVerifier,
+    signer: &LogSigner,
+    db: &mut Derived,
+    credentials: &dyn CredentialVerifier,
+) -> Result<(Appender, LogState, Committed), LogError> {
+    let _ = credentials; // Leaves in our own storage were verified when accepted.
+    let committed = match tiles.read_checkpoint().map_err(io_err(tiles.root()))? {
+        Some(note) => {
+            let cp = verifier.verify(&note)?;
+            Committed {
+                size: cp.size.0,
+                root: cp.root,
+                note: Arc::new(note),
+            }
+        }
+        None => {
+            let cp = Checkpoint {
+                origin: signer.origin().to_owned(),
+                size: TreeSize(0),
+                root: EMPTY_ROOT,
+                extensions: vec![],
+            };
+            let note = signer.sign(&cp)?;
+            tiles
+                .write_checkpoint(&note)
+                .map_err(io_err(tiles.root()))?;
+            Committed {
+                size: 0,
+                root: EMPTY_ROOT,
+                note: Arc::new(note),
+            }
+        }
+    };
+    let appender = if committed.size == 0 {
+        Appender::empty()
+    } else {
+        Appender::load(TreeSize(committed.size), committed.root, tiles)?
+    };
+    let mut applied = db.applied_size()?;
+    if applied > committed.size {
+        tracing::warn!(
+            applied,
+            size = committed.size,
+            "derived state is ahead of the log; rebuilding it"
+        );
+        db.reset()?;
+        applied = 0;
+    }
+    let mut state = LogState::new();
+    let mut touched: BTreeSet<CampaignId> = BTreeSet::new();
+    let started = Instant::now();
+    let mut index = 0u64;
+    while index < committed.size {
+        let n = index / 256;
+        let width = (committed.size - n * 256).min(256) as u16;
+        let bundle = tiles.read_tile(TileId {
+            level: None,
+            index: n,
+            width,
+        })?;
+        let raw = decode_bundle(&bundle)?;
+        let mut leaves = Vec::with_capacity(raw.len());
+        for r in raw {
+            let leaf = Leaf::decode(r).map_err(|e| LogError::CorruptLeaf {
+                index,
+                reason: e.to_string(),
+            })?;
+            let entry = state.replay(&leaf).map_err(|e| LogError::CorruptLeaf {
+                index,
+                reason: e.to_string(),
+            })?;
+            if index >= applied {
+                if let Some(c) = entry.campaign() {
+                    touched.insert(c);
+                }
+                leaves.push((index, leaf, entry));
+            }
+            index += 1;
+        }
+        if !leaves.is_empty() {
+            let applied_leaves: Vec<AppliedLeaf<'_>> = leaves
+                .iter()
+                .map(|(i, l, e)| AppliedLeaf {
+                    index: *i,
+                    leaf: l,
+                    entry: e,
+                })
+                .collect();
+            db.apply(&applied_leaves, index, None, &[])?;
+        }
+    }
+    if !touched.is_empty() {
+        let tallies: Vec<_> = touched.iter().filter_map(|c| state.tally(c)).collect();
+        db.apply(&[], committed.size, Some(&committed.note), &tallies)?;
+        tracing::info!(
+            from = applied,
+            to = committed.size,
+            "caught derived state up with the log"
+        );
+    } else if db.checkpoint(committed.size)?.is_none() {
+        db.apply(&[], committed.size, Some(&committed.note), &[])?;
+    }
+    tracing::info!(
+        size = committed.size,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "log loaded"
+    );
+    Ok((appender, state, committed))
+}
+
+fn sequencer_loop(log: std::sync::Weak<Log>, mut seq: Sequencer) {
+    loop {
+        let Some(this) = log.upgrade() else { return };
+        let batch = {
+            let mut pool = lock(&this.pool);
+            while pool.queue.is_empty() && !pool.shutdown {
+                pool = this.wake.wait(pool).unwrap_or_else(|e| e.into_inner());
+            }
+            if pool.queue.is_empty() && pool.shutdown {
+                return;
+            }
+            let deadline = Instant::now() + this.options.batch_interval;
+            while pool.queue.len() < this.options.max_batch && !pool.shutdown {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                pool = this
+                    .wake
+                    .wait_timeout(pool, deadline - now)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+            let n = pool.queue.len().min(this.options.max_batch);
+            pool.queue.drain(..n).collect::<Vec<_>>()
+        };
+        if let Err(e) = this.sequence(&mut seq, batch) {
+            tracing::error!(error = %e, "sequencing round failed; recovering from storage");
+            this.recover(&mut seq);
+        }
+    }
+}
+
+impl Log {
+    fn answer(&self, hash: &EntryHash, outcome: impl Fn() -> Outcome) {
+        let waiters = lock(&self.pool).waiters.remove(hash).unwrap_or_default();
+        for w in waiters {
+            let _ = w.send(outcome());
+        }
+    }
+
+    /// One sequencing round.
+    fn sequence(&self, seq: &mut Sequencer, mut batch: Vec<Pending>) -> Result<(), LogError> {
+        batch.shuffle(&mut rand::thread_rng());
+        let mut accepted: Vec<Pending> = Vec::with_capacity(batch.len());
+        let ts;
+        {
+            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            ts = Timestamp::coarse(unix_now()).max(state.last_timestamp);
+            for p in batch {
+                match state.validate(
+                    ts,
+                    &p.entry,
+                    p.hash,
+                    Some(p.token),
+                    self.credentials.as_ref(),
+                ) {
+                    Ok(change) => {
+                        state.apply(ts, change);
+                        accepted.push(p);
+                    }
+                    Err(rejection) => {
+                        self.answer(&p.hash, || Err(SubmitError::Rejected(rejection.clone())));
+                    }
+                }
+            }
+        }
+        if accepted.is_empty() {
+            return Ok(());
+        }
+        let leaves: Vec<Leaf> = accepted
+            .iter()
+            .map(|p| Leaf {
+                timestamp: ts,
+                entry: p.bytes.clone(),
+            })
+            .collect();
+        let encoded: Vec<Vec<u8>> = leaves.iter().map(Leaf::encode).collect();
+        let out = match seq.appender.append(&encoded) {
+            Ok(o) => o,
+            Err(e) => {
+                self.fail_round(&accepted);
+                return Err(e.into());
+            }
+        };
+        let write = || -> Result<Vec<u8>, LogError> {
+            out.tiles
+                .par_iter()
+                .try_for_each(|(id, data)| self.tiles.write_tile(*id, data))
+                .map_err(io_err(self.tiles.root()))?;
+            let cp = Checkpoint {
+                origin: self.origin.clone(),
+                size: out.size,
+                root: out.root,
+                extensions: vec![],
+            };
+            let note = seq.signer.sign(&cp)?;
+            // The commit point.
+            self.tiles
+                .write_checkpoint(&note)
+                .map_err(io_err(self.tiles.root()))?;
+            Ok(note)
+        };
+        let note = match write() {
+            Ok(n) => n,
+            Err(e) => {
+                self.fail_round(&accepted);
+                return Err(e);
+            }
+        };
+        let size = out.size.0;
+        *self.committed.write().unwrap_or_else(|e| e.into_inner()) = Committed {
+            size,
+            root: out.root,
+            note: Arc::new(note.clone()),
+        };
+        let touched: BTreeSet<CampaignId> =
+            accepted.iter().filter_map(|p| p.entry.campaign()).collect();
+        let tallies: Vec<_> =
+            self.with_state(|s| touched.iter().filter_map(|c| s.tally(c)).collect());
+        let first = out.first_index.0;
+        let applied: Vec<AppliedLeaf<'_>> = accepted
+            .iter()
+            .zip(&leaves)
+            .enumerate()
+            .map(|(i, (p, leaf))| AppliedLeaf {
+                index: first + i as u64,
+                leaf,
+                entry: &p.entry,
+            })
+            .collect();
+        if let Err(e) = seq.db.apply(&applied, size, Some(&note), &tallies) {
+            // The entries are committed; derived state catches up at the next start.
+            tracing::error!(error = %e, "could not update derived state");
+        }
+        for (i, p) in accepted.iter().enumerate() {
+            let at = Located {
+                index: first + i as u64,
+                timestamp: ts.0,
+                receipt_size: size,
+            };
+            self.answer(&p.hash, || Ok(at));
+        }
+        tracing::debug!(size, appended = accepted.len(), "sequenced");
+        Ok(())
+    }
+
+    fn fail_round(&self, accepted: &[Pending]) {
+        for p in accepted {
+            self.answer(&p.hash, || {
+                Err(SubmitError::Internal(
+                    "the log could not commit this round; retry".into(),
+                ))
+            });
+        }
+    }
+
+    /// After a failed round the in-memory state may be ahead of storage:
+    /// reload everything from storage through the start-up path.
+    fn recover(&self, seq: &mut Sequencer) {
+        match load(
+            &self.tiles,
+            &self.verifier,
+            &seq.signer,
+            &mut seq.db,
+            self.credentials.as_ref(),
+        ) {
+            Ok((appender, state, committed)) => {
+                seq.appender = appender;
+                *self.state.write().unwrap_or_else(|e| e.into_inner()) = state;
+                *self.committed.write().unwrap_or_else(|e| e.into_inner()) = committed;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "recovery failed; refusing further submissions");
+                lock(&self.pool).shutdown = true;
+            }
+        }
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        lock(&self.pool).shutdown = true;
+        self.wake.notify_all();
+    }
+}
