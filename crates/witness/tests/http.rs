@@ -569,3 +569,23 @@ async fn verified_client_rejects_other_witness_keys() {
     assert!(matches!(err, ClientError::BadCosignature(_)), "{err:?}");
     s.run.stop().await;
 }
+
+#[tokio::test]
+async fn stale_temp_file_is_ignored_and_removed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = LogKey::new(ORIGIN);
+    let (w, _) = witness_key();
+    let config = WitnessConfig::new(w)
+        .with_log(ORIGIN, &log.vkey)
+        .expect("config");
+    // A half-written state from a crash before the rename.
+    let tmp = dir.path().join(format!(
+        "{}.checkpoint.tmp",
+        headcount_witness::origin_hash(ORIGIN)
+    ));
+    std::fs::write(&tmp, b"half").expect("write");
+    let run = start(config, dir.path()).await;
+    assert!(!tmp.exists());
+    assert_eq!(run.witness.latest_size(ORIGIN), None);
+    run.stop().await;
+}
