@@ -1,0 +1,305 @@
+//! The wallet file format, version 1 (see the crate README for the normative description).
+//!
+//! ```text
+//! offset len  field
+//!      0   8  magic "HCWALLET"
+//!      8   1  version = 0x01  (Argon2id v0x13 + HKDF-SHA256 + XChaCha20-Poly1305)
+//!      9   4  m_cost_kib  u32 big-endian
+//!     13   4  t_cost      u32 big-endian
+//!     17   4  p_cost      u32 big-endian
+//!     21  16  salt        (random at creation, fixed for the identity)
+//!     37  24  nonce       (random for every save)
+//!     61   …  XChaCha20-Poly1305(key = file_key, nonce, aad = bytes 0..61, contents) ‖ tag(16)
+//! ```
+
+use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use headcount_credentials::{
+    CREDENTIAL_LEN, Credential, IssuanceRequest, IssuanceState, PUBLIC_KEY_LEN, REQUEST_LEN,
+    RegistrarPublicKey, STATE_LEN,
+};
+use zeroize::Zeroizing;
+
+use crate::kdf::{Identity, Params, SALT_LEN};
+use crate::records::{PendingIssuance, Receipt, ReceiptKind, StoredCredential};
+use crate::Error;
+
+/// The 8-byte magic.
+pub const MAGIC: &[u8; 8] = b"HCWALLET";
+/// The file format version written and read.
+pub const VERSION: u8 = 1;
+/// The XChaCha20-Poly1305 nonce length.
+pub const NONCE_LEN: usize = 24;
+/// Header length (the associated data).
+pub const HEADER_LEN: usize = 8 + 1 + 12 + SALT_LEN + NONCE_LEN;
+/// Poly1305 tag length.
+pub const TAG_LEN: usize = 16;
+/// The contents (plaintext) version inside the ciphertext.
+pub const CONTENTS_VERSION: u8 = 1;
+/// The plaintext is zero-padded to a multiple of this (at least one block), so that the file
+/// size does not move with every receipt.
+pub const PAD_BLOCK: usize = 64 * 1024;
+/// Largest wallet file read.
+pub const MAX_FILE_LEN: usize = 64 * 1024 * 1024;
+
+/// Fields of the clear header.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub params: Params,
+    pub salt: [u8; SALT_LEN],
+    pub nonce: [u8; NONCE_LEN],
+}
+
+impl Header {
+    pub(crate) fn encode(&self) -> [u8; HEADER_LEN] {
+        let mut h = [0u8; HEADER_LEN];
+        h[..8].copy_from_slice(MAGIC);
+        h[8] = VERSION;
+        h[9..13].copy_from_slice(&self.params.m_cost_kib.to_be_bytes());
+        h[13..17].copy_from_slice(&self.params.t_cost.to_be_bytes());
+        h[17..21].copy_from_slice(&self.params.p_cost.to_be_bytes());
+        h[21..37].copy_from_slice(&self.salt);
+        h[37..61].copy_from_slice(&self.nonce);
+        h
+    }
+
+    /// Parses the header. A wrong magic or version is reported as such (that says nothing
+    /// about the passphrase); everything else that is wrong is `WrongPassphraseOrCorrupt`.
+    pub(crate) fn decode(file: &[u8]) -> Result<Self, Error> {
+        if file.len() < 8 || &file[..8] != MAGIC {
+            return Err(Error::NotAWallet);
+        }
+        if file.len() < 9 {
+            return Err(Error::WrongPassphraseOrCorrupt);
+        }
+        if file[8] != VERSION {
+            return Err(Error::UnsupportedVersion(file[8]));
+        }
+        if file.len() < HEADER_LEN + TAG_LEN {
+            return Err(Error::WrongPassphraseOrCorrupt);
+        }
+        let u32_at = |i: usize| u32::from_be_bytes([file[i], file[i + 1], file[i + 2], file[i + 3]]);
+        let params = Params {
+            m_cost_kib: u32_at(9),
+            t_cost: u32_at(13),
+            p_cost: u32_at(17),
+        };
+        params
+            .validate()
+            .map_err(|_| Error::WrongPassphraseOrCorrupt)?;
+        let mut salt = [0u8; SALT_LEN];
+        salt.copy_from_slice(&file[21..37]);
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&file[37..61]);
+        Ok(Self {
+            params,
+            salt,
+            nonce,
+        })
+    }
+}
+
+/// The decrypted contents.
+#[derive(Default)]
+pub(crate) struct Contents {
+    pub credentials: Vec<StoredCredential>,
+    pub pending: Vec<PendingIssuance>,
+    pub receipts: Vec<Receipt>,
+}
+
+const CRED_REC: usize = 32 + 4 + PUBLIC_KEY_LEN + CREDENTIAL_LEN;
+const PENDING_REC: usize = 32 + 32 + 1 + 4 + REQUEST_LEN + STATE_LEN;
+const RECEIPT_FIXED: usize = 32 + 32 + 8 + 1 + 4 + 4;
+
+fn len_u32(n: usize) -> Result<[u8; 4], Error> {
+    u32::try_from(n)
+        .map(u32::to_be_bytes)
+        .map_err(|_| Error::TooLarge)
+}
+
+impl Contents {
+    fn encoded_len(&self) -> usize {
+        1 + 4
+            + self.credentials.len() * CRED_REC
+            + 4
+            + self.pending.len() * PENDING_REC
+            + 4
+            + self
+                .receipts
+                .iter()
+                .map(|r| RECEIPT_FIXED + r.tlog_proof.len() + r.entry.len())
+                .sum::<usize>()
+    }
+
+    /// Encodes and pads into a buffer with room for the tag, so that it never reallocates
+    /// (no stray plaintext copies in freed memory).
+    pub(crate) fn encode(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let len = self.encoded_len();
+        let padded = len.div_ceil(PAD_BLOCK).max(1) * PAD_BLOCK;
+        if padded + HEADER_LEN + TAG_LEN > MAX_FILE_LEN {
+            return Err(Error::TooLarge);
+        }
+        let mut out = Zeroizing::new(Vec::with_capacity(padded + TAG_LEN));
+        out.push(CONTENTS_VERSION);
+        out.extend_from_slice(&len_u32(self.credentials.len())?);
+        for c in &self.credentials {
+            let a = c.attributes();
+            out.extend_from_slice(&a.registrar_id);
+            out.extend_from_slice(&a.batch.to_be_bytes());
+            out.extend_from_slice(c.registrar_public_key().as_bytes());
+            out.extend_from_slice(c.credential().to_bytes().as_ref());
+        }
+        out.extend_from_slice(&len_u32(self.pending.len())?);
+        for p in &self.pending {
+            out.extend_from_slice(&p.request_id);
+            out.extend_from_slice(&p.registrar_id);
+            out.push(u8::from(p.batch.is_some()));
+            out.extend_from_slice(&p.batch.unwrap_or(0).to_be_bytes());
+            out.extend_from_slice(&p.request.to_bytes());
+            out.extend_from_slice(p.state.to_bytes().as_ref());
+        }
+        out.extend_from_slice(&len_u32(self.receipts.len())?);
+        for r in &self.receipts {
+            out.extend_from_slice(&r.campaign_id);
+            out.extend_from_slice(&r.entry_hash);
+            out.extend_from_slice(&r.leaf_index.to_be_bytes());
+            out.push(r.kind as u8);
+            out.extend_from_slice(&len_u32(r.tlog_proof.len())?);
+            out.extend_from_slice(r.tlog_proof.as_bytes());
+            out.extend_from_slice(&len_u32(r.entry.len())?);
+            out.extend_from_slice(&r.entry);
+        }
+        debug_assert_eq!(out.len(), len);
+        out.resize(padded, 0);
+        Ok(out)
+    }
+
+    /// Decodes authenticated plaintext. Failure here means a writer bug or a newer format.
+    pub(crate) fn decode(b: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader(b);
+        if r.u8()? != CONTENTS_VERSION {
+            return Err(Error::InvalidContents);
+        }
+        let mut c = Contents::default();
+        for _ in 0..r.count(CRED_REC)? {
+            let registrar_id = r.take(32)?;
+            let batch = r.u32()?;
+            let pk = RegistrarPublicKey::from_bytes(r.take(PUBLIC_KEY_LEN)?)?;
+            let cred = Credential::from_bytes(r.take(CREDENTIAL_LEN)?)?;
+            let a = cred.attributes();
+            if a.registrar_id[..] != *registrar_id || a.batch != batch {
+                return Err(Error::InvalidContents);
+            }
+            c.credentials.push(StoredCredential::new(pk, cred));
+        }
+        for _ in 0..r.count(PENDING_REC)? {
+            let request_id = r.arr32()?;
+            let registrar_id = r.arr32()?;
+            let flag = r.u8()?;
+            let batch = r.u32()?;
+            let batch = match (flag, batch) {
+                (0, 0) => None,
+                (1, b) => Some(b),
+                _ => return Err(Error::InvalidContents),
+            };
+            let request = IssuanceRequest::from_bytes(r.take(REQUEST_LEN)?)?;
+            let state = IssuanceState::from_bytes(r.take(STATE_LEN)?)?;
+            c.pending.push(PendingIssuance {
+                request_id,
+                registrar_id,
+                batch,
+                request,
+                state,
+            });
+        }
+        for _ in 0..r.count(RECEIPT_FIXED)? {
+            let campaign_id = r.arr32()?;
+            let entry_hash = r.arr32()?;
+            let leaf_index = u64::from_be_bytes(r.take(8)?.try_into().map_err(|_| Error::InvalidContents)?);
+            let kind = ReceiptKind::from_u8(r.u8()?).ok_or(Error::InvalidContents)?;
+            let n = r.u32()? as usize;
+            let tlog_proof = String::from_utf8(r.take(n)?.to_vec()).map_err(|_| Error::InvalidContents)?;
+            let n = r.u32()? as usize;
+            let entry = r.take(n)?.to_vec();
+            c.receipts.push(Receipt {
+                campaign_id,
+                entry_hash,
+                leaf_index,
+                kind,
+                tlog_proof,
+                entry,
+            });
+        }
+        if r.0.iter().any(|&x| x != 0) {
+            return Err(Error::InvalidContents);
+        }
+        Ok(c)
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
+        if self.0.len() < n {
+            return Err(Error::InvalidContents);
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Ok(a)
+    }
+    fn u8(&mut self) -> Result<u8, Error> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32, Error> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn arr32(&mut self) -> Result<[u8; 32], Error> {
+        let mut a = [0u8; 32];
+        a.copy_from_slice(self.take(32)?);
+        Ok(a)
+    }
+    /// A record count, bounded by what the remaining bytes can hold.
+    fn count(&mut self, min_record: usize) -> Result<usize, Error> {
+        let n = self.u32()? as usize;
+        if n > self.0.len() / min_record {
+            return Err(Error::InvalidContents);
+        }
+        Ok(n)
+    }
+}
+
+/// Encrypts `plaintext` (consumed, encrypted in place) under the identity's file key with the
+/// header as associated data; returns the whole file.
+pub(crate) fn seal(
+    identity: &Identity,
+    header: &Header,
+    mut buf: Zeroizing<Vec<u8>>,
+) -> Result<Vec<u8>, Error> {
+    let aad = header.encode();
+    let cipher = XChaCha20Poly1305::new(<&Key>::from(identity.file_key()));
+    cipher
+        .encrypt_in_place(<&XNonce>::from(&header.nonce), &aad, &mut *buf)
+        .map_err(|_| Error::TooLarge)?;
+    let mut file = Vec::with_capacity(HEADER_LEN + buf.len());
+    file.extend_from_slice(&aad);
+    file.extend_from_slice(&buf);
+    Ok(file)
+}
+
+/// Authenticates and decrypts a whole file. The returned plaintext is zeroized on drop.
+pub(crate) fn open(
+    identity: &Identity,
+    header: &Header,
+    file: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let (aad, ct) = file.split_at(HEADER_LEN);
+    let mut buf = Zeroizing::new(Vec::with_capacity(ct.len()));
+    buf.extend_from_slice(ct);
+    let cipher = XChaCha20Poly1305::new(<&Key>::from(identity.file_key()));
+    cipher
+        .decrypt_in_place(<&XNonce>::from(&header.nonce), aad, &mut *buf)
+        .map_err(|_| Error::WrongPassphraseOrCorrupt)?;
+    Ok(buf)
+}

@@ -1,0 +1,82 @@
+//! The declarant's identity and wallet file for headcount.
+//!
+//! * [`Identity`]: `Argon2id(passphrase, salt, params)` → HKDF-SHA256 → two independent keys:
+//!   the nym key material (→ [`headcount_credentials::NymSecret::from_key_material`]) and the
+//!   wallet file key.
+//! * [`Wallet`]: credentials, pending issuances and receipts in one file, encrypted with
+//!   XChaCha20-Poly1305 under the file key, the clear header as associated data, saved
+//!   atomically. See [`format`] and the crate README for the byte layout.
+//! * [`Passphrase`]: from a string, a `--passphrase-file`, or the terminal without echo.
+//!
+//! Guarantee: a device seized without the passphrase does not reveal which campaigns its owner
+//! joined (limits in the README). Every secret is zeroized on drop and every `Debug` redacts.
+
+pub mod format;
+mod kdf;
+mod passphrase;
+mod records;
+mod wallet;
+
+pub use kdf::{
+    INFO_FILE_KEY, INFO_NYM, Identity, MAX_M_COST_KIB, MAX_P_COST, MAX_T_COST, Params, SALT_LEN,
+};
+pub use passphrase::{MAX_PASSPHRASE_FILE, Passphrase};
+pub use records::{PendingIssuance, Receipt, ReceiptKind, StoredCredential};
+pub use wallet::Wallet;
+
+/// Errors. None carries secret material.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing the wallet file failed.
+    #[error("wallet file I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// `create` found a file at the path: an identity is never overwritten.
+    #[error("a wallet file already exists at this path")]
+    AlreadyExists,
+    /// The file does not start with the wallet magic.
+    #[error("not a headcount wallet file")]
+    NotAWallet,
+    /// A wallet file format this version does not read.
+    #[error("unsupported wallet file version {0}")]
+    UnsupportedVersion(u8),
+    /// Wrong passphrase, or the file was damaged or tampered with. Indistinguishable by design.
+    #[error("wrong passphrase, or the wallet file is damaged")]
+    WrongPassphraseOrCorrupt,
+    /// Argon2id parameters outside the accepted bounds.
+    #[error("Argon2id parameters out of bounds")]
+    InvalidParams,
+    /// The authenticated contents could not be parsed (a newer or buggy writer).
+    #[error("wallet contents malformed or from a newer version")]
+    InvalidContents,
+    /// The wallet or a passphrase file exceeds the size limit.
+    #[error("wallet too large")]
+    TooLarge,
+    /// An empty passphrase.
+    #[error("the passphrase is empty")]
+    EmptyPassphrase,
+    /// The passphrase file could not be read.
+    #[error("cannot read the passphrase file: {0}")]
+    PassphraseFile(std::io::Error),
+    /// The passphrase file's first line is not UTF-8.
+    #[error("the passphrase file is not UTF-8")]
+    PassphraseNotUtf8,
+    /// Reading from the terminal failed.
+    #[error("cannot read the passphrase from the terminal: {0}")]
+    Terminal(std::io::Error),
+    /// The two passphrases typed differ.
+    #[error("the passphrases do not match")]
+    PassphraseMismatch,
+    /// Refused while an issuance is pending (it needs the current nym secret).
+    #[error("an issuance request is pending; finish or drop it first")]
+    IssuancePending,
+    /// No pending issuance has this request id.
+    #[error("no pending issuance request with this id")]
+    UnknownRequest,
+    /// The registrar's answer names another registrar or batch than the request.
+    #[error("the issued attributes do not match the pending request")]
+    IssuanceMismatch,
+    /// A credential operation failed.
+    #[error("credential: {0}")]
+    Credential(#[from] headcount_credentials::Error),
+}

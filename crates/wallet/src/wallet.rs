@@ -1,0 +1,361 @@
+//! The wallet: an [`Identity`] plus its records, kept in one encrypted file.
+
+use headcount_credentials::{
+    Attributes, BlindSignature, IssuanceRequest, IssuanceState, NymSecret, RegistrarPublicKey,
+    finish_credential, request_credential,
+};
+use rand_core::{OsRng, RngCore};
+use std::fmt;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::format::{self, Contents, Header, MAX_FILE_LEN, NONCE_LEN};
+use crate::kdf::{Identity, Params, SALT_LEN};
+use crate::records::{PendingIssuance, Receipt, StoredCredential};
+use crate::{Error, Passphrase};
+
+/// An open wallet. Changes stay in memory until [`Wallet::save`].
+/// Zeroized on drop (every secret field is); `Debug` prints nothing.
+pub struct Wallet {
+    path: PathBuf,
+    params: Params,
+    salt: [u8; SALT_LEN],
+    identity: Identity,
+    contents: Contents,
+}
+
+impl fmt::Debug for Wallet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Wallet(<redacted>)")
+    }
+}
+
+impl Wallet {
+    /// Creates a new identity (fresh random salt) and writes an empty wallet at `path`.
+    /// Fails with [`Error::AlreadyExists`] if `path` exists: an identity is never overwritten.
+    pub fn create(path: &Path, passphrase: &Passphrase, params: Params) -> Result<Self, Error> {
+        params.validate()?;
+        if path.symlink_metadata().is_ok() {
+            return Err(Error::AlreadyExists);
+        }
+        let (salt, identity) = new_identity(passphrase, &params)?;
+        let w = Self {
+            path: path.to_path_buf(),
+            params,
+            salt,
+            identity,
+            contents: Contents::default(),
+        };
+        let file = w.seal()?;
+        write_atomic(&w.path, &file, true)?;
+        Ok(w)
+    }
+
+    /// Opens and decrypts the wallet at `path`. A wrong passphrase and a damaged file are the
+    /// same error, [`Error::WrongPassphraseOrCorrupt`], by design.
+    pub fn open(path: &Path, passphrase: &Passphrase) -> Result<Self, Error> {
+        let file = read_bounded(path)?;
+        let header = Header::decode(&file)?;
+        let identity = Identity::derive(passphrase, &header.salt, &header.params)?;
+        let plain = format::open(&identity, &header, &file)?;
+        let contents = Contents::decode(&plain)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            params: header.params,
+            salt: header.salt,
+            identity,
+            contents,
+        })
+    }
+
+    /// Encrypts the contents under a fresh random nonce and replaces the file atomically
+    /// (temporary file in the same folder, fsync, rename, fsync of the folder). The plaintext
+    /// never touches the disk.
+    pub fn save(&self) -> Result<(), Error> {
+        let file = self.seal()?;
+        write_atomic(&self.path, &file, false)
+    }
+
+    /// Changes the passphrase and/or raises the Argon2id parameters, with a new salt, and
+    /// saves. This is a **new identity** (new nym secret) for future credential requests;
+    /// credentials already held keep working (each carries its own nym secret). Refused while
+    /// an issuance is pending, since finishing it needs the old nym secret.
+    pub fn change_passphrase(&mut self, passphrase: &Passphrase, params: Params) -> Result<(), Error> {
+        params.validate()?;
+        if !self.contents.pending.is_empty() {
+            return Err(Error::IssuancePending);
+        }
+        let (salt, identity) = new_identity(passphrase, &params)?;
+        let old = (self.params, self.salt);
+        let old_identity = std::mem::replace(&mut self.identity, identity);
+        (self.params, self.salt) = (params, salt);
+        if let Err(e) = self.save() {
+            self.identity = old_identity;
+            (self.params, self.salt) = old;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn seal(&self) -> Result<Vec<u8>, Error> {
+        let mut nonce = [0u8; NONCE_LEN];
+        OsRng.fill_bytes(&mut nonce);
+        let header = Header {
+            params: self.params,
+            salt: self.salt,
+            nonce,
+        };
+        format::seal(&self.identity, &header, self.contents.encode()?)
+    }
+
+    /// The wallet file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The Argon2id parameters of this identity (also in the clear header).
+    pub fn params(&self) -> Params {
+        self.params
+    }
+
+    /// The identity's salt (also in the clear header). With the passphrase and [`Wallet::params`]
+    /// it re-derives the same nym secret via [`Identity::derive`]; it does not restore
+    /// credentials (see the README, "What to back up").
+    pub fn salt(&self) -> [u8; SALT_LEN] {
+        self.salt
+    }
+
+    /// The derived identity.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The nym secret used to request credentials.
+    pub fn nym_secret(&self) -> &NymSecret {
+        self.identity.nym_secret()
+    }
+
+    // ----- credentials -----
+
+    /// The credentials held.
+    pub fn credentials(&self) -> &[StoredCredential] {
+        &self.contents.credentials
+    }
+
+    /// Adds a credential.
+    pub fn add_credential(&mut self, credential: StoredCredential) {
+        self.contents.credentials.push(credential);
+    }
+
+    /// Removes and returns the credential at `index`.
+    pub fn remove_credential(&mut self, index: usize) -> Option<StoredCredential> {
+        (index < self.contents.credentials.len()).then(|| self.contents.credentials.remove(index))
+    }
+
+    // ----- issuance -----
+
+    /// The issuance requests awaiting the registrar's answer.
+    pub fn pending_issuances(&self) -> &[PendingIssuance] {
+        &self.contents.pending
+    }
+
+    /// Step 1 of the offline flow: makes a credential request for `registrar_id` from this
+    /// identity's nym secret and records its secret state (call [`Wallet::save`] before sending
+    /// the request). Returns the request to send; its id is
+    /// [`PendingIssuance::request_id_of`].
+    pub fn start_issuance(
+        &mut self,
+        registrar_id: [u8; 32],
+        batch: Option<u32>,
+    ) -> Result<IssuanceRequest, Error> {
+        let (request, state) = request_credential(self.identity.nym_secret(), &mut OsRng)?;
+        self.contents.pending.push(PendingIssuance {
+            request_id: PendingIssuance::request_id_of(&request),
+            registrar_id,
+            batch,
+            request: request.clone(),
+            state,
+        });
+        Ok(request)
+    }
+
+    /// Adds a pending issuance made elsewhere.
+    pub fn add_pending(&mut self, pending: PendingIssuance) {
+        self.contents.pending.push(pending);
+    }
+
+    /// Removes and returns the pending issuance with this request id.
+    pub fn take_pending(&mut self, request_id: &[u8; 32]) -> Option<PendingIssuance> {
+        let i = self
+            .contents
+            .pending
+            .iter()
+            .position(|p| &p.request_id == request_id)?;
+        Some(self.contents.pending.remove(i))
+    }
+
+    /// Step 3 of the offline flow: verifies the registrar's blind signature, turns the pending
+    /// request into a credential and stores it (call [`Wallet::save`] afterwards). On any error
+    /// the pending request is kept.
+    pub fn finish_issuance(
+        &mut self,
+        request_id: &[u8; 32],
+        registrar_public_key: &RegistrarPublicKey,
+        signature: &BlindSignature,
+        attributes: &Attributes,
+    ) -> Result<&StoredCredential, Error> {
+        let p = self
+            .contents
+            .pending
+            .iter()
+            .find(|p| &p.request_id == request_id)
+            .ok_or(Error::UnknownRequest)?;
+        if p.registrar_id != attributes.registrar_id
+            || p.batch.is_some_and(|b| b != attributes.batch)
+        {
+            return Err(Error::IssuanceMismatch);
+        }
+        let state = IssuanceState::from_bytes(p.state.to_bytes().as_ref())?;
+        let credential = finish_credential(
+            registrar_public_key,
+            signature,
+            state,
+            self.identity.nym_secret(),
+            attributes,
+        )?;
+        drop(self.take_pending(request_id));
+        self.contents
+            .credentials
+            .push(StoredCredential::new(*registrar_public_key, credential));
+        Ok(self.contents.credentials.last().expect("just pushed"))
+    }
+
+    // ----- receipts -----
+
+    /// All receipts.
+    pub fn receipts(&self) -> &[Receipt] {
+        &self.contents.receipts
+    }
+
+    /// The receipts for one campaign, in the order they were added.
+    pub fn receipts_for_campaign<'a>(
+        &'a self,
+        campaign_id: &'a [u8; 32],
+    ) -> impl Iterator<Item = &'a Receipt> + 'a {
+        self.contents
+            .receipts
+            .iter()
+            .filter(move |r| &r.campaign_id == campaign_id)
+    }
+
+    /// Adds a receipt; one with the same entry hash is replaced (resubmission is idempotent).
+    pub fn add_receipt(&mut self, receipt: Receipt) {
+        match self
+            .contents
+            .receipts
+            .iter_mut()
+            .find(|r| r.entry_hash == receipt.entry_hash)
+        {
+            Some(r) => *r = receipt,
+            None => self.contents.receipts.push(receipt),
+        }
+    }
+
+    /// Removes and returns the receipt with this entry hash.
+    pub fn remove_receipt(&mut self, entry_hash: &[u8; 32]) -> Option<Receipt> {
+        let i = self
+            .contents
+            .receipts
+            .iter()
+            .position(|r| &r.entry_hash == entry_hash)?;
+        Some(self.contents.receipts.remove(i))
+    }
+}
+
+/// A fresh salt and the identity it gives (a new salt in the negligible case that the derived
+/// key material maps to the zero scalar).
+fn new_identity(passphrase: &Passphrase, params: &Params) -> Result<([u8; SALT_LEN], Identity), Error> {
+    loop {
+        let mut salt = [0u8; SALT_LEN];
+        OsRng.fill_bytes(&mut salt);
+        match Identity::derive(passphrase, &salt, params) {
+            Ok(id) => return Ok((salt, id)),
+            Err(Error::Credential(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn read_bounded(path: &Path) -> Result<Vec<u8>, Error> {
+    let f = fs::File::open(path)?;
+    let mut buf = Vec::new();
+    f.take(MAX_FILE_LEN as u64 + 1).read_to_end(&mut buf)?;
+    if buf.len() > MAX_FILE_LEN {
+        return Err(Error::TooLarge);
+    }
+    Ok(buf)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder (mode 0600 on Unix),
+/// fsync, then rename over `path` (or, with `no_replace`, a hard link that fails if `path`
+/// exists), then fsync of the folder. The temporary file is removed on every error.
+fn write_atomic(path: &Path, bytes: &[u8], no_replace: bool) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "wallet path has no file name"))?;
+    let mut rnd = [0u8; 8];
+    OsRng.fill_bytes(&mut rnd);
+    let suffix: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{suffix}.tmp"));
+    let tmp = dir.join(tmp_name);
+
+    let result = (|| -> Result<(), Error> {
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        if no_replace {
+            match fs::hard_link(&tmp, path) {
+                Ok(()) => fs::remove_file(&tmp)?,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    return Err(Error::AlreadyExists);
+                }
+                // File systems without hard links: check, then rename (a small race).
+                Err(_) if path.symlink_metadata().is_err() => fs::rename(&tmp, path)?,
+                Err(_) => return Err(Error::AlreadyExists),
+            }
+        } else {
+            fs::rename(&tmp, path)?;
+        }
+        sync_dir(dir)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
