@@ -20,9 +20,9 @@ use headcount_credentials::{
 };
 use zeroize::Zeroizing;
 
+use crate::Error;
 use crate::kdf::{Identity, Params, SALT_LEN};
 use crate::records::{PendingIssuance, Receipt, ReceiptKind, StoredCredential};
-use crate::Error;
 
 /// The 8-byte magic.
 pub const MAGIC: &[u8; 8] = b"HCWALLET";
@@ -78,7 +78,8 @@ impl Header {
         if file.len() < HEADER_LEN + TAG_LEN {
             return Err(Error::WrongPassphraseOrCorrupt);
         }
-        let u32_at = |i: usize| u32::from_be_bytes([file[i], file[i + 1], file[i + 2], file[i + 3]]);
+        let u32_at =
+            |i: usize| u32::from_be_bytes([file[i], file[i + 1], file[i + 2], file[i + 3]]);
         let params = Params {
             m_cost_kib: u32_at(9),
             t_cost: u32_at(13),
@@ -215,10 +216,12 @@ impl Contents {
         for _ in 0..r.count(RECEIPT_FIXED)? {
             let campaign_id = r.arr32()?;
             let entry_hash = r.arr32()?;
-            let leaf_index = u64::from_be_bytes(r.take(8)?.try_into().map_err(|_| Error::InvalidContents)?);
+            let leaf_index =
+                u64::from_be_bytes(r.take(8)?.try_into().map_err(|_| Error::InvalidContents)?);
             let kind = ReceiptKind::from_u8(r.u8()?).ok_or(Error::InvalidContents)?;
             let n = r.u32()? as usize;
-            let tlog_proof = String::from_utf8(r.take(n)?.to_vec()).map_err(|_| Error::InvalidContents)?;
+            let tlog_proof =
+                String::from_utf8(r.take(n)?.to_vec()).map_err(|_| Error::InvalidContents)?;
             let n = r.u32()? as usize;
             let entry = r.take(n)?.to_vec();
             c.receipts.push(Receipt {

@@ -1,8 +1,8 @@
 //! Argon2id parameters and the key schedule: passphrase → (nym key material, file key).
 
 use argon2::{Algorithm, Argon2, Version};
-use hkdf::Hkdf;
 use headcount_credentials::NymSecret;
+use hkdf::Hkdf;
 use sha2::Sha256;
 use std::fmt;
 use zeroize::Zeroizing;

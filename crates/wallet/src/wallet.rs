@@ -81,7 +81,11 @@ impl Wallet {
     /// saves. This is a **new identity** (new nym secret) for future credential requests;
     /// credentials already held keep working (each carries its own nym secret). Refused while
     /// an issuance is pending, since finishing it needs the old nym secret.
-    pub fn change_passphrase(&mut self, passphrase: &Passphrase, params: Params) -> Result<(), Error> {
+    pub fn change_passphrase(
+        &mut self,
+        passphrase: &Passphrase,
+        params: Params,
+    ) -> Result<(), Error> {
         params.validate()?;
         if !self.contents.pending.is_empty() {
             return Err(Error::IssuancePending);
@@ -275,7 +279,10 @@ impl Wallet {
 
 /// A fresh salt and the identity it gives (a new salt in the negligible case that the derived
 /// key material maps to the zero scalar).
-fn new_identity(passphrase: &Passphrase, params: &Params) -> Result<([u8; SALT_LEN], Identity), Error> {
+fn new_identity(
+    passphrase: &Passphrase,
+    params: &Params,
+) -> Result<([u8; SALT_LEN], Identity), Error> {
     loop {
         let mut salt = [0u8; SALT_LEN];
         OsRng.fill_bytes(&mut salt);
@@ -305,9 +312,9 @@ fn write_atomic(path: &Path, bytes: &[u8], no_replace: bool) -> Result<(), Error
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "wallet path has no file name"))?;
+    let name = path.file_name().ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "wallet path has no file name")
+    })?;
     let mut rnd = [0u8; 8];
     OsRng.fill_bytes(&mut rnd);
     let suffix: String = rnd.iter().map(|b| format!("{b:02x}")).collect();

@@ -1,0 +1,483 @@
+//! Wallet file tests: round trip, wrong passphrase, tampering, no plaintext on disk,
+//! identity derivation, atomic save, redaction.
+
+use headcount_credentials::{Attributes, RegistrarSecretKey, issue};
+use headcount_wallet::format::{HEADER_LEN, PAD_BLOCK, TAG_LEN};
+use headcount_wallet::{
+    Error, Identity, Params, Passphrase, PendingIssuance, Receipt, ReceiptKind, Wallet,
+};
+use rand::rngs::OsRng;
+use std::path::{Path, PathBuf};
+use subtle::ConstantTimeEq;
+
+const P: Params = Params::insecure_for_tests();
+
+fn pass(s: &str) -> Passphrase {
+    Passphrase::new(s).unwrap()
+}
+
+fn dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn wpath(d: &tempfile::TempDir) -> PathBuf {
+    d.path().join("wallet.hcw")
+}
+
+fn receipt(i: u8) -> Receipt {
+    Receipt {
+        campaign_id: [0xC0 ^ i; 32],
+        entry_hash: [0xE0 ^ i; 32],
+        leaf_index: 1_000_000 + u64::from(i),
+        kind: if i.is_multiple_of(2) {
+            ReceiptKind::Declaration
+        } else {
+            ReceiptKind::Withdrawal
+        },
+        tlog_proof: format!(
+            "c2sp.org/tlog-proof@v1\nindex {i}\nSECRET-PROOF-TEXT-{i}\n\nexample.org/log\n42\nAAAA\n"
+        ),
+        entry: format!("ENTRY-BYTES-{i}-alias-and-message").into_bytes(),
+    }
+}
+
+/// A wallet with one real credential, one pending issuance and three receipts.
+fn populated(path: &Path, p: &Passphrase) -> Wallet {
+    let mut w = Wallet::create(path, p, P).unwrap();
+    let sk = RegistrarSecretKey::generate(&mut OsRng);
+    let pk = sk.public_key();
+    let attrs = Attributes {
+        registrar_id: [7; 32],
+        batch: 3,
+    };
+    let req = w.start_issuance(attrs.registrar_id, Some(3)).unwrap();
+    let id = PendingIssuance::request_id_of(&req);
+    let sig = issue(&sk, &req, &attrs, &mut OsRng).unwrap();
+    w.finish_issuance(&id, &pk, &sig, &attrs).unwrap();
+    assert!(w.pending_issuances().is_empty());
+    w.start_issuance([9; 32], None).unwrap();
+    for i in 0..3 {
+        w.add_receipt(receipt(i));
+    }
+    w.save().unwrap();
+    w
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn listing(d: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn create_open_round_trip() {
+    let d = dir();
+    let p = pass("correct horse battery staple");
+    let w = populated(&wpath(&d), &p);
+    let r = Wallet::open(&wpath(&d), &p).unwrap();
+    assert_eq!(r.params(), P);
+    assert_eq!(r.salt(), w.salt());
+    assert!(bool::from(r.nym_secret().ct_eq(w.nym_secret())));
+    assert_eq!(r.credentials().len(), 1);
+    let (a, b) = (&r.credentials()[0], &w.credentials()[0]);
+    assert_eq!(*a.credential().to_bytes(), *b.credential().to_bytes());
+    assert_eq!(a.registrar_public_key(), b.registrar_public_key());
+    assert_eq!((a.registrar_id(), a.batch()), ([7; 32], 3));
+    assert_eq!(r.pending_issuances().len(), 1);
+    let (a, b) = (&r.pending_issuances()[0], &w.pending_issuances()[0]);
+    assert_eq!(a.request_id, b.request_id);
+    assert_eq!((a.registrar_id, a.batch), ([9; 32], None));
+    assert_eq!(a.request, b.request);
+    assert_eq!(*a.state.to_bytes(), *b.state.to_bytes());
+    assert_eq!(r.receipts(), w.receipts());
+    assert_eq!(r.receipts_for_campaign(&[0xC1; 32]).count(), 1);
+
+    // The credential still works after the round trip.
+    let c = &r.credentials()[0];
+    c.credential()
+        .prove(c.registrar_public_key(), &[1; 32], &[2; 32], &mut OsRng)
+        .unwrap();
+}
+
+#[test]
+fn offline_issuance_keeps_pending_on_bad_answer() {
+    let d = dir();
+    let p = pass("pw");
+    let mut w = Wallet::create(&wpath(&d), &p, P).unwrap();
+    let sk = RegistrarSecretKey::generate(&mut OsRng);
+    let other = RegistrarSecretKey::generate(&mut OsRng).public_key();
+    let attrs = Attributes {
+        registrar_id: [1; 32],
+        batch: 0,
+    };
+    let req = w.start_issuance(attrs.registrar_id, None).unwrap();
+    w.save().unwrap();
+    // Request → (file) → registrar → (file) → finish in a later session.
+    let mut w = Wallet::open(&wpath(&d), &p).unwrap();
+    let id = PendingIssuance::request_id_of(&req);
+    let sig = issue(&sk, &req, &attrs, &mut OsRng).unwrap();
+    assert!(w.finish_issuance(&id, &other, &sig, &attrs).is_err());
+    let wrong = Attributes {
+        registrar_id: [2; 32],
+        ..attrs
+    };
+    assert!(matches!(
+        w.finish_issuance(&id, &sk.public_key(), &sig, &wrong),
+        Err(Error::IssuanceMismatch)
+    ));
+    assert!(matches!(
+        w.finish_issuance(&[0; 32], &sk.public_key(), &sig, &attrs),
+        Err(Error::UnknownRequest)
+    ));
+    assert_eq!(w.pending_issuances().len(), 1);
+    w.finish_issuance(&id, &sk.public_key(), &sig, &attrs)
+        .unwrap();
+    assert!(w.pending_issuances().is_empty());
+    assert_eq!(w.credentials().len(), 1);
+}
+
+#[test]
+fn wrong_passphrase_fails_and_reveals_nothing() {
+    let d = dir();
+    populated(&wpath(&d), &pass("zulu-alpha"));
+    for wrong in ["kilo-bravo", "zulu-alpha ", "Zulu-alpha", "zulu-alph"] {
+        let e = Wallet::open(&wpath(&d), &pass(wrong)).unwrap_err();
+        assert!(matches!(e, Error::WrongPassphraseOrCorrupt), "{e:?}");
+        let text = format!("{e} {e:?}");
+        assert!(!text.contains("zulu") && !text.contains(wrong) && !text.contains("c1c1"));
+    }
+}
+
+#[test]
+fn any_flipped_byte_fails() {
+    let d = dir();
+    let p = pass("pw");
+    populated(&wpath(&d), &p);
+    let good = std::fs::read(wpath(&d)).unwrap();
+    assert_eq!(good.len(), HEADER_LEN + PAD_BLOCK + TAG_LEN);
+    let bad = d.path().join("bad.hcw");
+    // Every header byte (associated data) and every tag byte; a stride through the ciphertext.
+    let idx: Vec<usize> = (0..HEADER_LEN + 64)
+        .chain((HEADER_LEN + 64..good.len() - TAG_LEN).step_by(251))
+        .chain(good.len() - TAG_LEN..good.len())
+        .collect();
+    for i in idx {
+        for bit in [0x01u8, 0x80] {
+            let mut b = good.clone();
+            b[i] ^= bit;
+            std::fs::write(&bad, &b).unwrap();
+            match Wallet::open(&bad, &p) {
+                Err(Error::WrongPassphraseOrCorrupt) => {}
+                Err(Error::NotAWallet) | Err(Error::UnsupportedVersion(_)) if i < 9 => {}
+                other => panic!("byte {i} bit {bit:#x}: {other:?}"),
+            }
+        }
+    }
+    // Truncated and extended files.
+    for len in [0, 7, 8, 9, HEADER_LEN, HEADER_LEN + TAG_LEN, good.len() - 1] {
+        std::fs::write(&bad, &good[..len]).unwrap();
+        assert!(Wallet::open(&bad, &p).is_err(), "len {len}");
+    }
+    let mut longer = good.clone();
+    longer.push(0);
+    std::fs::write(&bad, &longer).unwrap();
+    assert!(matches!(
+        Wallet::open(&bad, &p),
+        Err(Error::WrongPassphraseOrCorrupt)
+    ));
+    std::fs::write(&bad, &good).unwrap();
+    Wallet::open(&bad, &p).unwrap();
+}
+
+#[test]
+fn nothing_in_clear_on_disk() {
+    let d = dir();
+    let p = pass("pw");
+    let w = populated(&wpath(&d), &p);
+    let raw = std::fs::read(wpath(&d)).unwrap();
+    let mut needles: Vec<Vec<u8>> = Vec::new();
+    let c = &w.credentials()[0];
+    let cred = c.credential().to_bytes();
+    // Any 12-byte window of the credential, and the key and registrar id.
+    needles.extend(cred.chunks(12).map(<[u8]>::to_vec));
+    needles.push(c.registrar_public_key().as_bytes()[..16].to_vec());
+    needles.push([7u8; 16].to_vec());
+    let pend = &w.pending_issuances()[0];
+    needles.push(pend.request.to_bytes()[..16].to_vec());
+    needles.push(pend.state.to_bytes()[..16].to_vec());
+    needles.push(pend.request_id[..16].to_vec());
+    for r in w.receipts() {
+        needles.push(r.campaign_id[..12].to_vec());
+        needles.push(r.entry_hash[..12].to_vec());
+        needles.push(r.tlog_proof.as_bytes().to_vec());
+        needles.push(b"SECRET-PROOF-TEXT".to_vec());
+        needles.push(b"tlog-proof".to_vec());
+        needles.push(r.entry.clone());
+        needles.push(b"ENTRY-BYTES".to_vec());
+        needles.push(r.leaf_index.to_be_bytes()[4..].to_vec());
+        needles.push(hex(&r.campaign_id[..8]).into_bytes());
+    }
+    for n in &needles {
+        assert!(!contains(&raw, n), "found {n:02x?} in the file");
+    }
+    // The passphrase is not there either.
+    assert!(!contains(&raw, b"pw\0") && !contains(&raw, b"pw\n"));
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn file_size_does_not_follow_the_receipt_count() {
+    let d = dir();
+    let p = pass("pw");
+    let mut w = Wallet::create(&wpath(&d), &p, P).unwrap();
+    let empty = std::fs::metadata(wpath(&d)).unwrap().len();
+    for i in 0..10 {
+        w.add_receipt(receipt(i));
+    }
+    w.save().unwrap();
+    assert_eq!(std::fs::metadata(wpath(&d)).unwrap().len(), empty);
+    assert_eq!(empty as usize, HEADER_LEN + PAD_BLOCK + TAG_LEN);
+}
+
+#[test]
+fn same_passphrase_new_salt_new_identity() {
+    let d = dir();
+    let p = pass("same passphrase");
+    let a = Wallet::create(&d.path().join("a"), &p, P).unwrap();
+    let b = Wallet::create(&d.path().join("b"), &p, P).unwrap();
+    assert_ne!(a.salt(), b.salt());
+    assert!(!bool::from(a.nym_secret().ct_eq(b.nym_secret())));
+}
+
+#[test]
+fn passphrase_and_salt_reproduce_the_nym_secret() {
+    let d = dir();
+    let p = pass("restore me");
+    let w = Wallet::create(&wpath(&d), &p, P).unwrap();
+    let again = Identity::derive(&pass("restore me"), &w.salt(), &w.params()).unwrap();
+    assert!(bool::from(again.nym_secret().ct_eq(w.nym_secret())));
+    let other = Identity::derive(&pass("restore me!"), &w.salt(), &w.params()).unwrap();
+    assert!(!bool::from(other.nym_secret().ct_eq(w.nym_secret())));
+    let mut salt = w.salt();
+    salt[0] ^= 1;
+    let other = Identity::derive(&p, &salt, &w.params()).unwrap();
+    assert!(!bool::from(other.nym_secret().ct_eq(w.nym_secret())));
+    let mut params = w.params();
+    params.t_cost += 1;
+    let other = Identity::derive(&p, &w.salt(), &params).unwrap();
+    assert!(!bool::from(other.nym_secret().ct_eq(w.nym_secret())));
+}
+
+#[test]
+fn unicode_passphrases_are_nfc_normalised() {
+    // "é" precomposed vs "e" + combining acute; CJK passes through.
+    let a = Identity::derive(&pass("caf\u{e9} 自由"), &[5; 16], &P).unwrap();
+    let b = Identity::derive(&pass("cafe\u{301} 自由"), &[5; 16], &P).unwrap();
+    assert!(bool::from(a.nym_secret().ct_eq(b.nym_secret())));
+}
+
+#[test]
+fn passphrase_file_first_line() {
+    let d = dir();
+    let f = d.path().join("pass");
+    let reference = Identity::derive(&pass("line one"), &[1; 16], &P).unwrap();
+    for content in [
+        "line one",
+        "line one\n",
+        "line one\r\n",
+        "line one\nsecond\n",
+    ] {
+        std::fs::write(&f, content).unwrap();
+        let p = Passphrase::from_file(&f).unwrap();
+        let id = Identity::derive(&p, &[1; 16], &P).unwrap();
+        assert!(
+            bool::from(id.nym_secret().ct_eq(reference.nym_secret())),
+            "{content:?}"
+        );
+    }
+    std::fs::write(&f, "\nsecond").unwrap();
+    assert!(matches!(
+        Passphrase::from_file(&f),
+        Err(Error::EmptyPassphrase)
+    ));
+    std::fs::write(&f, b"\xff\xfe\n").unwrap();
+    assert!(matches!(
+        Passphrase::from_file(&f),
+        Err(Error::PassphraseNotUtf8)
+    ));
+    assert!(matches!(
+        Passphrase::from_file(&d.path().join("missing")),
+        Err(Error::PassphraseFile(_))
+    ));
+    assert!(matches!(Passphrase::new(""), Err(Error::EmptyPassphrase)));
+}
+
+#[test]
+fn create_never_overwrites_and_save_is_atomic() {
+    let d = dir();
+    let p = pass("pw");
+    let mut w = Wallet::create(&wpath(&d), &p, P).unwrap();
+    let before = std::fs::read(wpath(&d)).unwrap();
+    assert!(matches!(
+        Wallet::create(&wpath(&d), &p, P),
+        Err(Error::AlreadyExists)
+    ));
+    assert_eq!(std::fs::read(wpath(&d)).unwrap(), before);
+    for i in 0..5 {
+        w.add_receipt(receipt(i));
+        w.save().unwrap();
+        assert_eq!(listing(d.path()), vec!["wallet.hcw".to_string()]);
+    }
+    // Fresh nonce per save: the same contents never give the same file.
+    let a = std::fs::read(wpath(&d)).unwrap();
+    w.save().unwrap();
+    let b = std::fs::read(wpath(&d)).unwrap();
+    assert_eq!(a[..37], b[..37]);
+    assert_ne!(a[37..61], b[37..61]);
+    assert_ne!(a[61..], b[61..]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(wpath(&d)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "wallet readable by others: {mode:o}");
+    }
+}
+
+#[test]
+fn failed_save_leaves_old_file_and_no_temp() {
+    let d = dir();
+    let p = pass("pw");
+    let sub = d.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let path = sub.join("w");
+    let w = Wallet::create(&path, &p, P).unwrap();
+    // A directory where the wallet file should be: rename fails.
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    std::fs::write(path.join("x"), b"x").unwrap();
+    assert!(w.save().is_err());
+    assert_eq!(listing(&sub), vec!["w".to_string()]);
+    // Folder gone: save fails cleanly.
+    std::fs::remove_dir_all(&sub).unwrap();
+    assert!(matches!(w.save(), Err(Error::Io(_))));
+}
+
+#[test]
+fn change_passphrase_keeps_credentials() {
+    let d = dir();
+    let old = pass("old");
+    let mut w = populated(&wpath(&d), &old);
+    assert!(matches!(
+        w.change_passphrase(&pass("new"), P),
+        Err(Error::IssuancePending)
+    ));
+    let id = w.pending_issuances()[0].request_id;
+    drop(w.take_pending(&id));
+    let old_salt = w.salt();
+    let stronger = Params { t_cost: 2, ..P };
+    w.change_passphrase(&pass("new"), stronger).unwrap();
+    assert_ne!(w.salt(), old_salt);
+    assert!(matches!(
+        Wallet::open(&wpath(&d), &old),
+        Err(Error::WrongPassphraseOrCorrupt)
+    ));
+    let r = Wallet::open(&wpath(&d), &pass("new")).unwrap();
+    assert_eq!(r.params(), stronger);
+    assert_eq!(r.credentials().len(), 1);
+    assert_eq!(r.receipts().len(), 3);
+}
+
+#[test]
+fn not_a_wallet_and_bad_params() {
+    let d = dir();
+    let f = d.path().join("f");
+    std::fs::write(&f, b"hello world, not a wallet at all").unwrap();
+    assert!(matches!(
+        Wallet::open(&f, &pass("x")),
+        Err(Error::NotAWallet)
+    ));
+    let p = pass("pw");
+    Wallet::create(&wpath(&d), &p, P).unwrap();
+    let mut b = std::fs::read(wpath(&d)).unwrap();
+    b[8] = 2;
+    std::fs::write(&f, &b).unwrap();
+    assert!(matches!(
+        Wallet::open(&f, &p),
+        Err(Error::UnsupportedVersion(2))
+    ));
+    // A header asking for 4 TiB of memory is refused before Argon2 runs.
+    let mut b = std::fs::read(wpath(&d)).unwrap();
+    b[9..13].copy_from_slice(&u32::MAX.to_be_bytes());
+    std::fs::write(&f, &b).unwrap();
+    assert!(matches!(
+        Wallet::open(&f, &p),
+        Err(Error::WrongPassphraseOrCorrupt)
+    ));
+    for bad in [
+        Params { m_cost_kib: 4, ..P },
+        Params { t_cost: 0, ..P },
+        Params { p_cost: 0, ..P },
+        Params { t_cost: 1000, ..P },
+    ] {
+        assert!(matches!(
+            Wallet::create(&d.path().join("n"), &p, bad),
+            Err(Error::InvalidParams)
+        ));
+    }
+    assert!(P.is_below_recommended());
+    assert!(!Params::recommended().is_below_recommended());
+}
+
+#[test]
+fn debug_output_is_redacted() {
+    let d = dir();
+    let p = pass("hunter2");
+    let w = populated(&wpath(&d), &p);
+    let text = format!(
+        "{w:?} {p:?} {:?} {:?} {:?} {:?} {:?}",
+        w.identity(),
+        w.nym_secret(),
+        w.credentials(),
+        w.pending_issuances(),
+        w.receipts()
+    );
+    assert!(!text.contains("hunter2"));
+    assert!(!text.contains("c0c0") && !text.contains("192") && !text.contains("PROOF"));
+    assert!(!text.contains("Declaration") && !text.contains("1000000"));
+    assert!(text.contains("redacted"));
+}
+
+#[test]
+fn recommended_params_round_trip() {
+    let d = dir();
+    let p = pass("a long passphrase of several words");
+    let mut w = Wallet::create(&wpath(&d), &p, Params::recommended()).unwrap();
+    w.add_receipt(receipt(1));
+    w.save().unwrap();
+    let r = Wallet::open(&wpath(&d), &p).unwrap();
+    assert_eq!(r.params(), Params::recommended());
+    assert_eq!(r.receipts(), w.receipts());
+}
+
+#[test]
+fn add_receipt_is_idempotent_per_entry() {
+    let d = dir();
+    let mut w = Wallet::create(&wpath(&d), &pass("pw"), P).unwrap();
+    w.add_receipt(receipt(1));
+    let mut again = receipt(1);
+    again.tlog_proof.push_str("newer checkpoint\n");
+    w.add_receipt(again.clone());
+    assert_eq!(w.receipts(), std::slice::from_ref(&again));
+    assert_eq!(w.remove_receipt(&again.entry_hash), Some(again));
+    assert!(w.receipts().is_empty());
+}
