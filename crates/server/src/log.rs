@@ -366,16 +366,24 @@ impl Log {
     /// receipt size (or the latest, if that checkpoint is no longer stored).
     pub fn tlog_proof(&self, at: Located) -> Result<(TlogProof, u64), LogError> {
         let latest = self.committed();
-        let note = if at.receipt_size == latest.size {
-            latest.note.as_ref().clone()
+        let stored = if at.receipt_size == latest.size {
+            None
         } else {
-            match self.with_db(|db| db.checkpoint(at.receipt_size))? {
-                Some(n) => n,
-                None => latest.note.as_ref().clone(),
-            }
+            self.with_db(|db| db.checkpoint(at.receipt_size))?
         };
-        let cp = self.verifier.verify(&note)?;
-        let proof = inclusion_proof(&self.tiles, cp.size, cp.root, LeafIndex(at.index))?;
+        let (size, root, note) = match stored {
+            Some(note) => {
+                let cp = self.verifier.verify(&note)?;
+                (cp.size, cp.root, note)
+            }
+            // The latest checkpoint (also when the database lost an older one).
+            None => (
+                TreeSize(latest.size),
+                latest.root,
+                latest.note.as_ref().clone(),
+            ),
+        };
+        let proof = inclusion_proof(&self.tiles, size, root, LeafIndex(at.index))?;
         Ok((
             TlogProof {
                 extra: Some(leaf_header(at.timestamp)),
@@ -383,7 +391,7 @@ impl Log {
                 proof,
                 checkpoint: note,
             },
-            cp.size.0,
+            size.0,
         ))
     }
 
