@@ -1,0 +1,255 @@
+//! `headcount bench`: whole-system throughput on this machine, with
+//! baselines measured in the same run (these machines are shared and noisy,
+//! so ratios mean more than absolute figures).
+//!
+//! * ingest: vouched declarations through `POST /v1/entries` from concurrent
+//!   clients, each answered only once in a signed checkpoint; baseline: plain
+//!   `GET /checkpoint` round trips at the same concurrency;
+//! * audit: the full auditor over HTTP (download, verify tree, re-verify every
+//!   signature, recompute every tally); baseline: Ed25519 verifications/s on
+//!   all cores, the audit's dominant cost per entry;
+//! * storage: bytes per entry of tiles + bundles, and of SQLite.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use ed25519_dalek::{Signer, SigningKey, Verifier};
+use headcount_audit::AuditOptions;
+use headcount_core::NoCredentials;
+
+use crate::client::LogClient;
+use crate::cmd::campaign::{CampaignSpec, TextSpec, campaign_entry};
+use crate::cmd::serve::InProcess;
+use crate::cmd::{registrar, vouch};
+use crate::config::ServerConfig;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Vouched declarations to ingest and audit.
+    #[arg(long, default_value_t = 100_000)]
+    pub entries: usize,
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 1024)]
+    pub concurrency: usize,
+    /// Sequencer round interval, milliseconds.
+    #[arg(long, default_value_t = 250)]
+    pub batch_interval_ms: u64,
+}
+
+fn dir_bytes(p: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            let Ok(md) = e.metadata() else { continue };
+            total += if md.is_dir() {
+                dir_bytes(&e.path())
+            } else {
+                md.len()
+            };
+        }
+    }
+    total
+}
+
+async fn run_clients<F, Fut>(n: usize, concurrency: usize, f: F) -> Result<Duration>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
+    let f = Arc::new(f);
+    let next = Arc::new(AtomicUsize::new(0));
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.min(n).max(1) {
+        let (f, next) = (Arc::clone(&f), Arc::clone(&next));
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                f(i).await?;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(t.elapsed())
+}
+
+pub async fn run(a: Args) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = ServerConfig {
+        origin: Some("bench.headcount.local/log".into()),
+        batch_interval_ms: Some(a.batch_interval_ms),
+        max_batch: Some(8192),
+        pool_capacity: Some(a.concurrency * 4),
+        ..Default::default()
+    };
+    let server = InProcess::start(dir.path(), &config, "127.0.0.1:0".parse()?).await?;
+    let client = LogClient::new(&server.url);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.concurrency)
+        .build()?;
+    let client = LogClient {
+        base: client.base,
+        http,
+    };
+
+    // Set-up: a registrar and an open campaign.
+    let keys = crate::keys::RegistrarKeys {
+        signing: SigningKey::generate(&mut rand::rngs::OsRng),
+        bbs_secret: None,
+        bbs_public: registrar::new_bbs_keypair()?.1,
+    };
+    let (reg, reg_bytes) =
+        registrar::registrar_entry(&keys, "Bench registrar", "Bench policy.", "")?;
+    let headcount_core::entry::Entry::Registrar(reg) = reg else {
+        bail!("registrar entry")
+    };
+    client.submit_ok(&reg_bytes).await?;
+    let now = crate::cmd::now();
+    let spec = CampaignSpec {
+        opens_at: (now - 3600).to_string(),
+        closes_at: (now + 86_400).to_string(),
+        unverified_difficulty: 0,
+        registrars: vec![reg.id().to_hex()],
+        addressees: vec![],
+        text: vec![TextSpec {
+            lang: "en".into(),
+            title: "Bench".into(),
+            statement: "Bench.".into(),
+        }],
+    };
+    let (campaign, bytes) = campaign_entry(&spec, &SigningKey::generate(&mut rand::rngs::OsRng))?;
+    client.submit_ok(&bytes).await?;
+
+    println!(
+        "headcount bench: {} vouched declarations, {} concurrent clients, {} ms rounds\n",
+        a.entries, a.concurrency, a.batch_interval_ms
+    );
+    let t = Instant::now();
+    let entries: Arc<Vec<Vec<u8>>> = Arc::new(
+        (0..a.entries)
+            .map(|i| {
+                vouch::vouched_entry(
+                    &keys.signing,
+                    reg.id(),
+                    campaign.id(),
+                    &format!("p{i}"),
+                    &format!("Bench {i}"),
+                    "",
+                )
+            })
+            .collect::<Result<_>>()?,
+    );
+    println!(
+        "  prepared and signed {} entries in {:.2}s",
+        a.entries,
+        t.elapsed().as_secs_f64()
+    );
+
+    // Baseline: HTTP round trips on the same server and client.
+    let n_base = (a.entries / 2).max(1000);
+    let c2 = client.clone();
+    let base = run_clients(n_base, a.concurrency, move |_| {
+        let c = c2.clone();
+        async move {
+            c.http
+                .get(format!("{}/checkpoint", c.base))
+                .send()
+                .await?
+                .bytes()
+                .await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let base_rate = n_base as f64 / base.as_secs_f64();
+
+    // Ingest.
+    let (c3, e3) = (client.clone(), Arc::clone(&entries));
+    let ingest = run_clients(a.entries, a.concurrency, move |i| {
+        let (c, e) = (c3.clone(), Arc::clone(&e3));
+        async move {
+            c.submit_ok(&e[i]).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let ingest_rate = a.entries as f64 / ingest.as_secs_f64();
+    println!(
+        "  ingest   {:>9.0} entries/s  ({:.2}s; baseline GET /checkpoint {:.0} req/s, ratio {:.2})",
+        ingest_rate,
+        ingest.as_secs_f64(),
+        base_rate,
+        ingest_rate / base_rate
+    );
+
+    // Audit.
+    let mut opts = AuditOptions::new(server.url.clone());
+    opts.log_key = Some(server.log.vkey());
+    opts.parallelism = 32;
+    let t = Instant::now();
+    let report = headcount_audit::audit(&opts, &NoCredentials).await?;
+    let audit = t.elapsed();
+    if !report.verdict.agrees() {
+        bail!("the audit did not agree: {:?}", report.verdict);
+    }
+    let audit_rate = report.entries as f64 / audit.as_secs_f64();
+    // Baseline: raw Ed25519 verification on all cores.
+    let key = SigningKey::generate(&mut rand::rngs::OsRng);
+    let sig =
+        key.sign(b"baseline message of a typical entry's length, about a hundred bytes long....");
+    let vk = key.verifying_key();
+    let n_ver = 20_000;
+    let t = Instant::now();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                for _ in 0..n_ver / threads {
+                    let _ = vk.verify(b"baseline message of a typical entry's length, about a hundred bytes long....", &sig);
+                }
+            });
+        }
+    });
+    let ver_rate = n_ver as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "  audit    {:>9.0} entries/s  ({:.2}s for {} entries; baseline Ed25519 verify {:.0}/s on {} cores, ratio {:.2})",
+        audit_rate,
+        audit.as_secs_f64(),
+        report.entries,
+        ver_rate,
+        threads,
+        audit_rate / ver_rate
+    );
+
+    server.stop().await?;
+    let tiles = dir_bytes(&dir.path().join("log"));
+    let sqlite: u64 = ["state.sqlite", "state.sqlite-wal"]
+        .iter()
+        .map(|f| {
+            std::fs::metadata(dir.path().join(f))
+                .map(|m| m.len())
+                .unwrap_or(0)
+        })
+        .sum();
+    let n = report.entries as f64;
+    println!(
+        "  storage  {:>9.1} bytes/entry in tiles and bundles, {:.1} bytes/entry in SQLite (derived, rebuildable)",
+        tiles as f64 / n,
+        sqlite as f64 / n
+    );
+    println!(
+        "  entry    {} bytes (a vouched declaration with a short alias)",
+        entries[0].len()
+    );
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! `headcount keygen`: key files for each role.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::keys;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    role: Role,
+}
+
+#[derive(clap::Subcommand)]
+enum Role {
+    /// A log operator's checkpoint key (C2SP signed-note Ed25519).
+    Operator {
+        /// The log's origin, e.g. `example.org/headcount`: the key name and checkpoint first line.
+        #[arg(long)]
+        origin: String,
+        /// Directory for `log.skey` (secret) and `log.vkey` (public).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// An organiser's campaign-signing key (Ed25519).
+    Organiser {
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// File name stem: writes NAME.key and NAME.pub.
+        #[arg(long, default_value = "organiser")]
+        name: String,
+    },
+    /// A registrar's keys: Ed25519 for its entries, BBS for credentials.
+    Registrar {
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// File name stem: writes NAME.key and NAME.pub.
+        #[arg(long, default_value = "registrar")]
+        name: String,
+    },
+}
+
+pub fn run(args: Args) -> Result<()> {
+    match args.role {
+        Role::Operator { origin, out } => {
+            std::fs::create_dir_all(&out)?;
+            let path = out.join("log.skey");
+            let signer = crate::cmd::serve::load_or_create_log_key_new(&path, &origin)?;
+            println!(
+                "wrote {} (secret) and {}",
+                path.display(),
+                path.with_extension("vkey").display()
+            );
+            println!("log key: {}", signer.vkey());
+        }
+        Role::Organiser { out, name } => {
+            std::fs::create_dir_all(&out)?;
+            let (key, path) = keys::new_organiser(&out, &name)?;
+            println!(
+                "wrote {} (secret) and {}",
+                path.display(),
+                out.join(format!("{name}.pub")).display()
+            );
+            println!(
+                "organiser key: {}",
+                hex::encode(key.verifying_key().to_bytes())
+            );
+        }
+        Role::Registrar { out, name } => {
+            std::fs::create_dir_all(&out)?;
+            let bbs = crate::cmd::registrar::new_bbs_keypair()?;
+            let k =
+                keys::new_registrar(&out, &name, Some(bbs)).context("writing registrar keys")?;
+            println!(
+                "wrote {} (secret) and {}",
+                out.join(format!("{name}.key")).display(),
+                out.join(format!("{name}.pub")).display()
+            );
+            println!(
+                "registrar signing key: {}",
+                hex::encode(k.signing.verifying_key().to_bytes())
+            );
+        }
+    }
+    Ok(())
+}

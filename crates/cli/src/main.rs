@@ -1,0 +1,88 @@
+//! `headcount`: one binary for every role — log operator, organiser,
+//! registrar, declarant, auditor — plus `demo` and `bench`.
+
+#![forbid(unsafe_code)]
+
+mod client;
+mod cmd;
+mod config;
+mod keys;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Pseudonymous public declarations with a headcount anyone can verify.
+///
+/// Organisers publish campaigns; registrars check that people are real and
+/// distinct and vouch for them or issue them credentials; people declare
+/// under pseudonyms; the log operator sequences everything into a public,
+/// append-only Merkle log; anyone can audit the log and recompute every count.
+#[derive(Parser)]
+#[command(name = "headcount", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a log server: sequencer, C2SP tiles and checkpoints, JSON API.
+    Serve(cmd::serve::Args),
+    /// Create key files for an operator, organiser or registrar (secrets are never printed).
+    Keygen(cmd::keygen::Args),
+    /// Organiser: publish campaigns.
+    #[command(subcommand)]
+    Campaign(cmd::campaign::Command),
+    /// Registrar: publish the registrar entry.
+    #[command(subcommand)]
+    Registrar(cmd::registrar::Command),
+    /// Registrar: declare on behalf of a person it checked (e.g. by phone).
+    Vouch(cmd::vouch::Args),
+    /// Declarant: make a declaration.
+    Declare(cmd::declare::Args),
+    /// Anyone: download a log, verify every entry and recompute every tally.
+    Audit(cmd::audit::Args),
+    /// Measure ingest and audit throughput on this machine.
+    Bench(cmd::bench::Args),
+    /// A two-minute tour: a real server, registrar, declarants and audit on loopback.
+    Demo(cmd::demo::Args),
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("HEADCOUNT_LOG").unwrap_or_else(|_| {
+            let default = match cli.command {
+                Command::Serve(_) => "info",
+                _ => "warn",
+            };
+            tracing_subscriber::EnvFilter::new(default)
+        });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        match cli.command {
+            Command::Serve(a) => cmd::serve::run(a).await,
+            Command::Keygen(a) => cmd::keygen::run(a),
+            Command::Campaign(c) => cmd::campaign::run(c).await,
+            Command::Registrar(c) => cmd::registrar::run(c).await,
+            Command::Vouch(a) => cmd::vouch::run(a).await,
+            Command::Declare(a) => cmd::declare::run(a).await,
+            Command::Audit(a) => cmd::audit::run(a).await,
+            Command::Bench(a) => cmd::bench::run(a).await,
+            Command::Demo(a) => cmd::demo::run(a).await,
+        }
+    })
+}
+
+/// Where the server keeps things, relative to its data directory.
+pub fn default_log_key(data: &std::path::Path) -> PathBuf {
+    data.join("log.skey")
+}
