@@ -431,10 +431,20 @@ impl Declaration {
         })
     }
     /// The BBS presentation header: SHA-256 of the context string and the
-    /// entry's encoding up to (not including) the proof. It binds the proof to
-    /// the campaign, pseudonym, disclosed attributes, alias and message.
+    /// entry's encoding up to (not including) the proof, with the pseudonym
+    /// field left out. It binds the proof to the campaign, the disclosed
+    /// attributes, the alias and the message. The pseudonym is bound by the
+    /// proof itself (its challenge hashes the pseudonym and the scope), and is
+    /// only known once the proof is made, so the header cannot include it.
     pub fn presentation_header(&self) -> [u8; 32] {
-        presentation_header(unsigned(|w| self.write_unproven(w)))
+        presentation_header(unsigned(|w| {
+            header(w, EntryType::Declaration);
+            w.fixed(&self.campaign.0);
+            w.fixed(&self.registrar.0);
+            w.u32(self.batch);
+            w.text(&self.alias);
+            w.text(&self.message);
+        }))
     }
 }
 
@@ -455,9 +465,15 @@ impl Withdrawal {
             proof: read_proof(r)?,
         })
     }
-    /// The BBS presentation header (see [`Declaration::presentation_header`]).
+    /// The BBS presentation header (see [`Declaration::presentation_header`]):
+    /// the context and version, type, campaign, registrar and batch.
     pub fn presentation_header(&self) -> [u8; 32] {
-        presentation_header(unsigned(|w| self.write_unproven(w)))
+        presentation_header(unsigned(|w| {
+            header(w, EntryType::Withdrawal);
+            w.fixed(&self.campaign.0);
+            w.fixed(&self.registrar.0);
+            w.u32(self.batch);
+        }))
     }
 }
 

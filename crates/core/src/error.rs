@@ -65,6 +65,8 @@ pub enum Rejection {
     BadSignature,
     #[error("the credential proof does not verify")]
     InvalidProof,
+    #[error("the registrar's credential public key is not a valid key")]
+    InvalidKey,
     #[error("this entry type is not accepted by this log yet: {0}")]
     UnsupportedEntry(&'static str),
     #[error("no campaign with this id is in the log")]
@@ -104,6 +106,7 @@ impl Rejection {
             Rejection::Malformed(e) => e.code(),
             Rejection::BadSignature => "bad_signature",
             Rejection::InvalidProof => "invalid_proof",
+            Rejection::InvalidKey => "invalid_key",
             Rejection::UnsupportedEntry(_) => "unsupported_entry",
             Rejection::UnknownCampaign => "unknown_campaign",
             Rejection::UnknownRegistrar => "unknown_registrar",

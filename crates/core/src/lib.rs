@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod codec;
+pub mod credentials;
 pub mod entry;
 pub mod error;
 pub mod ids;
@@ -23,6 +24,7 @@ pub mod tally;
 pub mod testkit;
 pub mod text;
 
+pub use credentials::BbsCredentials;
 pub use entry::{Entry, EntryType};
 pub use error::{DecodeError, Rejection};
 pub use ids::{CampaignId, EntryHash, Pseudonym, RegistrarId, Timestamp, VouchReference};

@@ -11,6 +11,17 @@ pub fn test_key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
 }
 
+/// A valid BBS public key from a one-byte seed (test and vector use only).
+pub fn bbs_key(seed: u8) -> [u8; 96] {
+    bbs_secret(seed).public_key().to_bytes()
+}
+
+/// The BBS secret key behind [`bbs_key`].
+pub fn bbs_secret(seed: u8) -> headcount_credentials::RegistrarSecretKey {
+    headcount_credentials::RegistrarSecretKey::from_bytes(&[seed.max(1); 32])
+        .expect("a small constant scalar is a valid key")
+}
+
 /// A registrar entry signed by `key`.
 pub fn registrar(key: &SigningKey, bbs_key: [u8; 96], name: &str) -> (Entry, Vec<u8>) {
     Entry::Registrar(Registrar {

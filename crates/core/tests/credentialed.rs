@@ -1,0 +1,302 @@
+//! Credentialed declarations end to end on the pure core: blind issuance,
+//! pseudonyms per campaign, re-declaration, withdrawal, claims, the bound.
+
+use headcount_core::credentials::{self, BbsCredentials};
+use headcount_core::entry::*;
+use headcount_core::ids::*;
+use headcount_core::testkit::{self, test_key};
+use headcount_core::{Leaf, LogState, Rejection, Timestamp};
+use headcount_credentials as bbs;
+use rand::rngs::OsRng;
+
+const OPEN: u64 = 1_800_000_000;
+const CLOSE: u64 = OPEN + 86_400;
+
+struct World {
+    state: LogState,
+    reg_key: ed25519_dalek::SigningKey,
+    bbs_sk: bbs::RegistrarSecretKey,
+    rid: RegistrarId,
+    campaigns: Vec<CampaignId>,
+}
+
+fn at(t: u64, bytes: &[u8]) -> Leaf {
+    Leaf {
+        timestamp: Timestamp(t),
+        entry: bytes.to_vec(),
+    }
+}
+
+fn push(w: &mut World, bytes: &[u8]) -> Result<(), Rejection> {
+    w.state
+        .push(&at(OPEN + 60, bytes), &BbsCredentials)
+        .map(|_| ())
+}
+
+fn world(batches: &[(u32, u32)]) -> World {
+    let mut state = LogState::new();
+    let reg_key = test_key(1);
+    let bbs_sk = testkit::bbs_secret(3);
+    let (Entry::Registrar(r), rb) =
+        testkit::registrar(&reg_key, bbs_sk.public_key().to_bytes(), "R")
+    else {
+        unreachable!()
+    };
+    state.push(&at(OPEN, &rb), &BbsCredentials).unwrap();
+    let mut campaigns = Vec::new();
+    for k in [2u8, 5] {
+        let (Entry::Campaign(c), cb) =
+            testkit::campaign(&test_key(k), vec![r.id()], OPEN, CLOSE, 0)
+        else {
+            unreachable!()
+        };
+        state.push(&at(OPEN, &cb), &BbsCredentials).unwrap();
+        campaigns.push(c.id());
+    }
+    for (b, size) in batches {
+        let (_, bb) = testkit::batch(&reg_key, r.id(), *b, *size);
+        state.push(&at(OPEN, &bb), &BbsCredentials).unwrap();
+    }
+    World {
+        state,
+        reg_key,
+        bbs_sk,
+        rid: r.id(),
+        campaigns,
+    }
+}
+
+fn credential(w: &World, batch: u32) -> bbs::Credential {
+    let nym = bbs::NymSecret::generate(&mut OsRng);
+    let (req, st) = bbs::request_credential(&nym, &mut OsRng).unwrap();
+    let attrs = bbs::Attributes {
+        registrar_id: w.rid.0,
+        batch,
+    };
+    let sig = bbs::issue(&w.bbs_sk, &req, &attrs, &mut OsRng).unwrap();
+    bbs::finish_credential(&w.bbs_sk.public_key(), &sig, st, &nym, &attrs).unwrap()
+}
+
+fn declare(
+    w: &World,
+    cred: &bbs::Credential,
+    campaign: usize,
+    alias: &str,
+) -> (Declaration, Vec<u8>) {
+    let (e, b) = credentials::declaration(
+        cred,
+        &w.bbs_sk.public_key(),
+        w.campaigns[campaign],
+        alias,
+        "msg",
+        &mut OsRng,
+    )
+    .unwrap();
+    let Entry::Declaration(d) = e else {
+        unreachable!()
+    };
+    (d, b)
+}
+
+#[test]
+fn same_pseudonym_in_a_campaign_unlinkable_across_campaigns() {
+    let mut w = world(&[(1, 10)]);
+    let cred = credential(&w, 1);
+    let (a1, b1) = declare(&w, &cred, 0, "First");
+    let (a2, b2) = declare(&w, &cred, 0, "Second");
+    let (b, bb) = declare(&w, &cred, 1, "Elsewhere");
+    assert_eq!(
+        a1.pseudonym, a2.pseudonym,
+        "one credential, one pseudonym per campaign"
+    );
+    assert_ne!(
+        a1.pseudonym, b.pseudonym,
+        "different campaigns, different pseudonyms"
+    );
+    assert_ne!(a1.proof, a2.proof, "proofs are randomised");
+    push(&mut w, &b1).unwrap();
+    push(&mut w, &b2).unwrap();
+    push(&mut w, &bb).unwrap();
+    let t = w.state.tally(&w.campaigns[0]).unwrap();
+    assert_eq!(
+        (t.credentialed, t.credible),
+        (1, 1),
+        "re-declaration counted once"
+    );
+    assert_eq!(t.by_registrar[0].batches[0].declarations, 1);
+    assert_eq!(w.state.tally(&w.campaigns[1]).unwrap().credentialed, 1);
+}
+
+#[test]
+fn proofs_are_bound_to_campaign_and_body() {
+    let w = world(&[(1, 10)]);
+    let cred = credential(&w, 1);
+    let (mut d, _) = declare(&w, &cred, 0, "Alias");
+    // The same proof moved to campaign B.
+    let mut moved = d.clone();
+    moved.campaign = w.campaigns[1];
+    let err = w
+        .state
+        .validate_leaf(
+            &at(OPEN + 60, &Entry::Declaration(moved).encode()),
+            &BbsCredentials,
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_proof");
+    // A changed alias: the header no longer matches.
+    d.alias = "Someone else".into();
+    let err = w
+        .state
+        .validate_leaf(
+            &at(OPEN + 60, &Entry::Declaration(d.clone()).encode()),
+            &BbsCredentials,
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_proof");
+    // Another pseudonym with a valid proof for a different one.
+    let (mut other, _) = declare(&w, &credential(&w, 1), 0, "Alias");
+    other.pseudonym = d.pseudonym;
+    let err = w
+        .state
+        .validate_leaf(
+            &at(OPEN + 60, &Entry::Declaration(other).encode()),
+            &BbsCredentials,
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_proof");
+    // Garbage proofs of every length are rejected cleanly.
+    for len in [1usize, 100, 335, 336, 337, 672] {
+        let mut g = d.clone();
+        g.proof = vec![0x5a; len];
+        let err = w
+            .state
+            .validate_leaf(
+                &at(OPEN + 60, &Entry::Declaration(g).encode()),
+                &BbsCredentials,
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_proof", "length {len}");
+    }
+}
+
+#[test]
+fn withdrawal_removes_and_redeclaration_restores() {
+    let mut w = world(&[(1, 10)]);
+    let cred = credential(&w, 1);
+    let (_, b) = declare(&w, &cred, 0, "A");
+    push(&mut w, &b).unwrap();
+    let (_, wb) =
+        credentials::withdrawal(&cred, &w.bbs_sk.public_key(), w.campaigns[0], &mut OsRng).unwrap();
+    push(&mut w, &wb).unwrap();
+    let t = w.state.tally(&w.campaigns[0]).unwrap();
+    assert_eq!((t.credentialed, t.withdrawals), (0, 1));
+    // Withdrawing again: nothing to withdraw.
+    let (_, wb2) =
+        credentials::withdrawal(&cred, &w.bbs_sk.public_key(), w.campaigns[0], &mut OsRng).unwrap();
+    assert_eq!(push(&mut w, &wb2).unwrap_err().code(), "not_declared");
+    let (_, b) = declare(&w, &cred, 0, "Back");
+    push(&mut w, &b).unwrap();
+    assert_eq!(w.state.tally(&w.campaigns[0]).unwrap().credentialed, 1);
+}
+
+#[test]
+fn credentials_of_an_unpublished_batch_are_rejected() {
+    let w = world(&[(1, 10)]);
+    let cred = credential(&w, 2);
+    let (_, b) = declare(&w, &cred, 0, "A");
+    let err = w
+        .state
+        .validate_leaf(&at(OPEN + 60, &b), &BbsCredentials)
+        .unwrap_err();
+    assert_eq!(err.code(), "batch_not_published");
+}
+
+#[test]
+fn a_registrar_minting_beyond_its_batch_is_over_bound() {
+    let mut w = world(&[(1, 2), (2, 5)]);
+    for _ in 0..3 {
+        let (_, b) = declare(&w, &credential(&w, 1), 0, "A");
+        push(&mut w, &b).unwrap();
+    }
+    let (_, b) = declare(&w, &credential(&w, 2), 0, "B");
+    push(&mut w, &b).unwrap();
+    let (_, vb) = testkit::vouched(&w.reg_key, w.rid, w.campaigns[0], [1; 32], "V");
+    push(&mut w, &vb).unwrap();
+    let t = w.state.tally(&w.campaigns[0]).unwrap();
+    assert_eq!(t.credentialed_over_bound, 3, "batch 1 logged 2 but holds 3");
+    assert_eq!(t.credentialed, 1, "only batch 2 counts");
+    assert_eq!(t.credible, 2);
+    let over: Vec<_> = t
+        .over_bound()
+        .map(|(r, b)| (*r, b.batch, b.declarations, b.size))
+        .collect();
+    assert_eq!(over, vec![(w.rid, 1, 3, 2)]);
+}
+
+#[test]
+fn claims_prove_the_pseudonym_for_one_challenge_only() {
+    let w = world(&[(1, 10)]);
+    let cred = credential(&w, 1);
+    let pk = w.bbs_sk.public_key();
+    let (d, _) = declare(&w, &cred, 0, "A");
+    let (nym, proof) = credentials::claim_proof(
+        &cred,
+        &pk,
+        w.campaigns[0],
+        "asylum office 2026-12-01 #4471",
+        &mut OsRng,
+    )
+    .unwrap();
+    assert_eq!(nym, d.pseudonym);
+    let ok = credentials::verify_claim(
+        &pk.to_bytes(),
+        &w.campaigns[0],
+        "asylum office 2026-12-01 #4471",
+        &w.rid,
+        1,
+        &nym,
+        &proof,
+    );
+    assert!(ok.is_ok());
+    let wrong = credentials::verify_claim(
+        &pk.to_bytes(),
+        &w.campaigns[0],
+        "another challenge",
+        &w.rid,
+        1,
+        &nym,
+        &proof,
+    );
+    assert_eq!(wrong.unwrap_err().code(), "invalid_proof");
+    // Someone else's credential cannot claim this pseudonym.
+    let (other, oproof) = credentials::claim_proof(
+        &credential(&w, 1),
+        &pk,
+        w.campaigns[0],
+        "asylum office 2026-12-01 #4471",
+        &mut OsRng,
+    )
+    .unwrap();
+    assert_ne!(other, d.pseudonym);
+    let stolen = credentials::verify_claim(
+        &pk.to_bytes(),
+        &w.campaigns[0],
+        "asylum office 2026-12-01 #4471",
+        &w.rid,
+        1,
+        &d.pseudonym,
+        &oproof,
+    );
+    assert_eq!(stolen.unwrap_err().code(), "invalid_proof");
+}
+
+#[test]
+fn registrars_with_invalid_bbs_keys_are_rejected() {
+    let w = world(&[]);
+    let (_, rb) = testkit::registrar(&test_key(9), [7; 96], "Bad key");
+    let err = w
+        .state
+        .validate_leaf(&at(OPEN + 60, &rb), &BbsCredentials)
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_key");
+}
