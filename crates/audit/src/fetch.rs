@@ -1,0 +1,338 @@
+//! Fetching a log over HTTP: the checkpoint, every tile and entry bundle
+//! (bounded concurrency, retries), the on-disk cache of immutable full tiles,
+//! and [`FetchedTiles`], a [`TileReader`] over what was fetched.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use headcount_tlog::{
+    Error as TlogError, HASH_SIZE, TILE_WIDTH, TileId, TileReader, TreeSize, decode_bundle,
+    encode_bundle, tiles_for_size,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::de::DeserializeOwned;
+
+use crate::AuditError;
+
+/// Attempts per request before a transient failure (connection error, 5xx,
+/// 429) becomes an [`AuditError`].
+const ATTEMPTS: u32 = 4;
+
+/// Counts of what a fetch did; a rerun over a warm cache fetches only the
+/// partial tiles on the right edge.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FetchStats {
+    /// Tiles and bundles the tree consists of.
+    pub tiles: u64,
+    /// Full tiles and bundles fetched over HTTP.
+    pub fetched_full: u64,
+    /// Partial tiles and bundles fetched over HTTP (never cached).
+    pub fetched_partial: u64,
+    /// Full tiles and bundles read from the cache.
+    pub from_cache: u64,
+    /// Bytes received over HTTP for tiles and bundles.
+    pub bytes_fetched: u64,
+}
+
+/// Every tile and entry bundle of one tree, in memory.
+///
+/// Implements [`TileReader`] for any tree size up to the fetched one: a
+/// request for a narrower tile than the one held (an older tree's partial
+/// tile) is answered with the first `width` hashes or entries of the held
+/// one, since tiles only ever grow at the end.
+///
+/// Memory: 32 bytes per entry for level-0 hashes plus the entry bundles
+/// themselves (a few hundred bytes per entry), so a few million entries fit
+/// comfortably in RAM; logs of hundreds of millions of entries need a
+/// streaming, disk-backed reader (not implemented yet).
+#[derive(Clone, Debug, Default)]
+pub struct FetchedTiles {
+    size: u64,
+    /// (level, index) → (width, bytes); level `None` is the entry bundles.
+    tiles: HashMap<(Option<u8>, u64), (u16, Vec<u8>)>,
+}
+
+impl FetchedTiles {
+    /// The tree size the tiles were fetched for.
+    pub fn size(&self) -> TreeSize {
+        TreeSize(self.size)
+    }
+
+    /// The bytes of the tile exactly as fetched (no narrowing).
+    pub fn get(&self, id: TileId) -> Option<&[u8]> {
+        match self.tiles.get(&(id.level, id.index)) {
+            Some((w, data)) if *w == id.width => Some(data),
+            _ => None,
+        }
+    }
+
+    /// Entry bundle `index` as fetched (it must have been checked against its
+    /// level-0 tile, e.g. by [`headcount_tlog::verify_tiles`], before use).
+    pub(crate) fn bundle(&self, index: u64) -> Option<&[u8]> {
+        self.tiles.get(&(None, index)).map(|(_, d)| d.as_slice())
+    }
+
+    fn insert(&mut self, id: TileId, data: Vec<u8>) {
+        self.tiles.insert((id.level, id.index), (id.width, data));
+    }
+}
+
+impl TileReader for FetchedTiles {
+    fn read_tile(&self, id: TileId) -> Result<Vec<u8>, TlogError> {
+        let Some((width, data)) = self.tiles.get(&(id.level, id.index)) else {
+            return Err(TlogError::TileNotFound(id));
+        };
+        if id.width == *width {
+            return Ok(data.clone());
+        }
+        if id.width > *width {
+            return Err(TlogError::TileNotFound(id));
+        }
+        let n = usize::from(id.width);
+        match id.level {
+            Some(_) => data
+                .get(..n * HASH_SIZE)
+                .map(<[u8]>::to_vec)
+                .ok_or(TlogError::BadTile {
+                    id,
+                    reason: "wrong length",
+                }),
+            None => {
+                let entries = decode_bundle(data)?;
+                if entries.len() < n {
+                    return Err(TlogError::BadBundle("too few entries"));
+                }
+                encode_bundle(entries[..n].iter().copied())
+            }
+        }
+    }
+}
+
+/// An HTTP client bound to one log's base URL.
+#[derive(Clone, Debug)]
+pub(crate) struct Http {
+    client: reqwest::Client,
+    base: String,
+}
+
+/// Outcome of a GET that may legitimately be "not found".
+pub(crate) enum Got<T> {
+    Found(T),
+    NotFound,
+}
+
+impl Http {
+    pub(crate) fn new(base: &str) -> Result<Self, AuditError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(20))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| AuditError::Http {
+                url: base.to_owned(),
+                message: e.to_string(),
+            })?;
+        Ok(Http {
+            client,
+            base: base.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}/{}", self.base, path.trim_start_matches('/'))
+    }
+
+    /// GET with retries of transient failures; 404 is [`Got::NotFound`].
+    pub(crate) async fn get_bytes(&self, path: &str) -> Result<Got<Vec<u8>>, AuditError> {
+        let url = self.url(path);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let transient = match self.client.get(&url).send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    if status == reqwest::StatusCode::NOT_FOUND {
+                        return Ok(Got::NotFound);
+                    }
+                    if status.is_success() {
+                        match resp.bytes().await {
+                            Ok(b) => return Ok(Got::Found(b.to_vec())),
+                            Err(e) => e.to_string(),
+                        }
+                    } else if status.is_server_error()
+                        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+                    {
+                        format!("HTTP {status}")
+                    } else {
+                        let body = resp.text().await.unwrap_or_default();
+                        return Err(AuditError::Status {
+                            url,
+                            status: status.as_u16(),
+                            body: body.chars().take(300).collect(),
+                        });
+                    }
+                }
+                Err(e) => e.to_string(),
+            };
+            if attempt >= ATTEMPTS {
+                return Err(AuditError::Http {
+                    url,
+                    message: transient,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+        }
+    }
+
+    /// GET that must succeed.
+    pub(crate) async fn get_required(&self, path: &str) -> Result<Vec<u8>, AuditError> {
+        match self.get_bytes(path).await? {
+            Got::Found(b) => Ok(b),
+            Got::NotFound => Err(AuditError::Status {
+                url: self.url(path),
+                status: 404,
+                body: String::new(),
+            }),
+        }
+    }
+
+    /// GET and parse JSON; 404 is [`Got::NotFound`].
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Got<T>, AuditError> {
+        match self.get_bytes(path).await? {
+            Got::NotFound => Ok(Got::NotFound),
+            Got::Found(b) => {
+                serde_json::from_slice(&b)
+                    .map(Got::Found)
+                    .map_err(|e| AuditError::BadResponse {
+                        url: self.url(path),
+                        message: e.to_string(),
+                    })
+            }
+        }
+    }
+}
+
+/// The cache directory of one log: `<cache_dir>/<origin, made path-safe>/`.
+pub(crate) fn log_cache_dir(cache_dir: &Path, origin: &str) -> PathBuf {
+    let safe: String = origin
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    cache_dir.join(safe)
+}
+
+/// Writes `data` to `path` via a temporary file and a rename, so an
+/// interrupted run never leaves a truncated tile in the cache.
+pub(crate) async fn write_cache(path: &Path, data: &[u8]) -> Result<(), AuditError> {
+    let io = |e: std::io::Error| AuditError::Cache {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    if let Some(parent) = path.parent() {
+        tokio::fs::create_dir_all(parent).await.map_err(io)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    tokio::fs::write(&tmp, data).await.map_err(io)?;
+    tokio::fs::rename(&tmp, path).await.map_err(io)
+}
+
+/// Expected byte length of a hash tile, or `None` for a bundle.
+fn expected_len(id: &TileId) -> Option<usize> {
+    id.level.map(|_| usize::from(id.width) * HASH_SIZE)
+}
+
+/// Fetches every tile and bundle of the tree of `size`, `parallelism` at a
+/// time. Full tiles come from `cache` when there (unless `use_cache` is
+/// false) and are written to it after fetching. A cached file of the wrong
+/// length for a hash tile is ignored and refetched.
+pub(crate) async fn fetch_tree(
+    http: &Http,
+    size: TreeSize,
+    cache: Option<&Path>,
+    use_cache: bool,
+    parallelism: usize,
+    progress: bool,
+) -> Result<(FetchedTiles, FetchStats), AuditError> {
+    let ids = tiles_for_size(size);
+    let bar = if progress {
+        let b = ProgressBar::new(ids.len() as u64);
+        b.set_style(
+            ProgressStyle::with_template("fetch  {bar:40} {pos}/{len} tiles {per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let fetched_full = AtomicU64::new(0);
+    let fetched_partial = AtomicU64::new(0);
+    let from_cache = AtomicU64::new(0);
+    let bytes = AtomicU64::new(0);
+    let one = |id: TileId| {
+        let (bar, fetched_full, fetched_partial, from_cache, bytes) =
+            (&bar, &fetched_full, &fetched_partial, &from_cache, &bytes);
+        async move {
+            let cache_path = cache.filter(|_| id.is_full()).map(|c| c.join(id.path()));
+            if use_cache
+                && let Some(p) = &cache_path
+                && let Ok(data) = tokio::fs::read(p).await
+                && expected_len(&id).is_none_or(|n| n == data.len())
+            {
+                from_cache.fetch_add(1, Ordering::Relaxed);
+                bar.inc(1);
+                return Ok::<_, AuditError>((id, data));
+            }
+            let data = http.get_required(&id.path()).await?;
+            bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+            if id.is_full() {
+                fetched_full.fetch_add(1, Ordering::Relaxed);
+            } else {
+                fetched_partial.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Some(p) = &cache_path
+                && expected_len(&id).is_none_or(|n| n == data.len())
+            {
+                write_cache(p, &data).await?;
+            }
+            bar.inc(1);
+            Ok((id, data))
+        }
+    };
+    let mut tiles = FetchedTiles {
+        size: size.0,
+        tiles: HashMap::with_capacity(ids.len()),
+    };
+    let mut stream = futures::stream::iter(ids.iter().copied())
+        .map(one)
+        .buffer_unordered(parallelism.max(1));
+    while let Some(r) = stream.next().await {
+        let (id, data) = r?;
+        tiles.insert(id, data);
+    }
+    drop(stream);
+    bar.finish_and_clear();
+    let stats = FetchStats {
+        tiles: ids.len() as u64,
+        fetched_full: fetched_full.into_inner(),
+        fetched_partial: fetched_partial.into_inner(),
+        from_cache: from_cache.into_inner(),
+        bytes_fetched: bytes.into_inner(),
+    };
+    Ok((tiles, stats))
+}
+
+/// Number of entry bundles in a tree of `size`.
+pub(crate) fn bundle_count(size: u64) -> u64 {
+    size.div_ceil(TILE_WIDTH)
+}

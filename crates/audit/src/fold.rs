@@ -1,0 +1,182 @@
+//! The fold: every leaf in log order through the core validity function, with
+//! the cryptography in parallel, stopping at each tree size where the server
+//! published a tally to compare it.
+//!
+//! Leaves are taken in chunks of [`CHUNK_BUNDLES`] bundles. Within a chunk,
+//! decoding and [`LogState::verify_crypto`] run in parallel (rayon) against the
+//! state at the start of the chunk. That is sound because crypto results are
+//! monotone (see `headcount_core::state`): keys are bound to ids by hashing
+//! and never change, so a signature that verifies against an earlier state
+//! verifies against every later one. An entry whose key was not known yet at
+//! the start of the chunk (its registrar is in the same chunk) gets no token,
+//! and [`LogState::validate`] then redoes its cryptography sequentially
+//! against the exact state before it. The rules themselves always run
+//! sequentially, in log order, so the first invalid leaf found is the first
+//! invalid leaf of the log, with the same code the server would give.
+
+use std::collections::BTreeMap;
+
+use headcount_core::{
+    CampaignId, CampaignTally, CredentialVerifier, CryptoVerified, Entry, EntryHash, Leaf,
+    LogState, Rejection,
+};
+use headcount_tlog::{TILE_WIDTH, TileId, decode_bundle};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+use crate::Finding;
+use crate::fetch::{FetchedTiles, bundle_count};
+
+/// Bundles per parallel chunk (16 × 256 = 4096 leaves).
+const CHUNK_BUNDLES: u64 = 16;
+
+/// Published tallies to compare, by the tree size they were published at.
+pub(crate) type Stops = BTreeMap<u64, Vec<CampaignTally>>;
+
+pub(crate) struct FoldOutcome {
+    pub state: LogState,
+    pub finding: Option<Finding>,
+    /// Published tallies compared (and found equal, unless `finding` says otherwise).
+    pub compared: u64,
+}
+
+type Prepared = Result<(Leaf, Entry, EntryHash, Option<CryptoVerified>), Rejection>;
+
+fn prepare(state: &LogState, raw: &[u8], credentials: &dyn CredentialVerifier) -> Prepared {
+    let leaf = Leaf::decode(raw)?;
+    let entry = leaf.decode_entry()?;
+    let hash = leaf.entry_hash();
+    // Any failure here is settled by `validate`, which redoes the check
+    // against the exact state before the leaf (and gives the same code).
+    let token = state.verify_crypto(&entry, hash, credentials).ok();
+    Ok((leaf, entry, hash, token))
+}
+
+/// Compares the published tallies at `size` with ours; the first difference.
+fn compare(
+    state: &LogState,
+    size: u64,
+    theirs: &[CampaignTally],
+    compared: &mut u64,
+) -> Option<Finding> {
+    for t in theirs {
+        *compared += 1;
+        let ours = state.tally(&t.campaign);
+        if ours.as_ref() != Some(t) {
+            return Some(Finding::TallyDiffers {
+                campaign: t.campaign,
+                tree_size: size,
+                ours,
+                theirs: Some(t.clone()),
+            });
+        }
+    }
+    None
+}
+
+/// Folds the `size` leaves of `tiles` (already verified against the
+/// checkpoint), comparing the published tallies in `stops` on the way.
+pub(crate) fn fold(
+    tiles: &FetchedTiles,
+    size: u64,
+    stops: &Stops,
+    credentials: &(dyn CredentialVerifier + Sync),
+    progress: bool,
+) -> FoldOutcome {
+    let bar = if progress {
+        let b = ProgressBar::new(size);
+        b.set_style(
+            ProgressStyle::with_template("verify {bar:40} {pos}/{len} entries {per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut state = LogState::new();
+    let mut compared = 0;
+    let mut stops = stops.range(..=size).peekable();
+    let done = |state: LogState, finding: Option<Finding>, compared: u64| {
+        bar.finish_and_clear();
+        FoldOutcome {
+            state,
+            finding,
+            compared,
+        }
+    };
+    // Tallies published at size 0 (there can be none: no campaign exists yet).
+    while let Some((&s, theirs)) = stops.next_if(|(s, _)| **s == 0) {
+        if let Some(f) = compare(&state, s, theirs, &mut compared) {
+            return done(state, Some(f), compared);
+        }
+    }
+    let bundles = bundle_count(size);
+    let mut first_bundle = 0;
+    while first_bundle < bundles {
+        let last = (first_bundle + CHUNK_BUNDLES).min(bundles);
+        let mut raw: Vec<&[u8]> = Vec::with_capacity(((last - first_bundle) * TILE_WIDTH) as usize);
+        for n in first_bundle..last {
+            let entries = tiles.bundle(n).map(decode_bundle);
+            match entries {
+                Some(Ok(e)) => raw.extend(e),
+                _ => {
+                    let f = Finding::TreeMismatch {
+                        tile: Some(
+                            TileId {
+                                level: None,
+                                index: n,
+                                width: 0,
+                            }
+                            .path(),
+                        ),
+                        reason: "entry bundle missing or malformed".into(),
+                    };
+                    return done(state, Some(f), compared);
+                }
+            }
+        }
+        let start_index = first_bundle * TILE_WIDTH;
+        let prepared: Vec<Prepared> = {
+            let st = &state;
+            raw.par_iter()
+                .map(|r| prepare(st, r, credentials))
+                .collect()
+        };
+        for (i, p) in prepared.into_iter().enumerate() {
+            let index = start_index + i as u64;
+            let result = p.and_then(|(leaf, entry, hash, token)| {
+                state
+                    .validate(leaf.timestamp, &entry, hash, token, credentials)
+                    .map(|change| (leaf.timestamp, change))
+            });
+            match result {
+                Ok((ts, change)) => state.apply(ts, change),
+                Err(r) => {
+                    let f = Finding::InvalidEntry {
+                        index,
+                        code: r.code(),
+                        message: r.to_string(),
+                    };
+                    return done(state, Some(f), compared);
+                }
+            }
+            while let Some((&s, theirs)) = stops.next_if(|(s, _)| **s == state.size) {
+                if let Some(f) = compare(&state, s, theirs, &mut compared) {
+                    return done(state, Some(f), compared);
+                }
+            }
+        }
+        bar.inc(raw.len() as u64);
+        first_bundle = last;
+    }
+    done(state, None, compared)
+}
+
+/// Our tally of every campaign at the end of the fold, keyed by id.
+pub(crate) fn tallies_by_id(state: &LogState) -> BTreeMap<CampaignId, CampaignTally> {
+    state
+        .tallies()
+        .into_iter()
+        .map(|t| (t.campaign, t))
+        .collect()
+}
