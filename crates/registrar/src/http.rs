@@ -1,0 +1,302 @@
+//! The issuance service: a public API for declarants and a separate admin API for the
+//! registrar, on two listeners (the admin one on loopback only).
+//!
+//! Public:
+//! * `POST /v1/requests` — body: a [`CredentialRequest`] document. A new request answers
+//!   `202 {"request_id", "status": "pending"}`; a known one answers its current status
+//!   (`202` while pending, `200` once decided) in the same shape as `GET`, plus `request_id`.
+//! * `GET /v1/requests/{id}` — `{"status": "pending"}` | `{"status": "approved", "response":
+//!   CredentialResponse}` | `{"status": "rejected", "reason"}`.
+//!
+//! Admin:
+//! * `GET /admin/requests` — `{"current_batch", "pending": [{"request_id", "received", "batch"}]}`;
+//! * `POST /admin/requests/{id}/approve` — issues into the current batch; `200 {"request_id",
+//!   "status": "approved", "response"}`;
+//! * `POST /admin/requests/{id}/reject` — body `{"reason": "..."}`; `200 {"request_id", "status":
+//!   "rejected", "reason"}`;
+//! * `POST /admin/batches/{n}/close` — `200 {"batch", "size", "period_start", "period_end",
+//!   "current_batch", "entry": hex}` (`entry`: the signed issuance-batch entry to log);
+//! * `GET /admin/batches` — `{"current_batch", "batches": [BatchInfo]}`.
+//!
+//! Errors: `{"error": code, "message"}` with the status of [`Error::status`]. No client
+//! address or user agent is read, stored or logged.
+
+use std::future::{Future, IntoFuture};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use ed25519_dalek::SigningKey;
+use headcount_core::RegistrarId;
+use headcount_credentials::RegistrarSecretKey;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::ledger::Status;
+use crate::wire::{CredentialRequest, MAX_WIRE_LEN, parse_request_id};
+use crate::{Error, Ledger};
+
+/// Largest request body on either API.
+pub const MAX_BODY: usize = MAX_WIRE_LEN;
+
+/// The service: the ledger and the registrar's keys.
+pub struct Service {
+    ledger: Mutex<Ledger>,
+    secret: RegistrarSecretKey,
+    signing: SigningKey,
+    registrar_id: RegistrarId,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("registrar_id", &self.registrar_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// A service issuing for `registrar_id` (SHA-256 of its registrar entry's signed bytes)
+    /// with its BBS secret key, signing batch entries with its Ed25519 key.
+    pub fn new(
+        ledger: Ledger,
+        secret: RegistrarSecretKey,
+        signing: SigningKey,
+        registrar_id: RegistrarId,
+    ) -> Self {
+        Self {
+            ledger: Mutex::new(ledger),
+            secret,
+            signing,
+            registrar_id,
+        }
+    }
+
+    /// The registrar id.
+    pub fn registrar_id(&self) -> RegistrarId {
+        self.registrar_id
+    }
+
+    /// Runs `f` on the ledger (blocking: file I/O and fsync).
+    pub fn with_ledger<T>(&self, f: impl FnOnce(&mut Ledger) -> T) -> T {
+        let mut guard = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let message = if status.is_server_error() {
+            // Never leak paths or OS errors to clients; they go to the registrar's log.
+            tracing::error!(error = %self, "request failed");
+            "internal error".to_owned()
+        } else {
+            self.to_string()
+        };
+        (
+            status,
+            axum::Json(json!({"error": self.code(), "message": message})),
+        )
+            .into_response()
+    }
+}
+
+fn body_error(r: BytesRejection) -> Error {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Error::TooLarge
+    } else {
+        Error::InvalidJson(r.body_text())
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    service: Arc<Service>,
+    f: impl FnOnce(&Service) -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(move || f(&service))
+        .await
+        .map_err(|e| Error::Internal(format!("task: {e}")))?
+}
+
+fn status_body(id: &str, status: &Status) -> Value {
+    let mut v = serde_json::to_value(status).expect("status serialises");
+    v["request_id"] = Value::String(id.to_owned());
+    v
+}
+
+async fn submit(
+    State(service): State<Arc<Service>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Error> {
+    let body = body.map_err(body_error)?;
+    let request = CredentialRequest::from_json(&body)?;
+    let (id, status, _new) = blocking(service, move |s| {
+        s.with_ledger(|l| l.enqueue(s.registrar_id, &request))
+    })
+    .await?;
+    let code = match status {
+        Status::Pending => StatusCode::ACCEPTED,
+        _ => StatusCode::OK,
+    };
+    Ok((code, axum::Json(status_body(&hex::encode(id), &status))).into_response())
+}
+
+async fn poll(
+    State(service): State<Arc<Service>>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, Error> {
+    let id = parse_request_id(&id)?;
+    let status = service
+        .with_ledger(|l| l.status(&id))
+        .ok_or(Error::NotFound)?;
+    Ok(axum::Json(serde_json::to_value(&status).expect("status serialises")).into_response())
+}
+
+async fn admin_list(State(service): State<Arc<Service>>) -> Response {
+    let (current, pending) = service.with_ledger(|l| (l.current_batch(), l.pending()));
+    axum::Json(json!({"current_batch": current, "pending": pending})).into_response()
+}
+
+async fn admin_batches(State(service): State<Arc<Service>>) -> Response {
+    let (current, batches) = service.with_ledger(|l| (l.current_batch(), l.batches()));
+    axum::Json(json!({"current_batch": current, "batches": batches})).into_response()
+}
+
+async fn admin_approve(
+    State(service): State<Arc<Service>>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, Error> {
+    let rid = parse_request_id(&id)?;
+    let response = blocking(service, move |s| {
+        s.with_ledger(|l| l.approve(&s.secret, s.registrar_id, &rid))
+    })
+    .await?;
+    Ok(axum::Json(status_body(&id, &Status::Approved { response })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RejectBody {
+    reason: String,
+}
+
+async fn admin_reject(
+    State(service): State<Arc<Service>>,
+    UrlPath(id): UrlPath<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Error> {
+    let rid = parse_request_id(&id)?;
+    let body = body.map_err(body_error)?;
+    let RejectBody { reason } =
+        serde_json::from_slice(&body).map_err(|e| Error::InvalidJson(e.to_string()))?;
+    let status = blocking(service, move |s| {
+        s.with_ledger(|l| {
+            l.reject(&rid, &reason)?;
+            l.status(&rid).ok_or(Error::NotFound)
+        })
+    })
+    .await?;
+    Ok(axum::Json(status_body(&id, &status)).into_response())
+}
+
+async fn admin_close(
+    State(service): State<Arc<Service>>,
+    UrlPath(n): UrlPath<String>,
+) -> Result<Response, Error> {
+    let batch: u32 = n
+        .parse()
+        .map_err(|_| Error::InvalidJson(format!("batch number {n:?} is not a u32")))?;
+    let body = blocking(service, move |s| {
+        s.with_ledger(|l| {
+            let (size, period_start, period_end) = l.close_batch(batch)?;
+            let (_, entry) = l.issuance_batch_entry(&s.signing, s.registrar_id, batch)?;
+            Ok(json!({
+                "batch": batch,
+                "size": size,
+                "period_start": period_start,
+                "period_end": period_end,
+                "current_batch": l.current_batch(),
+                "entry": hex::encode(entry),
+            }))
+        })
+    })
+    .await?;
+    Ok(axum::Json(body).into_response())
+}
+
+async fn not_found() -> Error {
+    Error::NotFound
+}
+
+async fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(json!({"error": "method_not_allowed", "message": "method not allowed"})),
+    )
+        .into_response()
+}
+
+/// The public (declarant) API.
+pub fn router(service: Arc<Service>) -> Router {
+    Router::new()
+        .route("/v1/requests", post(submit))
+        .route("/v1/requests/{id}", get(poll))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(service)
+}
+
+/// The admin (registrar) API. Serve it on a loopback listener only.
+pub fn admin_router(service: Arc<Service>) -> Router {
+    Router::new()
+        .route("/admin/requests", get(admin_list))
+        .route("/admin/requests/{id}/approve", post(admin_approve))
+        .route("/admin/requests/{id}/reject", post(admin_reject))
+        .route("/admin/batches", get(admin_batches))
+        .route("/admin/batches/{n}/close", post(admin_close))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(service)
+}
+
+/// Serves the public API on `public` and the admin API on `admin` until `shutdown` resolves.
+/// Refuses an admin listener that is not on a loopback address.
+pub async fn serve(
+    service: Arc<Service>,
+    public: TcpListener,
+    admin: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let admin_addr = admin
+        .local_addr()
+        .map_err(|e| Error::Io(format!("admin listener: {e}")))?;
+    if !admin_addr.ip().is_loopback() {
+        return Err(Error::AdminNotLoopback(admin_addr.to_string()));
+    }
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|v| *v).await;
+    };
+    let public_server = axum::serve(public, router(service.clone()))
+        .with_graceful_shutdown(stop(rx.clone()))
+        .into_future();
+    let admin_server = axum::serve(admin, admin_router(service))
+        .with_graceful_shutdown(stop(rx))
+        .into_future();
+    let (a, b) = tokio::join!(public_server, admin_server);
+    a.and(b).map_err(|e| Error::Io(format!("serving: {e}")))
+}

@@ -1,0 +1,748 @@
+//! The issuance ledger: durable per-batch counts, answered requests and the approval queue.
+//!
+//! State directory layout (every file written atomically: temporary file, fsync, rename,
+//! fsync of the directory):
+//!
+//! * `LOCK` — held (`File::try_lock`) by the one process using the directory;
+//! * `ledger.json` — the registrar this directory belongs to, the current batch, and each
+//!   closed batch's final size and period;
+//! * `issued/<request id>.json` — one per credential issued: the batch, the minute it was
+//!   issued, and the response (so a replayed request gets the same answer). The batch counts
+//!   are the number of these files: writing one *is* the durable increment, done before the
+//!   response leaves [`Ledger::issue`];
+//! * `queue/<request id>.json` — requests waiting for approval (or rejected, with the reason),
+//!   with the minute they arrived. Nothing else: no address, no user agent, no name.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ed25519_dalek::SigningKey;
+use headcount_core::entry::IssuanceBatch;
+use headcount_core::{Entry, RegistrarId, Timestamp};
+use headcount_credentials::{Attributes, RegistrarSecretKey};
+use rand_core::{OsRng, RngCore};
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::wire::{CredentialRequest, CredentialResponse, RequestId};
+
+/// Longest rejection reason, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+const LEDGER_FILE: &str = "ledger.json";
+const ISSUED_DIR: &str = "issued";
+const QUEUE_DIR: &str = "queue";
+const STATE_VERSION: u32 = 1;
+/// Largest state file read back (a queue or issued record is well under 2 KiB).
+const MAX_STATE_FILE: u64 = 1 << 20;
+
+/// A closed batch: its final size and period (Unix seconds, whole minutes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosedBatch {
+    /// Credentials issued (≥ 1).
+    pub size: u32,
+    /// Minute of the first issuance.
+    pub period_start: u64,
+    /// Minute of the last issuance.
+    pub period_end: u64,
+}
+
+/// What a batch has issued so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchInfo {
+    /// The batch number.
+    pub batch: u32,
+    /// Credentials issued.
+    pub issued: u32,
+    /// Minute of the first issuance (0 if none).
+    pub first_issued: u64,
+    /// Minute of the last issuance (0 if none).
+    pub last_issued: u64,
+    /// Whether the batch is closed.
+    pub closed: bool,
+}
+
+/// Where a request stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Status {
+    /// Waiting for the registrar's out-of-band check.
+    Pending,
+    /// Issued: the response to finish the credential with.
+    Approved {
+        /// The registrar's answer.
+        response: CredentialResponse,
+    },
+    /// Refused by the registrar.
+    Rejected {
+        /// The registrar's reason.
+        reason: String,
+    },
+}
+
+impl Status {
+    /// `"pending"`, `"approved"` or `"rejected"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Approved { .. } => "approved",
+            Status::Rejected { .. } => "rejected",
+        }
+    }
+}
+
+/// A request waiting for approval, as the admin API lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingRequest {
+    /// The request id (hex).
+    pub request_id: String,
+    /// The minute it arrived (Unix seconds).
+    pub received: u64,
+    /// The batch it asks for, if any.
+    pub batch: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LedgerFile {
+    version: u32,
+    registrar: Option<RegistrarId>,
+    current_batch: u32,
+    closed: BTreeMap<u32, ClosedBatch>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssuedRecord {
+    version: u32,
+    issued_at: u64,
+    response: CredentialResponse,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueueRecord {
+    version: u32,
+    received: u64,
+    request: CredentialRequest,
+    /// `None` while pending.
+    rejected: Option<String>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Count {
+    issued: u32,
+    first: u64,
+    last: u64,
+}
+
+/// The registrar's durable state in one directory, locked for this process.
+pub struct Ledger {
+    dir: PathBuf,
+    _lock: File,
+    file: LedgerFile,
+    counts: BTreeMap<u32, Count>,
+    issued: HashMap<RequestId, CredentialResponse>,
+    queue: BTreeMap<RequestId, QueueRecord>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn io_err(what: impl std::fmt::Display) -> impl FnOnce(io::Error) -> Error {
+    move |e| Error::Io(format!("{what}: {e}"))
+}
+
+fn now_minute() -> u64 {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Timestamp::coarse(secs).0
+}
+
+impl Ledger {
+    /// Opens (creating if needed) the state directory, takes its lock, removes stale temporary
+    /// files and loads the state. Fails with [`Error::Locked`] if another process holds it.
+    pub fn open(state_dir: impl AsRef<Path>) -> Result<Self, Error> {
+        let dir = state_dir.as_ref().to_path_buf();
+        fs::create_dir_all(&dir).map_err(io_err(format!("creating {}", dir.display())))?;
+        let lock_path = dir.join("LOCK");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(format!("opening {}", lock_path.display())))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(Error::Locked(dir)),
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(Error::Io(format!("locking {}: {e}", lock_path.display())));
+            }
+        }
+        for sub in [ISSUED_DIR, QUEUE_DIR] {
+            fs::create_dir_all(dir.join(sub)).map_err(io_err(format!("creating {sub}")))?;
+        }
+        for d in [dir.clone(), dir.join(ISSUED_DIR), dir.join(QUEUE_DIR)] {
+            remove_temp_files(&d)?;
+        }
+
+        let file = match read_json::<LedgerFile>(&dir.join(LEDGER_FILE))? {
+            Some(f) => {
+                if f.version != STATE_VERSION {
+                    return Err(Error::Corrupt(format!(
+                        "{LEDGER_FILE} version {}",
+                        f.version
+                    )));
+                }
+                f
+            }
+            None => LedgerFile {
+                version: STATE_VERSION,
+                registrar: None,
+                current_batch: 1,
+                closed: BTreeMap::new(),
+            },
+        };
+
+        let mut ledger = Ledger {
+            dir,
+            _lock: lock,
+            file,
+            counts: BTreeMap::new(),
+            issued: HashMap::new(),
+            queue: BTreeMap::new(),
+        };
+
+        for (id, path) in ledger.records(ISSUED_DIR)? {
+            let rec: IssuedRecord = read_json(&path)?
+                .ok_or_else(|| Error::Corrupt(format!("{} vanished", path.display())))?;
+            if rec.version != STATE_VERSION || rec.response.request_id != id {
+                return Err(Error::Corrupt(format!(
+                    "{} does not match its name",
+                    path.display()
+                )));
+            }
+            if Some(rec.response.registrar) != ledger.file.registrar {
+                return Err(Error::Corrupt(format!(
+                    "{} names another registrar",
+                    path.display()
+                )));
+            }
+            ledger.count(rec.response.batch, rec.issued_at)?;
+            ledger.issued.insert(id, rec.response);
+        }
+        for (n, closed) in &ledger.file.closed {
+            let c = ledger.counts.get(n).copied().unwrap_or_default();
+            if c.issued != closed.size {
+                return Err(Error::Corrupt(format!(
+                    "closed batch {n} logged {} credentials but {} are recorded",
+                    closed.size, c.issued
+                )));
+            }
+        }
+        for (id, path) in ledger.records(QUEUE_DIR)? {
+            if ledger.issued.contains_key(&id) {
+                // Approved, and the crash came before the queue file was removed.
+                fs::remove_file(&path).map_err(io_err(format!("removing {}", path.display())))?;
+                continue;
+            }
+            let rec: QueueRecord = read_json(&path)?
+                .ok_or_else(|| Error::Corrupt(format!("{} vanished", path.display())))?;
+            if rec.version != STATE_VERSION || rec.request.request_id() != id {
+                return Err(Error::Corrupt(format!(
+                    "{} does not match its name",
+                    path.display()
+                )));
+            }
+            ledger.queue.insert(id, rec);
+        }
+        Ok(ledger)
+    }
+
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The registrar this directory belongs to (set by the first issuance or request).
+    pub fn registrar(&self) -> Option<RegistrarId> {
+        self.file.registrar
+    }
+
+    /// The batch the service issues into (1 in a new directory).
+    pub fn current_batch(&self) -> u32 {
+        self.file.current_batch
+    }
+
+    /// Sets the batch the service issues into. Refused for a closed batch.
+    pub fn set_current_batch(&mut self, batch: u32) -> Result<(), Error> {
+        if self.file.closed.contains_key(&batch) {
+            return Err(Error::BatchClosed(batch));
+        }
+        if self.file.current_batch != batch {
+            let old = self.file.current_batch;
+            self.file.current_batch = batch;
+            if let Err(e) = self.save_ledger_file() {
+                self.file.current_batch = old;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// What `batch` has issued so far.
+    pub fn batch(&self, batch: u32) -> BatchInfo {
+        let c = self.counts.get(&batch).copied().unwrap_or_default();
+        BatchInfo {
+            batch,
+            issued: c.issued,
+            first_issued: c.first,
+            last_issued: c.last,
+            closed: self.file.closed.contains_key(&batch),
+        }
+    }
+
+    /// Every batch that issued a credential or is closed, in order.
+    pub fn batches(&self) -> Vec<BatchInfo> {
+        let mut ns: Vec<u32> = self.counts.keys().copied().collect();
+        ns.extend(self.file.closed.keys().copied());
+        ns.sort_unstable();
+        ns.dedup();
+        ns.into_iter().map(|n| self.batch(n)).collect()
+    }
+
+    /// Signs `request` blindly into `batch` and records it.
+    ///
+    /// * A request already answered gets the stored response back (no second credential).
+    /// * Refused: a request for another registrar, a request whose batch differs from
+    ///   `batch`, a closed batch, and a malformed or unproven commitment
+    ///   ([`Error::InvalidCommitment`]).
+    /// * The issued record (which is the batch count) is durable before this returns.
+    pub fn issue(
+        &mut self,
+        secret: &RegistrarSecretKey,
+        registrar_id: RegistrarId,
+        batch: u32,
+        request: &CredentialRequest,
+    ) -> Result<CredentialResponse, Error> {
+        self.check_registrar(registrar_id, request)?;
+        let id = request.request_id();
+        if let Some(r) = self.issued.get(&id) {
+            return Ok(r.clone());
+        }
+        if let Some(requested) = request.batch
+            && requested != batch
+        {
+            return Err(Error::BatchMismatch {
+                requested,
+                current: batch,
+            });
+        }
+        if self.file.closed.contains_key(&batch) {
+            return Err(Error::BatchClosed(batch));
+        }
+        let count = self.counts.get(&batch).copied().unwrap_or_default();
+        if count.issued == u32::MAX {
+            return Err(Error::BatchFull(batch));
+        }
+        self.bind_registrar(registrar_id)?;
+
+        let attrs = Attributes {
+            registrar_id: registrar_id.0,
+            batch,
+        };
+        let signature = headcount_credentials::issue(secret, &request.request, &attrs, &mut OsRng)
+            .map_err(|e| match e {
+                headcount_credentials::Error::Internal => Error::Internal(e.to_string()),
+                other => Error::InvalidCommitment(format!(
+                    "{other} (the commitment proof does not verify)"
+                )),
+            })?;
+        let response = CredentialResponse {
+            registrar: registrar_id,
+            batch,
+            request_id: id,
+            blind_signature: signature,
+        };
+        let now = now_minute();
+        let rec = IssuedRecord {
+            version: STATE_VERSION,
+            issued_at: now,
+            response: response.clone(),
+        };
+        // The durable increment: once this file is on disk the credential is counted.
+        write_atomic(
+            &self.dir.join(ISSUED_DIR),
+            &format!("{}.json", hex::encode(id)),
+            &to_json(&rec),
+        )?;
+        self.count(batch, now)?;
+        self.issued.insert(id, response.clone());
+        if self.queue.remove(&id).is_some() {
+            let p = self.queue_path(&id);
+            if let Err(e) = fs::remove_file(&p) {
+                // Harmless: open() drops queue files of issued requests.
+                tracing::warn!(error = %e, "could not remove an approved queue file");
+            }
+        }
+        Ok(response)
+    }
+
+    /// Closes `batch`: its size becomes final and no more credentials are issued into it.
+    /// Returns `(size, period_start, period_end)`; closing again returns the same.
+    /// Refused for a batch that issued nothing. If `batch` was the current batch, the current
+    /// batch moves to the next batch that is not closed.
+    pub fn close_batch(&mut self, batch: u32) -> Result<(u32, u64, u64), Error> {
+        if let Some(c) = self.file.closed.get(&batch) {
+            return Ok((c.size, c.period_start, c.period_end));
+        }
+        let c = self.counts.get(&batch).copied().unwrap_or_default();
+        if c.issued == 0 {
+            return Err(Error::EmptyBatch(batch));
+        }
+        let closed = ClosedBatch {
+            size: c.issued,
+            period_start: c.first,
+            period_end: c.last,
+        };
+        let old_current = self.file.current_batch;
+        self.file.closed.insert(batch, closed);
+        if self.file.current_batch == batch {
+            let mut next = batch;
+            while self.file.closed.contains_key(&next) && next < u32::MAX {
+                next += 1;
+            }
+            self.file.current_batch = next;
+        }
+        if let Err(e) = self.save_ledger_file() {
+            self.file.closed.remove(&batch);
+            self.file.current_batch = old_current;
+            return Err(e);
+        }
+        Ok((closed.size, closed.period_start, closed.period_end))
+    }
+
+    /// The final size and period of a closed batch.
+    pub fn closed_batch(&self, batch: u32) -> Option<ClosedBatch> {
+        self.file.closed.get(&batch).copied()
+    }
+
+    /// The signed `issuance-batch` entry of a closed batch: `(entry, encoded bytes)`, ready to
+    /// submit to the log.
+    pub fn issuance_batch_entry(
+        &self,
+        signing_key: &SigningKey,
+        registrar_id: RegistrarId,
+        batch: u32,
+    ) -> Result<(Entry, Vec<u8>), Error> {
+        if let Some(r) = self.file.registrar
+            && r != registrar_id
+        {
+            return Err(Error::LedgerRegistrarMismatch(r.to_hex()));
+        }
+        let c = self
+            .file
+            .closed
+            .get(&batch)
+            .ok_or(Error::BatchNotClosed(batch))?;
+        Entry::IssuanceBatch(IssuanceBatch {
+            registrar: registrar_id,
+            batch,
+            size: c.size,
+            period_start: c.period_start,
+            period_end: c.period_end,
+            signature: [0; 64],
+        })
+        .sign(signing_key)
+        .map_err(|e| Error::Internal(format!("building the batch entry: {e}")))
+    }
+
+    // ----- the approval queue -----
+
+    /// Queues `request` for approval (the HTTP service's `POST /v1/requests`). Returns its id,
+    /// its status, and whether it was new. An identical request answers its current status.
+    /// Refused: another registrar; a batch that is closed or not the current batch.
+    pub fn enqueue(
+        &mut self,
+        registrar_id: RegistrarId,
+        request: &CredentialRequest,
+    ) -> Result<(RequestId, Status, bool), Error> {
+        self.check_registrar(registrar_id, request)?;
+        let id = request.request_id();
+        if let Some(r) = self.issued.get(&id) {
+            if request.batch.is_some_and(|b| b != r.batch) {
+                return Err(Error::RequestConflict);
+            }
+            return Ok((
+                id,
+                Status::Approved {
+                    response: r.clone(),
+                },
+                false,
+            ));
+        }
+        if let Some(q) = self.queue.get(&id) {
+            if q.request.batch != request.batch {
+                return Err(Error::RequestConflict);
+            }
+            return Ok((id, queue_status(q), false));
+        }
+        if let Some(b) = request.batch {
+            if self.file.closed.contains_key(&b) {
+                return Err(Error::BatchClosed(b));
+            }
+            if b != self.file.current_batch {
+                return Err(Error::BatchMismatch {
+                    requested: b,
+                    current: self.file.current_batch,
+                });
+            }
+        }
+        self.bind_registrar(registrar_id)?;
+        let rec = QueueRecord {
+            version: STATE_VERSION,
+            received: now_minute(),
+            request: request.clone(),
+            rejected: None,
+        };
+        self.write_queue(&id, &rec)?;
+        self.queue.insert(id, rec);
+        Ok((id, Status::Pending, true))
+    }
+
+    /// The status of a request (queued or answered), `None` if unknown.
+    pub fn status(&self, id: &RequestId) -> Option<Status> {
+        if let Some(r) = self.issued.get(id) {
+            return Some(Status::Approved {
+                response: r.clone(),
+            });
+        }
+        self.queue.get(id).map(queue_status)
+    }
+
+    /// The pending requests, oldest first.
+    pub fn pending(&self) -> Vec<PendingRequest> {
+        let mut v: Vec<PendingRequest> = self
+            .queue
+            .iter()
+            .filter(|(_, q)| q.rejected.is_none())
+            .map(|(id, q)| PendingRequest {
+                request_id: hex::encode(id),
+                received: q.received,
+                batch: q.request.batch,
+            })
+            .collect();
+        v.sort_by(|a, b| (a.received, &a.request_id).cmp(&(b.received, &b.request_id)));
+        v
+    }
+
+    /// Approves a pending request: issues it into the current batch. Approving an approved
+    /// request returns its response again. If its commitment proof does not verify, the request
+    /// is rejected (durably) and the error returned.
+    pub fn approve(
+        &mut self,
+        secret: &RegistrarSecretKey,
+        registrar_id: RegistrarId,
+        id: &RequestId,
+    ) -> Result<CredentialResponse, Error> {
+        if let Some(r) = self.issued.get(id) {
+            return Ok(r.clone());
+        }
+        let q = self.queue.get(id).ok_or(Error::NotFound)?.clone();
+        if q.rejected.is_some() {
+            return Err(Error::NotPending("rejected"));
+        }
+        let batch = self.file.current_batch;
+        match self.issue(secret, registrar_id, batch, &q.request) {
+            Err(e @ Error::InvalidCommitment(_)) => {
+                self.reject(id, "the commitment proof does not verify")?;
+                Err(e)
+            }
+            other => other,
+        }
+    }
+
+    /// Rejects a pending request with a reason the declarant will see (one line, at most
+    /// [`MAX_REASON_CHARS`] characters). Rejecting a rejected request again is a no-op.
+    pub fn reject(&mut self, id: &RequestId, reason: &str) -> Result<(), Error> {
+        let reason = reason.trim();
+        if reason.is_empty()
+            || reason.chars().count() > MAX_REASON_CHARS
+            || reason.chars().any(char::is_control)
+        {
+            return Err(Error::InvalidReason);
+        }
+        if self.issued.contains_key(id) {
+            return Err(Error::NotPending("approved"));
+        }
+        let q = self.queue.get(id).ok_or(Error::NotFound)?;
+        if q.rejected.is_some() {
+            return Ok(());
+        }
+        let mut rec = q.clone();
+        rec.rejected = Some(reason.to_owned());
+        self.write_queue(id, &rec)?;
+        self.queue.insert(*id, rec);
+        Ok(())
+    }
+
+    // ----- internals -----
+
+    fn check_registrar(
+        &self,
+        registrar_id: RegistrarId,
+        request: &CredentialRequest,
+    ) -> Result<(), Error> {
+        if request.registrar != registrar_id {
+            return Err(Error::WrongRegistrar {
+                expected: registrar_id.to_hex(),
+                got: request.registrar.to_hex(),
+            });
+        }
+        if let Some(r) = self.file.registrar
+            && r != registrar_id
+        {
+            return Err(Error::LedgerRegistrarMismatch(r.to_hex()));
+        }
+        Ok(())
+    }
+
+    fn bind_registrar(&mut self, registrar_id: RegistrarId) -> Result<(), Error> {
+        if self.file.registrar.is_none() {
+            self.file.registrar = Some(registrar_id);
+            if let Err(e) = self.save_ledger_file() {
+                self.file.registrar = None;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn count(&mut self, batch: u32, at: u64) -> Result<(), Error> {
+        let c = self.counts.entry(batch).or_default();
+        c.issued = c
+            .issued
+            .checked_add(1)
+            .ok_or_else(|| Error::Corrupt(format!("batch {batch} overflows")))?;
+        c.first = if c.issued == 1 { at } else { c.first.min(at) };
+        c.last = c.last.max(at);
+        Ok(())
+    }
+
+    fn save_ledger_file(&self) -> Result<(), Error> {
+        write_atomic(&self.dir, LEDGER_FILE, &to_json(&self.file))
+    }
+
+    fn queue_path(&self, id: &RequestId) -> PathBuf {
+        self.dir
+            .join(QUEUE_DIR)
+            .join(format!("{}.json", hex::encode(id)))
+    }
+
+    fn write_queue(&self, id: &RequestId, rec: &QueueRecord) -> Result<(), Error> {
+        write_atomic(
+            &self.dir.join(QUEUE_DIR),
+            &format!("{}.json", hex::encode(id)),
+            &to_json(rec),
+        )
+    }
+
+    /// `(id, path)` of every `<hex id>.json` in a sub-directory.
+    fn records(&self, sub: &str) -> Result<Vec<(RequestId, PathBuf)>, Error> {
+        let dir = self.dir.join(sub);
+        let mut out = Vec::new();
+        for e in fs::read_dir(&dir).map_err(io_err(format!("reading {}", dir.display())))? {
+            let e = e.map_err(io_err(format!("reading {}", dir.display())))?;
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let id = name
+                .strip_suffix(".json")
+                .and_then(|h| crate::wire::parse_request_id(h).ok())
+                .ok_or_else(|| Error::Corrupt(format!("unexpected file {}", e.path().display())))?;
+            out.push((id, e.path()));
+        }
+        Ok(out)
+    }
+}
+
+fn queue_status(q: &QueueRecord) -> Status {
+    match &q.rejected {
+        None => Status::Pending,
+        Some(reason) => Status::Rejected {
+            reason: reason.clone(),
+        },
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
+    let mut s = serde_json::to_vec_pretty(v).expect("state serialises");
+    s.push(b'\n');
+    s
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, Error> {
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::Io(format!("opening {}: {e}", path.display()))),
+    };
+    let mut buf = Vec::new();
+    io::Read::read_to_end(&mut io::Read::take(f, MAX_STATE_FILE + 1), &mut buf)
+        .map_err(io_err(format!("reading {}", path.display())))?;
+    if buf.len() as u64 > MAX_STATE_FILE {
+        return Err(Error::Corrupt(format!("{} is too large", path.display())));
+    }
+    serde_json::from_slice(&buf)
+        .map(Some)
+        .map_err(|e| Error::Corrupt(format!("{}: {e}", path.display())))
+}
+
+fn remove_temp_files(dir: &Path) -> Result<(), Error> {
+    for e in fs::read_dir(dir).map_err(io_err(format!("reading {}", dir.display())))? {
+        let e = e.map_err(io_err(format!("reading {}", dir.display())))?;
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.ends_with(".tmp") {
+            fs::remove_file(e.path()).map_err(io_err(format!("removing {name}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// Temporary file in `dir` (mode 0600), fsync, rename over `dir/name`, fsync of `dir`.
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
+    let mut rnd = [0u8; 8];
+    OsRng.fill_bytes(&mut rnd);
+    let tmp = dir.join(format!(".{name}.{}.tmp", hex::encode(rnd)));
+    let result = (|| -> io::Result<()> {
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, dir.join(name))?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(io_err(format!("writing {}", dir.join(name).display())))
+}
