@@ -1,0 +1,419 @@
+//! The HTTP service over real loopback sockets, with a real wallet and real files.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use common::{Reg, check_credential, registrar, wallet};
+use headcount_core::Entry;
+use headcount_credentials::REQUEST_LEN;
+use headcount_registrar::http::{Service, serve};
+use headcount_registrar::{CredentialRequest, Error, Ledger, Status, client};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+struct Running {
+    public: String,
+    admin: String,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), Error>>,
+}
+
+impl Running {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+async fn start(dir: &Path, reg: &Reg) -> Running {
+    let ledger = Ledger::open(dir).unwrap();
+    let service = Arc::new(Service::new(
+        ledger,
+        reg.secret.clone(),
+        reg.signing.clone(),
+        reg.id,
+    ));
+    let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let urls = (
+        format!("http://{}", public.local_addr().unwrap()),
+        format!("http://{}", admin.local_addr().unwrap()),
+    );
+    let (stop, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve(service, public, admin, async {
+        let _ = rx.await;
+    }));
+    Running {
+        public: urls.0,
+        admin: urls.1,
+        stop,
+        task,
+    }
+}
+
+async fn post_raw(
+    http: &reqwest::Client,
+    url: &str,
+    body: impl Into<reqwest::Body>,
+) -> (u16, Value) {
+    let r = http.post(url).body(body).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn get_raw(http: &reqwest::Client, url: &str) -> (u16, Value) {
+    let r = http.get(url).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn fresh_request(reg: &Reg, batch: Option<u32>) -> CredentialRequest {
+    let nym = headcount_credentials::NymSecret::generate(&mut rand::rngs::OsRng);
+    let (req, _) = headcount_credentials::request_credential(&nym, &mut rand::rngs::OsRng).unwrap();
+    CredentialRequest::new(reg.id, batch, req)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declarant_submits_polls_admin_approves_declarant_finishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = registrar(5);
+    let svc = start(&tmp.path().join("state"), &reg).await;
+    let http = reqwest::Client::new();
+    let mut w = wallet(tmp.path());
+
+    let req = w.start_issuance(reg.id.0, None).unwrap();
+    w.save().unwrap();
+    let request = CredentialRequest::new(reg.id, None, req);
+    let id = client::submit_request(&http, &svc.public, &request)
+        .await
+        .unwrap();
+    assert_eq!(
+        id,
+        headcount_wallet::PendingIssuance::request_id_of(&request.request)
+    );
+    assert_eq!(
+        client::poll(&http, &svc.public, &id).await.unwrap(),
+        Status::Pending
+    );
+
+    // The raw first answer: 202 pending; the same request again: its current status.
+    let (code, v) = post_raw(
+        &http,
+        &format!("{}/v1/requests", svc.public),
+        request.to_json(),
+    )
+    .await;
+    assert_eq!(code, 202);
+    assert_eq!(
+        v,
+        json!({"request_id": hex::encode(id), "status": "pending"})
+    );
+
+    let list = client::admin_list(&http, &svc.admin).await.unwrap();
+    assert_eq!(list.current_batch, 1);
+    assert_eq!(list.pending.len(), 1);
+    assert_eq!(list.pending[0].request_id, hex::encode(id));
+    assert_eq!(list.pending[0].received % 60, 0);
+    // Nothing but id, minute and batch is listed.
+    let (_, raw) = get_raw(&http, &format!("{}/admin/requests", svc.admin)).await;
+    let keys: Vec<&String> = raw["pending"][0].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["batch", "received", "request_id"]);
+
+    let response = client::admin_approve(&http, &svc.admin, &id).await.unwrap();
+    assert_eq!(response.batch, 1);
+    let Status::Approved { response: polled } =
+        client::poll(&http, &svc.public, &id).await.unwrap()
+    else {
+        panic!("not approved")
+    };
+    assert_eq!(polled, response);
+
+    // Replays: submit again, approve again — same response, no second credential.
+    let (code, v) = post_raw(
+        &http,
+        &format!("{}/v1/requests", svc.public),
+        request.to_json(),
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(v["status"], "approved");
+    assert_eq!(v["response"], response.to_value());
+    let again = client::admin_approve(&http, &svc.admin, &id).await.unwrap();
+    assert_eq!(again, response);
+    let batches = client::admin_batches(&http, &svc.admin).await.unwrap();
+    assert_eq!(batches.batches.len(), 1);
+    assert_eq!(batches.batches[0].issued, 1);
+    assert!(
+        client::admin_list(&http, &svc.admin)
+            .await
+            .unwrap()
+            .pending
+            .is_empty()
+    );
+
+    let stored = w
+        .finish_issuance(
+            &polled.request_id,
+            &reg.pk,
+            &polled.blind_signature,
+            &polled.attributes(),
+        )
+        .unwrap()
+        .clone();
+    w.save().unwrap();
+    check_credential(&stored, &reg, 1);
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_routes_are_not_public_and_errors_are_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = registrar(5);
+    let svc = start(tmp.path(), &reg).await;
+    let http = reqwest::Client::new();
+
+    for path in ["/admin/requests", "/admin/batches"] {
+        let (code, v) = get_raw(&http, &format!("{}{path}", svc.public)).await;
+        assert_eq!(
+            (code, v["error"].as_str()),
+            (404, Some("not_found")),
+            "{path}"
+        );
+    }
+    let id = "ab".repeat(32);
+    for path in [
+        format!("/admin/requests/{id}/approve"),
+        format!("/admin/requests/{id}/reject"),
+        "/admin/batches/1/close".to_owned(),
+    ] {
+        let (code, v) = post_raw(&http, &format!("{}{path}", svc.public), "{}").await;
+        assert_eq!(
+            (code, v["error"].as_str()),
+            (404, Some("not_found")),
+            "{path}"
+        );
+    }
+    // And the public API is not on the admin listener.
+    let (code, _) = get_raw(&http, &format!("{}/v1/requests/{id}", svc.admin)).await;
+    assert_eq!(code, 404);
+
+    let (code, v) = get_raw(&http, &format!("{}/v1/requests/{id}", svc.public)).await;
+    assert_eq!((code, v["error"].as_str()), (404, Some("not_found")));
+    let (code, v) = get_raw(&http, &format!("{}/v1/requests/xyz", svc.public)).await;
+    assert_eq!((code, v["error"].as_str()), (400, Some("invalid_length")));
+    let (code, v) = get_raw(&http, &format!("{}/v1/requests", svc.public)).await;
+    assert_eq!(
+        (code, v["error"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+    let (code, v) = post_raw(&http, &format!("{}/admin/batches/x/close", svc.admin), "").await;
+    assert_eq!((code, v["error"].as_str()), (400, Some("invalid_json")));
+    let (code, v) = post_raw(&http, &format!("{}/admin/batches/3/close", svc.admin), "").await;
+    assert_eq!((code, v["error"].as_str()), (409, Some("empty_batch")));
+    let (code, v) = post_raw(
+        &http,
+        &format!("{}/admin/requests/{id}/approve", svc.admin),
+        "",
+    )
+    .await;
+    assert_eq!((code, v["error"].as_str()), (404, Some("not_found")));
+
+    // The admin listener must be loopback.
+    let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let ledger_dir = tmp.path().join("other");
+    let service = Arc::new(Service::new(
+        Ledger::open(&ledger_dir).unwrap(),
+        reg.secret.clone(),
+        reg.signing.clone(),
+        reg.id,
+    ));
+    let e = serve(service, public, admin, async {}).await.unwrap_err();
+    assert!(matches!(e, Error::AdminNotLoopback(_)), "{e}");
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_refused_with_codes_and_no_state_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = registrar(5);
+    let other = registrar(6);
+    let svc = start(&tmp.path().join("state"), &reg).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/requests", svc.public);
+    let good = fresh_request(&reg, None);
+    let good_hex = hex::encode(good.request.to_bytes());
+    let body = |request: &str| {
+        json!({"version": 1, "registrar": reg.id.to_hex(), "request": request}).to_string()
+    };
+
+    let cases: Vec<(String, u16, &str)> =
+        vec![
+        ("{".into(), 400, "invalid_json"),
+        (body(&"g0".repeat(REQUEST_LEN)), 400, "invalid_hex"),
+        (body(&good_hex[2..]), 400, "invalid_length"),
+        (body(""), 400, "invalid_length"),
+        (body(&"00".repeat(REQUEST_LEN)), 422, "invalid_commitment"),
+        (
+            json!({"version": 1, "registrar": reg.id.to_hex(), "request": good_hex, "extra": 1})
+                .to_string(),
+            400,
+            "invalid_json",
+        ),
+        (
+            json!({"version": 9, "registrar": reg.id.to_hex(), "request": good_hex}).to_string(),
+            400,
+            "unsupported_version",
+        ),
+        (fresh_request(&other, None).to_json(), 422, "wrong_registrar"),
+        (fresh_request(&reg, Some(7)).to_json(), 409, "batch_mismatch"),
+        (" ".repeat(100_000), 413, "payload_too_large"),
+    ];
+    for (b, status, code) in cases {
+        let (s, v) = post_raw(&http, &url, b).await;
+        assert_eq!((s, v["error"].as_str()), (status, Some(code)));
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    assert!(
+        client::admin_list(&http, &svc.admin)
+            .await
+            .unwrap()
+            .pending
+            .is_empty()
+    );
+
+    // A well-formed commitment whose proof fails: queued, but approval refuses it (and the
+    // request ends rejected), issuing nothing.
+    let mut bytes = good.request.to_bytes();
+    bytes[REQUEST_LEN - 1] ^= 1;
+    let (s, v) = post_raw(&http, &url, body(&hex::encode(bytes))).await;
+    assert_eq!(s, 202);
+    let id =
+        headcount_registrar::wire::parse_request_id(v["request_id"].as_str().unwrap()).unwrap();
+    let e = client::admin_approve(&http, &svc.admin, &id)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "invalid_commitment");
+    assert!(matches!(
+        client::poll(&http, &svc.public, &id).await.unwrap(),
+        Status::Rejected { .. }
+    ));
+    assert!(
+        client::admin_batches(&http, &svc.admin)
+            .await
+            .unwrap()
+            .batches
+            .is_empty()
+    );
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("state/issued"))
+            .unwrap()
+            .count(),
+        0
+    );
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reject_close_and_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = registrar(5);
+    let dir = tmp.path().join("state");
+    let svc = start(&dir, &reg).await;
+    let http = reqwest::Client::new();
+
+    // Reject with a reason; the declarant sees it; approval is then refused.
+    let r1 = fresh_request(&reg, None);
+    let id1 = client::submit_request(&http, &svc.public, &r1)
+        .await
+        .unwrap();
+    let (code, v) = post_raw(
+        &http,
+        &format!("{}/admin/requests/{}/reject", svc.admin, hex::encode(id1)),
+        "{\"reason\": \"\"}",
+    )
+    .await;
+    assert_eq!((code, v["error"].as_str()), (400, Some("invalid_reason")));
+    client::admin_reject(&http, &svc.admin, &id1, "no in-person check possible")
+        .await
+        .unwrap();
+    assert_eq!(
+        client::poll(&http, &svc.public, &id1).await.unwrap(),
+        Status::Rejected {
+            reason: "no in-person check possible".into()
+        }
+    );
+    let e = client::admin_approve(&http, &svc.admin, &id1)
+        .await
+        .unwrap_err();
+    assert_eq!((e.code(), e.status()), ("not_pending", 409));
+    let (code, v) = post_raw(&http, &format!("{}/v1/requests", svc.public), r1.to_json()).await;
+    assert_eq!((code, v["status"].as_str()), (200, Some("rejected")));
+
+    // Approve two into batch 1, close it: the entry is signed and the service moves on.
+    for _ in 0..2 {
+        let r = fresh_request(&reg, Some(1));
+        let id = client::submit_request(&http, &svc.public, &r)
+            .await
+            .unwrap();
+        assert_eq!(
+            client::admin_approve(&http, &svc.admin, &id)
+                .await
+                .unwrap()
+                .batch,
+            1
+        );
+    }
+    let closed = client::admin_close(&http, &svc.admin, 1).await.unwrap();
+    assert_eq!((closed.batch, closed.size, closed.current_batch), (1, 2, 2));
+    let Entry::IssuanceBatch(b) = Entry::decode(&closed.entry_bytes().unwrap()).unwrap() else {
+        panic!("not a batch entry")
+    };
+    assert_eq!((b.registrar, b.batch, b.size), (reg.id, 1, 2));
+    assert_eq!(
+        (b.period_start, b.period_end),
+        (closed.period_start, closed.period_end)
+    );
+    let again = client::admin_close(&http, &svc.admin, 1).await.unwrap();
+    assert_eq!(
+        again.entry_bytes().unwrap().len(),
+        closed.entry_bytes().unwrap().len()
+    );
+
+    // Batch 1 is closed for new requests; a pending one now goes into batch 2.
+    let e = client::submit_request(&http, &svc.public, &fresh_request(&reg, Some(1)))
+        .await
+        .unwrap_err();
+    assert_eq!((e.code(), e.status()), ("batch_closed", 409));
+    let queued = fresh_request(&reg, None);
+    let qid = client::submit_request(&http, &svc.public, &queued)
+        .await
+        .unwrap();
+    svc.stop().await;
+
+    // Restart: the queue, the rejection and the counts survive.
+    let svc = start(&dir, &reg).await;
+    let list = client::admin_list(&http, &svc.admin).await.unwrap();
+    assert_eq!(list.current_batch, 2);
+    assert_eq!(list.pending.len(), 1);
+    assert_eq!(list.pending[0].request_id, hex::encode(qid));
+    assert!(matches!(
+        client::poll(&http, &svc.public, &id1).await.unwrap(),
+        Status::Rejected { .. }
+    ));
+    let r = client::admin_approve(&http, &svc.admin, &qid)
+        .await
+        .unwrap();
+    assert_eq!(r.batch, 2);
+    let batches = client::admin_batches(&http, &svc.admin).await.unwrap();
+    let summary: Vec<(u32, u32, bool)> = batches
+        .batches
+        .iter()
+        .map(|b| (b.batch, b.issued, b.closed))
+        .collect();
+    assert_eq!(summary, [(1, 2, true), (2, 1, false)]);
+    svc.stop().await;
+}
