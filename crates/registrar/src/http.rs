@@ -28,7 +28,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ed25519_dalek::SigningKey;
@@ -94,18 +94,18 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let message = if status.is_server_error() {
-            // Never leak paths or OS errors to clients; they go to the registrar's log.
+        // Never leak paths or OS errors to clients; they go to the registrar's log.
+        let message = if self.code() == "internal" {
             tracing::error!(error = %self, "request failed");
             "internal error".to_owned()
         } else {
             self.to_string()
         };
-        (
-            status,
-            axum::Json(json!({"error": self.code(), "message": message})),
-        )
-            .into_response()
+        let body = axum::Json(json!({"error": self.code(), "message": message}));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            return (status, [(header::RETRY_AFTER, "60")], body).into_response();
+        }
+        (status, body).into_response()
     }
 }
 
@@ -154,9 +154,11 @@ async fn poll(
     UrlPath(id): UrlPath<String>,
 ) -> Result<Response, Error> {
     let id = parse_request_id(&id)?;
-    let status = service
-        .with_ledger(|l| l.status(&id))
-        .ok_or(Error::NotFound)?;
+    // Through the blocking pool: the ledger lock may be held across an fsync.
+    let status = blocking(service, move |s| {
+        s.with_ledger(|l| l.status(&id)).ok_or(Error::NotFound)
+    })
+    .await?;
     Ok(axum::Json(serde_json::to_value(&status).expect("status serialises")).into_response())
 }
 

@@ -29,6 +29,9 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::wire::{CredentialRequest, CredentialResponse, RequestId};
 
+/// Most requests waiting for approval at once; more are refused with [`Error::QueueFull`].
+pub const MAX_PENDING: usize = 10_000;
+
 /// Longest rejection reason, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
 
@@ -473,7 +476,8 @@ impl Ledger {
 
     /// Queues `request` for approval (the HTTP service's `POST /v1/requests`). Returns its id,
     /// its status, and whether it was new. An identical request answers its current status.
-    /// Refused: another registrar; a batch that is closed or not the current batch.
+    /// Refused: another registrar; a batch that is closed or not the current batch; a full
+    /// queue ([`MAX_PENDING`]).
     pub fn enqueue(
         &mut self,
         registrar_id: RegistrarId,
@@ -509,6 +513,9 @@ impl Ledger {
                     current: self.file.current_batch,
                 });
             }
+        }
+        if self.queue.values().filter(|q| q.rejected.is_none()).count() >= MAX_PENDING {
+            return Err(Error::QueueFull);
         }
         self.bind_registrar(registrar_id)?;
         let rec = QueueRecord {

@@ -20,7 +20,9 @@ pub mod http;
 mod ledger;
 pub mod wire;
 
-pub use ledger::{BatchInfo, ClosedBatch, Ledger, PendingRequest, Status};
+pub use ledger::{
+    BatchInfo, ClosedBatch, Ledger, MAX_PENDING, MAX_REASON_CHARS, PendingRequest, Status,
+};
 pub use wire::{CredentialRequest, CredentialResponse, RequestId, request_id_of};
 
 use std::path::PathBuf;
@@ -95,6 +97,9 @@ pub enum Error {
     /// The same request bytes were submitted with different fields.
     #[error("this request was already submitted with a different batch")]
     RequestConflict,
+    /// Too many requests are waiting for approval; try again later.
+    #[error("the approval queue is full; try again later")]
+    QueueFull,
     /// A rejection reason that is empty, too long, or not a single line of text.
     #[error("the reason must be 1 to {max} characters of text", max = ledger::MAX_REASON_CHARS)]
     InvalidReason,
@@ -151,6 +156,7 @@ impl Error {
             Error::NotFound => "not_found",
             Error::NotPending(_) => "not_pending",
             Error::RequestConflict => "request_conflict",
+            Error::QueueFull => "queue_full",
             Error::InvalidReason => "invalid_reason",
             Error::LedgerRegistrarMismatch(_) => "ledger_registrar_mismatch",
             Error::Locked(_)
@@ -184,6 +190,7 @@ impl Error {
             Error::InvalidCommitment(_)
             | Error::InvalidSignature(_)
             | Error::WrongRegistrar { .. } => 422,
+            Error::QueueFull => 503,
             Error::Api { status, .. } => *status,
             _ => 500,
         }
