@@ -40,8 +40,16 @@ enum Command {
     Registrar(cmd::registrar::Command),
     /// Registrar: declare on behalf of a person it checked (e.g. by phone).
     Vouch(cmd::vouch::Args),
-    /// Declarant: make a declaration.
+    /// Declarant: create an identity (an encrypted wallet).
+    #[command(subcommand)]
+    Identity(cmd::identity::Command),
+    /// Declarant: make a declaration (credentialed from the wallet, or --unverified).
     Declare(cmd::declare::Args),
+    /// Declarant: withdraw your declaration from a campaign's count.
+    Withdraw(cmd::declare::WithdrawArgs),
+    /// Declarant and verifier: prove that a declaration was yours, to a verifier of your choosing.
+    #[command(subcommand)]
+    Claim(cmd::claim::Command),
     /// Anyone: download a log, verify every entry and recompute every tally.
     Audit(cmd::audit::Args),
     /// Measure ingest and audit throughput on this machine.
@@ -74,7 +82,10 @@ fn main() -> Result<()> {
             Command::Campaign(c) => cmd::campaign::run(c).await,
             Command::Registrar(c) => cmd::registrar::run(c).await,
             Command::Vouch(a) => cmd::vouch::run(a).await,
+            Command::Identity(c) => cmd::identity::run(c),
             Command::Declare(a) => cmd::declare::run(a).await,
+            Command::Withdraw(a) => cmd::declare::withdraw(a).await,
+            Command::Claim(c) => cmd::claim::run(c).await,
             Command::Audit(a) => cmd::audit::run(a).await,
             Command::Bench(a) => cmd::bench::run(a).await,
             Command::Demo(a) => cmd::demo::run(a).await,

@@ -25,9 +25,11 @@ impl Writer {
     pub(crate) fn fixed(&mut self, v: &[u8]) {
         self.buf.extend_from_slice(v);
     }
-    /// A u16 length prefix and the bytes. Callers have validated the length.
+    /// A u16 length prefix and the bytes. A field longer than 65535 bytes is
+    /// written with the prefix 65535 and all its bytes, which no decoder
+    /// accepts: `Entry::build` then reports it instead of panicking.
     pub(crate) fn var16(&mut self, v: &[u8]) {
-        let len = u16::try_from(v.len()).expect("field lengths are validated before encoding");
+        let len = u16::try_from(v.len()).unwrap_or(u16::MAX);
         self.buf.extend_from_slice(&len.to_be_bytes());
         self.buf.extend_from_slice(v);
     }

@@ -73,8 +73,8 @@ pub struct CampaignCounts {
     /// (registrar, reference) pairs vouched for.
     pub(crate) vouched: HashSet<(RegistrarId, VouchReference)>,
     pub(crate) vouched_by_registrar: BTreeMap<RegistrarId, u64>,
-    /// Hashes of unverified declarations (an identical one cannot count twice).
-    pub(crate) unverified: HashSet<EntryHash>,
+    /// Unverified declarations.
+    pub(crate) unverified: u64,
     pub(crate) withdrawals: u64,
 }
 
@@ -104,15 +104,18 @@ pub enum Change {
         pseudonym: Pseudonym,
         registrar: RegistrarId,
         batch: u32,
+        hash: EntryHash,
     },
     Withdraw {
         campaign: CampaignId,
         pseudonym: Pseudonym,
+        hash: EntryHash,
     },
     Vouch {
         campaign: CampaignId,
         registrar: RegistrarId,
         reference: VouchReference,
+        hash: EntryHash,
     },
     Unverified {
         campaign: CampaignId,
@@ -177,6 +180,14 @@ pub struct LogState {
     pub(crate) registrars: HashMap<RegistrarId, RegistrarInfo>,
     pub(crate) batches: HashMap<(RegistrarId, u32), u32>,
     pub(crate) campaigns: HashMap<CampaignId, CampaignState>,
+    /// Hashes of every declaration, withdrawal, vouched and unverified
+    /// declaration in the log. An identical entry can never be logged twice:
+    /// otherwise an operator could replay a declaration after its
+    /// withdrawal (or a withdrawal after a re-declaration) with entries
+    /// every auditor would find valid. Honest clients never repeat an entry
+    /// (proofs are randomised; the server answers resubmissions with the
+    /// first receipt). Memory: one 32-byte hash per such entry.
+    pub(crate) seen: HashSet<EntryHash>,
 }
 
 impl LogState {
@@ -281,6 +292,12 @@ impl LogState {
                 previous: self.last_timestamp.0,
             });
         }
+        if entry.campaign().is_some()
+            && !matches!(entry, Entry::Campaign(_))
+            && self.seen.contains(&hash)
+        {
+            return Err(Rejection::DuplicateEntry);
+        }
         match entry {
             Entry::Registrar(e) => {
                 let id = e.id();
@@ -322,6 +339,7 @@ impl LogState {
                     pseudonym: e.pseudonym,
                     registrar: e.registrar,
                     batch: e.batch,
+                    hash,
                 })
             }
             Entry::Withdrawal(e) => {
@@ -334,6 +352,7 @@ impl LogState {
                 Ok(Change::Withdraw {
                     campaign: e.campaign,
                     pseudonym: e.pseudonym,
+                    hash,
                 })
             }
             Entry::VouchedDeclaration(e) => {
@@ -345,6 +364,7 @@ impl LogState {
                     campaign: e.campaign,
                     registrar: e.registrar,
                     reference: e.reference,
+                    hash,
                 })
             }
             Entry::UnverifiedDeclaration(e) => {
@@ -356,9 +376,6 @@ impl LogState {
                 let got = leading_zero_bits(&hash.0);
                 if got < u32::from(need) {
                     return Err(Rejection::InsufficientWork { got, need });
-                }
-                if c.counts.unverified.contains(&hash) {
-                    return Err(Rejection::DuplicateEntry);
                 }
                 Ok(Change::Unverified {
                     campaign: e.campaign,
@@ -450,7 +467,9 @@ impl LogState {
                 pseudonym,
                 registrar,
                 batch,
+                hash,
             } => {
+                self.seen.insert(hash);
                 let counts = &mut self.counts_mut(&campaign);
                 if let Some(old) = counts.declared.insert(pseudonym, (registrar, batch)) {
                     dec(&mut counts.groups, old);
@@ -460,7 +479,9 @@ impl LogState {
             Change::Withdraw {
                 campaign,
                 pseudonym,
+                hash,
             } => {
+                self.seen.insert(hash);
                 let counts = self.counts_mut(&campaign);
                 if let Some(old) = counts.declared.remove(&pseudonym) {
                     dec(&mut counts.groups, old);
@@ -471,14 +492,17 @@ impl LogState {
                 campaign,
                 registrar,
                 reference,
+                hash,
             } => {
+                self.seen.insert(hash);
                 let counts = self.counts_mut(&campaign);
                 if counts.vouched.insert((registrar, reference)) {
                     *counts.vouched_by_registrar.entry(registrar).or_default() += 1;
                 }
             }
             Change::Unverified { campaign, hash } => {
-                self.counts_mut(&campaign).unverified.insert(hash);
+                self.seen.insert(hash);
+                self.counts_mut(&campaign).unverified += 1;
             }
         }
     }

@@ -117,7 +117,7 @@ impl LogState {
             credentialed,
             credentialed_over_bound: over,
             vouched,
-            unverified: counts.unverified.len() as u64,
+            unverified: counts.unverified,
             withdrawals: counts.withdrawals,
             by_registrar,
         })

@@ -300,3 +300,22 @@ fn registrars_with_invalid_bbs_keys_are_rejected() {
         .unwrap_err();
     assert_eq!(err.code(), "invalid_key");
 }
+
+#[test]
+fn an_operator_cannot_replay_a_declaration_after_its_withdrawal() {
+    let mut w = world(&[(1, 10)]);
+    let cred = credential(&w, 1);
+    let (_, d) = declare(&w, &cred, 0, "A");
+    push(&mut w, &d).unwrap();
+    let (_, wd) =
+        credentials::withdrawal(&cred, &w.bbs_sk.public_key(), w.campaigns[0], &mut OsRng).unwrap();
+    push(&mut w, &wd).unwrap();
+    assert_eq!(push(&mut w, &d).unwrap_err().code(), "duplicate_entry");
+    let (_, d2) = declare(&w, &cred, 0, "A again");
+    push(&mut w, &d2).unwrap();
+    assert_eq!(push(&mut w, &wd).unwrap_err().code(), "duplicate_entry");
+    let (_, vb) = testkit::vouched(&w.reg_key, w.rid, w.campaigns[0], [1; 32], "V");
+    push(&mut w, &vb).unwrap();
+    assert_eq!(push(&mut w, &vb).unwrap_err().code(), "duplicate_entry");
+    assert_eq!(w.state.tally(&w.campaigns[0]).unwrap().credible, 2);
+}

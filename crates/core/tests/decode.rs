@@ -203,3 +203,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn building_an_over_long_field_is_an_error_not_a_panic() {
+    let e = Entry::VouchedDeclaration(VouchedDeclaration {
+        campaign: CampaignId([3; 32]),
+        registrar: RegistrarId([4; 32]),
+        reference: VouchReference([5; 32]),
+        alias: "a".repeat(70_000),
+        message: String::new(),
+        signature: [6; 64],
+    });
+    assert!(e.build().is_err());
+}

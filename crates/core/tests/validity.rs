@@ -210,7 +210,7 @@ fn timestamps_must_be_whole_minutes_and_never_go_back() {
 fn tallies_are_deterministic_json() {
     let mut w = world(4);
     for i in 0..20u8 {
-        let (_, b) = testkit::vouched(&w.reg_key, w.rid, w.cid, [i % 7; 32], "x");
+        let (_, b) = testkit::vouched(&w.reg_key, w.rid, w.cid, [i % 7; 32], &format!("x{i}"));
         w.state
             .push(&at(OPEN + 60 * u64::from(i), &b), &NoCredentials)
             .unwrap();

@@ -27,7 +27,7 @@ const CLOSES: u64 = 1_798_761_600; // 2027-01-01T00:00:00Z
 fn build_vectors() -> Vec<(Entry, Vec<u8>, &'static str)> {
     let reg_key = test_key(1);
     let org_key = test_key(2);
-    let (reg, reg_bytes) = testkit::registrar(&reg_key, [0x5a; 96], "Vector Registrar");
+    let (reg, reg_bytes) = testkit::registrar(&reg_key, testkit::bbs_key(1), "Vector Registrar");
     let Entry::Registrar(r) = &reg else {
         unreachable!()
     };
@@ -64,7 +64,7 @@ fn build_vectors() -> Vec<(Entry, Vec<u8>, &'static str)> {
         (
             reg,
             reg_bytes,
-            "registrar with a placeholder BBS key, signed by Ed25519 key seed 0x01",
+            "registrar with the BBS key of secret scalar 0x0101…01, signed by Ed25519 key seed 0x01",
         ),
         (
             batch,

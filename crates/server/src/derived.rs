@@ -87,6 +87,16 @@ pub struct DeclarationRow {
     pub message: Option<String>,
 }
 
+/// A published issuance batch.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BatchRow {
+    pub batch: u32,
+    pub size: u32,
+    pub period_start: u64,
+    pub period_end: u64,
+    pub leaf_index: u64,
+}
+
 /// Where an entry sits in the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Located {
@@ -320,22 +330,19 @@ impl Derived {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The batches a registrar published: (batch, size, period start, period end, leaf index).
-    pub fn batches(
-        &self,
-        registrar: &RegistrarId,
-    ) -> Result<Vec<(u32, u32, u64, u64, u64)>, DerivedError> {
+    /// The batches a registrar published, by number.
+    pub fn batches(&self, registrar: &RegistrarId) -> Result<Vec<BatchRow>, DerivedError> {
         let mut st = self.conn.prepare_cached(
             "SELECT batch, size, period_start, period_end, leaf_index FROM batches WHERE registrar = ?1 ORDER BY batch",
         )?;
         let rows = st.query_map(params![&registrar.0[..]], |r| {
-            Ok((
-                r.get::<_, u32>(0)?,
-                r.get::<_, u32>(1)?,
-                r.get::<_, i64>(2)? as u64,
-                r.get::<_, i64>(3)? as u64,
-                r.get::<_, i64>(4)? as u64,
-            ))
+            Ok(BatchRow {
+                batch: r.get(0)?,
+                size: r.get(1)?,
+                period_start: r.get::<_, i64>(2)? as u64,
+                period_end: r.get::<_, i64>(3)? as u64,
+                leaf_index: r.get::<_, i64>(4)? as u64,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -115,6 +115,9 @@ pub struct Receipt {
     /// `c2sp.org/tlog-proof@v1` text. Its `extra` line is the 9-byte leaf
     /// header (version, timestamp) that, prefixed to the entry, gives the leaf.
     pub proof: String,
+    /// The entry itself, hex; only in look-ups (a submitter has it already).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
 }
 
 /// The latest checkpoint.
@@ -359,6 +362,7 @@ impl Log {
             entry_hash: *hash,
             leaf_hash: hex::encode(leaf_hash(&leaf.encode()).0),
             proof: proof.0.to_text(),
+            entry: None,
         })
     }
 

@@ -112,7 +112,11 @@ async fn receipts_verify_and_resubmission_returns_the_same_receipt() {
         .json()
         .await
         .unwrap();
-    assert_eq!(by_hash, first);
+    // The look-up is the same receipt, with the entry itself added.
+    assert_eq!(by_hash["entry"].as_str().unwrap(), hex::encode(&vb));
+    let mut without_entry = by_hash.clone();
+    without_entry.as_object_mut().unwrap().remove("entry");
+    assert_eq!(without_entry, first);
     let t = tally(&f).await;
     assert_eq!(
         (t["vouched"].as_u64(), t["credible"].as_u64()),
@@ -351,6 +355,32 @@ async fn static_tree_paths_and_cache_headers() {
             .status(),
         400
     );
+    // Malformed queries and unknown campaigns answer JSON errors too.
+    let r = f
+        .http
+        .get(format!("{}/v1/proof/inclusion?index=abc", f.srv.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "bad_query");
+    for path in ["tallies", "declarations", "tally"] {
+        let r = f
+            .http
+            .get(format!(
+                "{}/v1/campaigns/{}/{path}",
+                f.srv.url,
+                CampaignId([7; 32])
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["error"],
+            "unknown_campaign"
+        );
+    }
     f.srv.stop().await;
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use headcount_audit::{AuditOptions, AuditReport, Verdict};
-use headcount_core::NoCredentials;
+use headcount_core::BbsCredentials;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -85,7 +85,7 @@ pub async fn run(a: Args) -> Result<()> {
     opts.cache_dir = a.cache;
     opts.parallelism = a.parallel.max(1);
     opts.progress = !a.quiet;
-    let report = match headcount_audit::audit(&opts, &NoCredentials).await {
+    let report = match headcount_audit::audit(&opts, &BbsCredentials).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("audit could not complete: {e}");

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use ed25519_dalek::{Signer, SigningKey, Verifier};
 use headcount_audit::AuditOptions;
-use headcount_core::NoCredentials;
+use headcount_core::BbsCredentials;
 
 use crate::client::LogClient;
 use crate::cmd::campaign::{CampaignSpec, TextSpec, campaign_entry};
@@ -195,7 +195,7 @@ pub async fn run(a: Args) -> Result<()> {
     opts.log_key = Some(server.log.vkey());
     opts.parallelism = 32;
     let t = Instant::now();
-    let report = headcount_audit::audit(&opts, &NoCredentials).await?;
+    let report = headcount_audit::audit(&opts, &BbsCredentials).await?;
     let audit = t.elapsed();
     if !report.verdict.agrees() {
         bail!("the audit did not agree: {:?}", report.verdict);

@@ -1,18 +1,19 @@
-//! `headcount declare`: make a declaration.
+//! `headcount declare` and `headcount withdraw`.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use headcount_core::CampaignId;
 use headcount_core::entry::{Entry, UnverifiedDeclaration};
 use headcount_core::text::to_nfc;
+use headcount_wallet::{Receipt as WalletReceipt, ReceiptKind, StoredCredential, Wallet};
 
-use crate::client::{LogClient, verify_receipt};
+use crate::client::{LogClient, Receipt, verify_receipt};
+use crate::cmd::identity::WalletArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
     #[arg(long)]
     pub server: String,
     /// Campaign id.
-    #[arg(long)]
     pub campaign: String,
     /// The public alias shown with the declaration.
     #[arg(long)]
@@ -23,7 +24,21 @@ pub struct Args {
     /// credible headcount; costs a proof of work the campaign sets.
     #[arg(long)]
     pub unverified: bool,
+    #[command(flatten)]
+    pub wallet: WalletArgs,
     /// The log's public key; default: ask the server (trust on first use).
+    #[arg(long)]
+    pub log_key: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct WithdrawArgs {
+    #[arg(long)]
+    pub server: String,
+    /// Campaign id.
+    pub campaign: String,
+    #[command(flatten)]
+    pub wallet: WalletArgs,
     #[arg(long)]
     pub log_key: Option<String>,
 }
@@ -48,36 +63,149 @@ pub fn unverified_entry(
         .1)
 }
 
-pub async fn run(a: Args) -> Result<()> {
-    if !a.unverified {
-        bail!(
-            "credentialed declarations need a credential from a registrar; this build declares with --unverified only"
-        );
+/// A credential in the wallet from a registrar the campaign accepts.
+pub fn pick_credential<'a>(
+    wallet: &'a Wallet,
+    campaign: &serde_json::Value,
+) -> Result<&'a StoredCredential> {
+    let accepted: Vec<String> = campaign["registrars"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    wallet
+        .credentials()
+        .iter()
+        .find(|c| accepted.contains(&hex::encode(c.registrar_id())))
+        .ok_or_else(|| {
+            anyhow!("no credential in this wallet is from a registrar this campaign accepts")
+        })
+}
+
+async fn log_key(client: &LogClient, given: Option<String>) -> Result<String> {
+    match given {
+        Some(k) => Ok(k),
+        None => client.log_key().await,
     }
-    let campaign = CampaignId::from_hex(&a.campaign).context("--campaign is 64 hex digits")?;
+}
+
+/// Submits, verifies the receipt, and keeps it in the wallet.
+pub async fn submit_and_keep(
+    client: &LogClient,
+    key: &str,
+    wallet: &mut Wallet,
+    campaign: CampaignId,
+    kind: ReceiptKind,
+    bytes: &[u8],
+) -> Result<Receipt> {
+    let receipt = client.submit_ok(bytes).await?;
+    verify_receipt(bytes, &receipt, key)?;
+    let mut hash = [0u8; 32];
+    hex::decode_to_slice(&receipt.entry_hash, &mut hash).context("receipt entry hash")?;
+    wallet.add_receipt(WalletReceipt {
+        campaign_id: campaign.0,
+        entry_hash: hash,
+        leaf_index: receipt.leaf_index,
+        kind,
+        tlog_proof: receipt.proof.clone(),
+        entry: bytes.to_vec(),
+    });
+    wallet.save()?;
+    Ok(receipt)
+}
+
+pub async fn run(a: Args) -> Result<()> {
+    let campaign = CampaignId::from_hex(&a.campaign).context("the campaign id is 64 hex digits")?;
     let client = LogClient::new(&a.server);
     let c = client
         .get_json(&format!("/v1/campaigns/{campaign}"))
         .await?;
-    let difficulty = c["unverified_difficulty"].as_u64().unwrap_or(0) as u8;
-    if difficulty == 0 {
-        bail!("this campaign does not accept unverified declarations");
-    }
-    eprintln!("computing the campaign's proof of work ({difficulty} bits)…");
-    let bytes = tokio::task::spawn_blocking({
+    if a.unverified {
+        let difficulty = c["unverified_difficulty"].as_u64().unwrap_or(0) as u8;
+        if difficulty == 0 {
+            bail!("this campaign does not accept unverified declarations");
+        }
+        eprintln!("computing the campaign's proof of work ({difficulty} bits)…");
         let (alias, message) = (a.alias.clone(), a.message.clone());
-        move || unverified_entry(campaign, &alias, &message, difficulty)
+        let bytes = tokio::task::spawn_blocking(move || {
+            unverified_entry(campaign, &alias, &message, difficulty)
+        })
+        .await??;
+        let receipt = client.submit_ok(&bytes).await?;
+        let cp = verify_receipt(&bytes, &receipt, &log_key(&client, a.log_key).await?)?;
+        println!(
+            "unverified declaration logged at index {} (checkpoint size {}, receipt verified)",
+            receipt.leaf_index, cp.size.0
+        );
+        return Ok(());
+    }
+    let mut wallet = a.wallet.open()?;
+    let cred = pick_credential(&wallet, &c)?;
+    let (pk, credential) = (
+        *cred.registrar_public_key(),
+        cred.credential().clone(),
+    );
+    let (alias, message) = (a.alias.clone(), a.message.clone());
+    let (_, bytes) = tokio::task::spawn_blocking(move || {
+        headcount_core::credentials::declaration(
+            &credential,
+            &pk,
+            campaign,
+            &alias,
+            &message,
+            &mut rand::rngs::OsRng,
+        )
     })
     .await??;
-    let receipt = client.submit_ok(&bytes).await?;
-    let key = match a.log_key {
-        Some(k) => k,
-        None => client.log_key().await?,
-    };
-    let cp = verify_receipt(&bytes, &receipt, &key)?;
+    let key = log_key(&client, a.log_key).await?;
+    let receipt = submit_and_keep(
+        &client,
+        &key,
+        &mut wallet,
+        campaign,
+        ReceiptKind::Declaration,
+        &bytes,
+    )
+    .await?;
     println!(
-        "unverified declaration logged at index {} (checkpoint size {}, receipt verified)",
-        receipt.leaf_index, cp.size.0
+        "declaration logged at index {} (checkpoint size {}, receipt verified and kept in the wallet)",
+        receipt.leaf_index, receipt.tree_size
+    );
+    Ok(())
+}
+
+pub async fn withdraw(a: WithdrawArgs) -> Result<()> {
+    let campaign = CampaignId::from_hex(&a.campaign).context("the campaign id is 64 hex digits")?;
+    let client = LogClient::new(&a.server);
+    let c = client
+        .get_json(&format!("/v1/campaigns/{campaign}"))
+        .await?;
+    let mut wallet = a.wallet.open()?;
+    let cred = pick_credential(&wallet, &c)?;
+    let (pk, credential) = (
+        *cred.registrar_public_key(),
+        cred.credential().clone(),
+    );
+    let (_, bytes) = tokio::task::spawn_blocking(move || {
+        headcount_core::credentials::withdrawal(&credential, &pk, campaign, &mut rand::rngs::OsRng)
+    })
+    .await??;
+    let key = log_key(&client, a.log_key).await?;
+    let receipt = submit_and_keep(
+        &client,
+        &key,
+        &mut wallet,
+        campaign,
+        ReceiptKind::Withdrawal,
+        &bytes,
+    )
+    .await?;
+    println!(
+        "withdrawal logged at index {} (receipt verified and kept in the wallet)",
+        receipt.leaf_index
     );
     Ok(())
 }

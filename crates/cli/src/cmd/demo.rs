@@ -10,7 +10,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use futures::stream::{self, StreamExt};
 use headcount_audit::AuditOptions;
-use headcount_core::{CampaignId, NoCredentials, RegistrarId};
+use headcount_core::{BbsCredentials, CampaignId, RegistrarId};
+use headcount_credentials as bbs;
 
 use crate::client::{LogClient, verify_receipt};
 use crate::cmd::campaign::{CampaignSpec, TextSpec, campaign_entry};
@@ -30,11 +31,14 @@ pub struct Args {
     /// Leave the server running afterwards (Ctrl-C to stop) to browse and audit it.
     #[arg(long)]
     pub keep_running: bool,
-    /// Vouched declarations per campaign (the first campaign gets this many, the second two thirds).
-    #[arg(long, default_value_t = 180)]
+    /// Declarants who get a credential (issued blindly, in two batches).
+    #[arg(long, default_value_t = 240)]
+    pub declarants: usize,
+    /// Vouched declarations per campaign (people the registrar checked by phone).
+    #[arg(long, default_value_t = 60)]
     pub vouched: usize,
     /// Unverified declarations per campaign.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 20)]
     pub unverified: usize,
 }
 
@@ -197,77 +201,187 @@ pub async fn run(a: Args) -> Result<()> {
         campaigns.push((c.id(), c.texts[0].title.clone()));
     }
 
-    // 4. Declarations over HTTP: vouched by the registrar (some people twice:
-    //    the second replaces the first), unverified with proof of work.
+    // 4. Credentials: each declarant commits to a secret, the registrar signs
+    //    blindly (it never sees the secret), in two batches; the registrar
+    //    then logs each batch's size.
     let t = Instant::now();
-    let mut entries: Vec<Vec<u8>> = Vec::new();
-    let mut revouched = 0;
-    for (k, (cid, _)) in campaigns.iter().enumerate() {
-        let n = if k == 0 { a.vouched } else { a.vouched * 2 / 3 };
-        for i in 0..n {
+    let bbs_sk = bbs::RegistrarSecretKey::from_bytes(
+        reg_keys
+            .bbs_secret
+            .as_ref()
+            .context("the demo registrar has a BBS key")?
+            .as_ref(),
+    )?;
+    let bbs_pk = bbs_sk.public_key();
+    let first_batch = a.declarants / 2 + a.declarants / 10;
+    let credentials = issue_credentials(&bbs_sk, rid, a.declarants, first_batch).await?;
+    // Batch 2 also holds the credential of the declarant with a wallet (step 6).
+    let second_batch = a.declarants - first_batch + 1;
+    for (batch, size) in [(1u32, first_batch), (2, second_batch)] {
+        if size == 0 {
+            continue;
+        }
+        let e = headcount_core::entry::Entry::IssuanceBatch(headcount_core::entry::IssuanceBatch {
+            registrar: rid,
+            batch,
+            size: size as u32,
+            period_start: now - 7 * 86_400,
+            period_end: now - now % 60,
+            signature: [0; 64],
+        });
+        let (_, bytes) = e.sign(&reg_keys.signing)?;
+        submit_idempotent(&client, &bytes, &log_key).await?;
+    }
+    println!(
+        "4. credentials  {} issued blindly in {:.1}s: batch 1 of {first_batch}, batch 2 of {second_batch}; both batch sizes logged",
+        credentials.len() + 1,
+        t.elapsed().as_secs_f64(),
+    );
+
+    // 5. Declarations over HTTP. Credentialed declarants declare in both
+    //    campaigns (some change their message: the later one replaces; some
+    //    withdraw); the registrar vouches for people it checked by phone
+    //    (some twice: counted once); anyone may add an unverified one.
+    let t = Instant::now();
+    let (c0, c1) = (campaigns[0].0, campaigns[1].0);
+    let mut jobs: Vec<Job> = Vec::new();
+    for (i, cred) in credentials.iter().enumerate() {
+        jobs.push(Job::Declare(
+            cred.clone(),
+            c0,
+            alias(i),
+            MESSAGES[i % MESSAGES.len()].into(),
+        ));
+        if i % 3 != 2 {
+            jobs.push(Job::Declare(cred.clone(), c1, alias(i + 7), String::new()));
+        }
+    }
+    let mut later: Vec<Job> = Vec::new();
+    for (i, cred) in credentials.iter().enumerate() {
+        if i % 10 == 0 {
+            later.push(Job::Declare(
+                cred.clone(),
+                c0,
+                alias(i),
+                "I said it again, louder. 我再说一遍。".into(),
+            ));
+        }
+        if i % 3 == 0 && i % 15 == 0 {
+            later.push(Job::Withdraw(cred.clone(), c1));
+        }
+    }
+    for (k, cid) in [c0, c1].into_iter().enumerate() {
+        for i in 0..a.vouched {
             let person = format!("case-{:05}", i);
-            entries.push(vouch::vouched_entry(
+            let message = MESSAGES[(i + k) % MESSAGES.len()];
+            jobs.push(Job::Ready(vouch::vouched_entry(
                 &reg_keys.signing,
                 rid,
-                *cid,
+                cid,
                 &person,
-                &alias(i + k),
-                MESSAGES[i % MESSAGES.len()],
-            )?);
+                &alias(i + 3),
+                message,
+            )?));
             if i % 9 == 0 {
-                revouched += 1;
-                entries.push(vouch::vouched_entry(
+                jobs.push(Job::Ready(vouch::vouched_entry(
                     &reg_keys.signing,
                     rid,
-                    *cid,
+                    cid,
                     &person,
-                    &alias(i + k),
-                    "Updated message.",
-                )?);
+                    &alias(i + 3),
+                    "Updated.",
+                )?));
             }
         }
-        let cid = *cid;
+        let n = a.unverified;
         let unverified = tokio::task::spawn_blocking(move || -> Result<Vec<Vec<u8>>> {
-            (0..a.unverified)
+            (0..n)
                 .map(|i| declare::unverified_entry(cid, &format!("Anonymous {}", i + 1), "", 12))
                 .collect()
         })
         .await??;
-        entries.extend(unverified);
+        jobs.extend(unverified.into_iter().map(Job::Ready));
     }
-    let total = entries.len();
-    let results: Vec<Result<()>> = stream::iter(entries)
-        .map(|bytes| {
-            let (client, log_key) = (client.clone(), log_key.clone());
-            async move {
-                let receipt = client.submit_ok(&bytes).await?;
-                verify_receipt(&bytes, &receipt, &log_key)?;
-                Ok(())
-            }
-        })
-        .buffer_unordered(64)
-        .collect()
-        .await;
-    for r in results {
-        r?;
-    }
+    let submitted = jobs.len() + later.len();
+    run_jobs(&client, &log_key, &bbs_pk, jobs).await?;
+    // Re-declarations and withdrawals come after the declarations they replace.
+    run_jobs(&client, &log_key, &bbs_pk, later).await?;
     println!(
-        "4. declarations {total} submitted over HTTP in {:.1}s, every receipt verified against the signed checkpoint \
-         ({revouched} are re-vouches that replace an earlier one)",
+        "5. declarations {submitted} submitted over HTTP in {:.1}s (credentialed with fresh pseudonym proofs, vouched, \
+         unverified with proof of work, re-declarations and withdrawals); every receipt verified",
         t.elapsed().as_secs_f64()
     );
 
-    // 5. An independent audit over HTTP, pinned to the log key.
+    // 6. A declarant proves authorship to an asylum officer: a claim bound to
+    //    the officer's challenge, verified offline against the log key.
+    let wallet_dir = data.join("declarant");
+    std::fs::create_dir_all(&wallet_dir)?;
+    let wallet_path = wallet_dir.join(format!("wallet-{}.hcw", crate::cmd::now()));
+    let pass = headcount_wallet::Passphrase::new("correct horse battery staple lantern")?;
+    let mut wallet = headcount_wallet::Wallet::create(
+        &wallet_path,
+        &pass,
+        headcount_wallet::Params::insecure_for_tests(),
+    )?;
+    let req = wallet.start_issuance(rid.0, Some(2))?;
+    wallet.save()?;
+    let attrs = bbs::Attributes {
+        registrar_id: rid.0,
+        batch: 2,
+    };
+    let sig = bbs::issue(&bbs_sk, &req, &attrs, &mut rand::rngs::OsRng)?;
+    let request_id = headcount_wallet::PendingIssuance::request_id_of(&req);
+    wallet.finish_issuance(&request_id, &bbs_pk, &sig, &attrs)?;
+    wallet.save()?;
+    let cred = wallet.credentials()[0].credential().clone();
+    let (_, bytes) = headcount_core::credentials::declaration(
+        &cred,
+        &bbs_pk,
+        c1,
+        "Mei",
+        "Please let him stay. 请让他留下。",
+        &mut rand::rngs::OsRng,
+    )?;
+    declare::submit_and_keep(
+        &client,
+        &log_key,
+        &mut wallet,
+        c1,
+        headcount_wallet::ReceiptKind::Declaration,
+        &bytes,
+    )
+    .await?;
+    let challenge = "UNHCR Hong Kong, case 2026-HK-0412, interview of 29 November 2026";
+    let bundle = crate::cmd::claim::prove(&client, &wallet, c1, challenge).await?;
+    let claim_file = wallet_dir.join("mei.claim");
+    std::fs::write(&claim_file, serde_json::to_string_pretty(&bundle)?)?;
+    let verified = crate::cmd::claim::verify_bundle(&bundle, challenge, &log_key)?;
+    let replay = crate::cmd::claim::verify_bundle(&bundle, "another officer's challenge", &log_key);
+    println!(
+        "6. claim        declarant \"{}\" proved her declaration (leaf {}, {}) to the officer's challenge; \
+         the same bundle fails for any other challenge: {}",
+        verified.declaration.alias,
+        verified.index,
+        crate::cmd::fmt_time(verified.timestamp),
+        if replay.is_err() { "yes" } else { "NO" }
+    );
+    if replay.is_ok() {
+        bail!("a claim verified for the wrong challenge");
+    }
+
+    // 7. An independent audit over HTTP, pinned to the log key: every tile,
+    //    every signature and pseudonym proof, every tally.
     let mut opts = AuditOptions::new(url.clone());
     opts.log_key = Some(log_key.clone());
-    let report = headcount_audit::audit(&opts, &NoCredentials)
+    let report = headcount_audit::audit(&opts, &BbsCredentials)
         .await
         .context("auditing the demo log")?;
     println!(
-        "5. audit        downloaded {} tiles, checked {} entries and {} published tallies: {}",
+        "7. audit        downloaded {} tiles, re-verified {} entries and compared {} published tallies in {:.1}s: {}",
         report.fetch.tiles,
         report.entries,
         report.published_compared,
+        report.elapsed.as_secs_f64(),
         if report.verdict.agrees() {
             "AGREES".to_string()
         } else {
@@ -282,33 +396,62 @@ pub async fn run(a: Args) -> Result<()> {
             .map_or("", |(_, t)| t.as_str());
         println!("  {title}");
         println!(
-            "    credible headcount {:>5}  = credentialed {} + vouched {}",
+            "    credible headcount {:>5} = credentialed {} + vouched {}",
             t.credible, t.credentialed, t.vouched
         );
         println!(
-            "    unverified         {:>5}  (shown apart, never in the headcount)",
+            "    unverified         {:>5}   (shown apart, never in the headcount)",
             t.unverified
         );
+        println!("    withdrawals        {:>5}", t.withdrawals);
         for r in &t.by_registrar {
             println!(
-                "    by registrar {}…: vouched {}, credentialed {}",
-                &r.registrar.to_hex()[..12],
-                r.vouched,
-                r.credentialed
+                "    registrar {}…  vouched {}",
+                &r.registrar.to_hex()[..16],
+                r.vouched
             );
+            for b in &r.batches {
+                println!(
+                    "      batch {}: {} credentialed of {} issued{}",
+                    b.batch,
+                    b.declarations,
+                    b.size,
+                    if b.over_bound {
+                        "  OVER BOUND: evidence against the registrar"
+                    } else {
+                        ""
+                    }
+                );
+            }
         }
     }
     println!("\nLook at it:");
+    println!(
+        "  {url}/                            the public dashboard (no script; English and 中文)"
+    );
     println!("  {url}/checkpoint                  the signed checkpoint (C2SP tlog-checkpoint)");
     println!("  {url}/v1/campaigns                campaigns with their tallies (JSON)");
-    if let Some((cid, _)) = campaigns.first() {
-        println!("  {url}/v1/campaigns/{cid}/tallies");
-        println!("  {url}/v1/campaigns/{cid}/declarations");
-    }
+    println!("  {url}/v1/campaigns/{c0}/tallies");
     println!("  {url}/tile/entries/000            the first entry bundle (C2SP tlog-tiles)");
+    println!("  {}   a claim bundle", claim_file.display());
     println!("Audit it yourself:");
     println!("  cargo run --release -- audit {url} --log-key '{log_key}'");
-    println!("\ndemo finished in {:.1}s", started.elapsed().as_secs_f64());
+    println!(
+        "Verify the claim yourself{}:",
+        if a.data.is_none() && !a.keep_running {
+            " (run the demo with --keep-running or --data DIR to keep the files)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "  cargo run --release -- claim verify {} --challenge '{challenge}' --log-key '{log_key}'",
+        claim_file.display()
+    );
+    println!(
+        "\ndemo finished in {:.1}s (the declarant's wallet uses a deliberately weak key-derivation setting for speed)",
+        started.elapsed().as_secs_f64()
+    );
     if !report.verdict.agrees() {
         server.stop().await?;
         bail!("the audit did not agree");
@@ -318,6 +461,103 @@ pub async fn run(a: Args) -> Result<()> {
         let _ = tokio::signal::ctrl_c().await;
     }
     server.stop().await
+}
+
+/// One submission of the demo.
+enum Job {
+    Ready(Vec<u8>),
+    Declare(bbs::Credential, CampaignId, String, String),
+    Withdraw(bbs::Credential, CampaignId),
+}
+
+async fn run_jobs(
+    client: &LogClient,
+    log_key: &str,
+    pk: &bbs::RegistrarPublicKey,
+    jobs: Vec<Job>,
+) -> Result<()> {
+    let results: Vec<Result<()>> = stream::iter(jobs)
+        .map(|job| {
+            let (client, log_key, pk) = (client.clone(), log_key.to_owned(), *pk);
+            async move {
+                let bytes = match job {
+                    Job::Ready(b) => b,
+                    Job::Declare(cred, campaign, alias, message) => {
+                        tokio::task::spawn_blocking(move || {
+                            headcount_core::credentials::declaration(
+                                &cred,
+                                &pk,
+                                campaign,
+                                &alias,
+                                &message,
+                                &mut rand::rngs::OsRng,
+                            )
+                        })
+                        .await??
+                        .1
+                    }
+                    Job::Withdraw(cred, campaign) => {
+                        tokio::task::spawn_blocking(move || {
+                            headcount_core::credentials::withdrawal(
+                                &cred,
+                                &pk,
+                                campaign,
+                                &mut rand::rngs::OsRng,
+                            )
+                        })
+                        .await??
+                        .1
+                    }
+                };
+                let receipt = client.submit_ok(&bytes).await?;
+                verify_receipt(&bytes, &receipt, &log_key)?;
+                Ok(())
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+/// Blind issuance for `n` declarants: the first `first_batch` in batch 1,
+/// the rest in batch 2. Each declarant's secret stays on its side.
+async fn issue_credentials(
+    sk: &bbs::RegistrarSecretKey,
+    rid: RegistrarId,
+    n: usize,
+    first_batch: usize,
+) -> Result<Vec<bbs::Credential>> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mut tasks = Vec::new();
+    for t in 0..threads {
+        let sk = sk.clone();
+        tasks.push(tokio::task::spawn_blocking(
+            move || -> Result<Vec<bbs::Credential>> {
+                let pk = sk.public_key();
+                let mut out = Vec::new();
+                for i in (t..n).step_by(threads) {
+                    let batch = if i < first_batch { 1 } else { 2 };
+                    let nym = bbs::NymSecret::generate(&mut rand::rngs::OsRng);
+                    let (req, state) = bbs::request_credential(&nym, &mut rand::rngs::OsRng)?;
+                    let attrs = bbs::Attributes {
+                        registrar_id: rid.0,
+                        batch,
+                    };
+                    let sig = bbs::issue(&sk, &req, &attrs, &mut rand::rngs::OsRng)?;
+                    out.push(bbs::finish_credential(&pk, &sig, state, &nym, &attrs)?);
+                }
+                Ok(out)
+            },
+        ));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    Ok(all)
 }
 
 /// Submits an entry that may already be in the log (a rerun with --data):

@@ -3,8 +3,10 @@
 pub mod audit;
 pub mod bench;
 pub mod campaign;
+pub mod claim;
 pub mod declare;
 pub mod demo;
+pub mod identity;
 pub mod keygen;
 pub mod registrar;
 pub mod serve;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use headcount_core::NoCredentials;
+use headcount_core::BbsCredentials;
 use headcount_server::{Log, SequencerOptions};
 use headcount_tlog::LogSigner;
 
@@ -64,7 +64,7 @@ pub fn open_log(data: &Path, config: &ServerConfig) -> Result<(Arc<Log>, Sequenc
         .unwrap_or_else(|| "headcount.local/log".into());
     let signer = load_or_create_log_key(&key_path, &origin)?;
     let options = config.sequencer();
-    let log = Log::open(data, signer, Arc::new(NoCredentials), options.clone())?;
+    let log = Log::open(data, signer, Arc::new(BbsCredentials), options.clone())?;
     Ok((log, options))
 }
 

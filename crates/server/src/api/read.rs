@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -45,6 +46,8 @@ pub struct TextView {
 #[derive(Serialize)]
 pub struct CampaignView {
     id: CampaignId,
+    /// Hash of the campaign entry: `GET /v1/entries/{entry_hash}` returns it with its receipt.
+    entry_hash: EntryHash,
     leaf_index: u64,
     timestamp: u64,
     organiser_key: String,
@@ -64,12 +67,14 @@ fn campaign_view(
     c: Campaign,
 ) -> Result<CampaignView, ApiError> {
     let id = c.id();
+    let entry_hash = Entry::Campaign(c.clone()).hash();
     let size = log.committed().size;
     let tally = log
         .with_db(|db| db.tally_at(&id, size))
         .map_err(ApiError::internal)?;
     Ok(CampaignView {
         id,
+        entry_hash,
         leaf_index,
         timestamp,
         organiser_key: hex::encode(c.organiser_key),
@@ -95,6 +100,23 @@ fn decode_campaign(bytes: &[u8]) -> Result<Campaign, ApiError> {
     match Entry::decode(bytes) {
         Ok(Entry::Campaign(c)) => Ok(c),
         _ => Err(ApiError::internal("stored campaign entry does not decode")),
+    }
+}
+
+fn bad_query(e: QueryRejection) -> ApiError {
+    ApiError::bad_request("bad_query", e.body_text())
+}
+
+/// 404 unless the campaign is in the log.
+fn known_campaign(log: &Log, id: &CampaignId) -> Result<(), ApiError> {
+    if log.with_state(|s| s.campaign(id).is_some()) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "unknown_campaign",
+            "no campaign with this id",
+        ))
     }
 }
 
@@ -143,8 +165,9 @@ pub struct AtSize {
 pub async fn tally(
     State(log): State<Arc<Log>>,
     Path(id): Path<String>,
-    Query(q): Query<AtSize>,
+    q: Result<Query<AtSize>, QueryRejection>,
 ) -> Result<Json<CampaignTally>, ApiError> {
+    let Query(q) = q.map_err(bad_query)?;
     let id = parse_campaign_id(&id)?;
     let size = log.committed().size;
     let at = q.tree_size.unwrap_or(size);
@@ -171,6 +194,7 @@ pub async fn tally_history(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<CampaignTally>>, ApiError> {
     let id = parse_campaign_id(&id)?;
+    known_campaign(&log, &id)?;
     Ok(Json(
         log.with_db(|db| db.tally_history(&id))
             .map_err(ApiError::internal)?,
@@ -186,9 +210,11 @@ pub struct Page {
 pub async fn declarations(
     State(log): State<Arc<Log>>,
     Path(id): Path<String>,
-    Query(p): Query<Page>,
+    p: Result<Query<Page>, QueryRejection>,
 ) -> Result<Json<Vec<DeclarationRow>>, ApiError> {
+    let Query(p) = p.map_err(bad_query)?;
     let id = parse_campaign_id(&id)?;
+    known_campaign(&log, &id)?;
     let limit = p.limit.unwrap_or(50).min(500);
     Ok(Json(
         log.with_db(|db| db.declarations(&id, p.before, limit))
@@ -197,17 +223,10 @@ pub async fn declarations(
 }
 
 #[derive(Serialize)]
-pub struct BatchView {
-    batch: u32,
-    size: u32,
-    period_start: u64,
-    period_end: u64,
-    leaf_index: u64,
-}
-
-#[derive(Serialize)]
 pub struct RegistrarView {
     id: RegistrarId,
+    /// Hash of the registrar entry: `GET /v1/entries/{entry_hash}` returns it with its receipt.
+    entry_hash: EntryHash,
     leaf_index: u64,
     timestamp: u64,
     name: String,
@@ -215,7 +234,7 @@ pub struct RegistrarView {
     contact: String,
     signing_key: String,
     bbs_key: String,
-    batches: Vec<BatchView>,
+    batches: Vec<crate::derived::BatchRow>,
 }
 
 fn registrar_view(
@@ -225,22 +244,13 @@ fn registrar_view(
     r: Registrar,
 ) -> Result<RegistrarView, ApiError> {
     let id = r.id();
+    let entry_hash = Entry::Registrar(r.clone()).hash();
     let batches = log
         .with_db(|db| db.batches(&id))
-        .map_err(ApiError::internal)?
-        .into_iter()
-        .map(
-            |(batch, size, period_start, period_end, leaf_index)| BatchView {
-                batch,
-                size,
-                period_start,
-                period_end,
-                leaf_index,
-            },
-        )
-        .collect();
+        .map_err(ApiError::internal)?;
     Ok(RegistrarView {
         id,
+        entry_hash,
         leaf_index,
         timestamp,
         name: r.name,
@@ -316,6 +326,7 @@ pub async fn entry_receipt(
         entry_hash: hash,
         leaf_hash: hex::encode(headcount_tlog::leaf_hash(&leaf.encode()).0),
         proof: proof.to_text(),
+        entry: Some(hex::encode(&leaf.entry)),
     }))
 }
 
@@ -371,8 +382,9 @@ fn checked_size(log: &Log, requested: Option<u64>) -> Result<u64, ApiError> {
 
 pub async fn inclusion(
     State(log): State<Arc<Log>>,
-    Query(q): Query<InclusionQuery>,
+    q: Result<Query<InclusionQuery>, QueryRejection>,
 ) -> Result<Json<ProofView>, ApiError> {
+    let Query(q) = q.map_err(bad_query)?;
     let size = checked_size(&log, q.tree_size)?;
     if q.index >= size {
         return Err(ApiError::bad_request(
@@ -401,8 +413,9 @@ pub struct ConsistencyQuery {
 
 pub async fn consistency(
     State(log): State<Arc<Log>>,
-    Query(q): Query<ConsistencyQuery>,
+    q: Result<Query<ConsistencyQuery>, QueryRejection>,
 ) -> Result<Json<ProofView>, ApiError> {
+    let Query(q) = q.map_err(bad_query)?;
     let size = checked_size(&log, q.tree_size)?;
     if q.old_size > size {
         return Err(ApiError::bad_request(

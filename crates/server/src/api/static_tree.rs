@@ -23,7 +23,7 @@ pub async fn checkpoint(State(log): State<Arc<Log>>) -> Response {
             ),
             (
                 header::CACHE_CONTROL,
-                HeaderValue::from_static("no-cache, max-age=2"),
+                HeaderValue::from_static("max-age=2, must-revalidate"),
             ),
         ],
         note.as_ref().clone(),
