@@ -18,6 +18,7 @@ pub mod entry;
 pub mod error;
 pub mod ids;
 pub mod leaf;
+pub mod notes;
 pub mod pow;
 pub mod state;
 pub mod tally;

@@ -66,6 +66,15 @@ CREATE TABLE IF NOT EXISTS declarations (
 );
 CREATE INDEX IF NOT EXISTS declarations_by_campaign ON declarations (campaign, leaf_index);
 CREATE INDEX IF NOT EXISTS declarations_by_pseudonym ON declarations (pseudonym) WHERE pseudonym IS NOT NULL;
+CREATE TABLE IF NOT EXISTS tally_notes (size INTEGER PRIMARY KEY, note BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS attestations (
+    auditor TEXT NOT NULL,
+    tree_size INTEGER NOT NULL,
+    verdict TEXT NOT NULL,
+    received INTEGER NOT NULL,
+    note BLOB NOT NULL,
+    PRIMARY KEY (auditor, tree_size)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tallies (
     campaign BLOB NOT NULL,
     tree_size INTEGER NOT NULL,
@@ -85,6 +94,18 @@ pub struct DeclarationRow {
     pub pseudonym: Option<String>,
     pub alias: Option<String>,
     pub message: Option<String>,
+}
+
+/// An auditor's attestation.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AttestationRow {
+    pub auditor: String,
+    pub tree_size: u64,
+    pub verdict: String,
+    /// When the server received it (Unix seconds, to the minute).
+    pub received: u64,
+    /// The signed note.
+    pub note: String,
 }
 
 /// A published issuance batch.
@@ -136,7 +157,8 @@ impl Derived {
     pub fn reset(&mut self) -> Result<(), DerivedError> {
         self.conn.execute_batch(
             "DELETE FROM meta; DELETE FROM entries; DELETE FROM checkpoints; DELETE FROM registrars;
-             DELETE FROM batches; DELETE FROM campaigns; DELETE FROM declarations; DELETE FROM tallies;",
+             DELETE FROM batches; DELETE FROM campaigns; DELETE FROM declarations; DELETE FROM tallies;
+             DELETE FROM tally_notes;",
         )?;
         Ok(())
     }
@@ -163,8 +185,15 @@ impl Derived {
         tree_size: u64,
         checkpoint: Option<&[u8]>,
         tallies: &[CampaignTally],
+        tally_note: Option<&[u8]>,
     ) -> Result<(), DerivedError> {
         let tx = self.conn.transaction()?;
+        if let Some(note) = tally_note {
+            tx.execute(
+                "INSERT OR REPLACE INTO tally_notes (size, note) VALUES (?1, ?2)",
+                params![tree_size as i64, note],
+            )?;
+        }
         {
             let mut ins_entry = tx.prepare_cached(
                 "INSERT OR IGNORE INTO entries (hash, leaf_index, timestamp, receipt_size) VALUES (?1, ?2, ?3, ?4)",
@@ -294,6 +323,86 @@ impl Derived {
                 },
             )
             .optional()?)
+    }
+
+    /// Replaces the stored checkpoint note of `size` (with cosignatures added),
+    /// and moves the receipts of `entries` to that checkpoint.
+    pub fn set_cosigned(
+        &mut self,
+        size: u64,
+        note: &[u8],
+        entries: &[EntryHash],
+    ) -> Result<(), DerivedError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO checkpoints (size, note) VALUES (?1, ?2)",
+            params![size as i64, note],
+        )?;
+        {
+            let mut st =
+                tx.prepare_cached("UPDATE entries SET receipt_size = ?1 WHERE hash = ?2")?;
+            for h in entries {
+                st.execute(params![size as i64, &h.0[..]])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The signed tally note at `size`, or the latest one.
+    pub fn tally_note(&self, size: Option<u64>) -> Result<Option<(u64, Vec<u8>)>, DerivedError> {
+        let row = |r: &rusqlite::Row<'_>| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?));
+        Ok(match size {
+            Some(s) => self
+                .conn
+                .query_row(
+                    "SELECT size, note FROM tally_notes WHERE size = ?1",
+                    params![s as i64],
+                    row,
+                )
+                .optional()?,
+            None => self
+                .conn
+                .query_row(
+                    "SELECT size, note FROM tally_notes ORDER BY size DESC LIMIT 1",
+                    [],
+                    row,
+                )
+                .optional()?,
+        })
+    }
+
+    /// Stores an auditor's attestation (replacing its earlier one for the same size).
+    pub fn add_attestation(
+        &mut self,
+        auditor: &str,
+        tree_size: u64,
+        verdict: &str,
+        received: u64,
+        note: &[u8],
+    ) -> Result<(), DerivedError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO attestations (auditor, tree_size, verdict, received, note) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![auditor, tree_size as i64, verdict, received as i64, note],
+        )?;
+        Ok(())
+    }
+
+    /// Attestations, newest tree first.
+    pub fn attestations(&self) -> Result<Vec<AttestationRow>, DerivedError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT auditor, tree_size, verdict, received, note FROM attestations ORDER BY tree_size DESC, auditor LIMIT 500",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(AttestationRow {
+                auditor: r.get(0)?,
+                tree_size: r.get::<_, i64>(1)? as u64,
+                verdict: r.get(2)?,
+                received: r.get::<_, i64>(3)? as u64,
+                note: String::from_utf8_lossy(&r.get::<_, Vec<u8>>(4)?).into_owned(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The checkpoint the server signed at exactly `size`.

@@ -13,11 +13,13 @@ pub mod derived;
 pub mod durable;
 pub mod log;
 pub mod tiles;
+pub mod witnessing;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use log::{Log, Receipt, SequencerOptions, SubmitError};
+pub use witnessing::WitnessingOptions;
 
 /// Serves `log` on `listener` until `shutdown` resolves.
 pub async fn serve(

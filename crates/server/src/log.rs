@@ -168,6 +168,13 @@ pub struct Log {
     pool: Mutex<Pool>,
     wake: Condvar,
     sequencer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Rounds waiting for witness cosignatures, when witnessing is on.
+    pub(crate) witness_tx:
+        Mutex<Option<tokio::sync::mpsc::UnboundedSender<crate::witnessing::Round>>>,
+    /// The latest checkpoint with the witnesses' cosignatures.
+    pub(crate) cosigned: RwLock<Option<Committed>>,
+    /// Auditors whose attestations this log accepts: signed-note vkeys.
+    pub(crate) auditors: RwLock<Vec<String>>,
     _lock: File,
 }
 
@@ -230,6 +237,9 @@ impl Log {
             pool: Mutex::new(Pool::default()),
             wake: Condvar::new(),
             sequencer: Mutex::new(None),
+            witness_tx: Mutex::new(None),
+            cosigned: RwLock::new(None),
+            auditors: RwLock::new(Vec::new()),
             _lock: lock_file,
         });
         let seq = Sequencer {
@@ -274,9 +284,28 @@ impl Log {
         f(&lock(&self.reader))
     }
 
+    /// Runs `f` on the derived-state connection, for writes outside the sequencer.
+    pub(crate) fn with_db_mut<T>(&self, f: impl FnOnce(&mut Derived) -> T) -> T {
+        f(&mut lock(&self.reader))
+    }
+
     /// Runs `f` on the rules state.
     pub fn with_state<T>(&self, f: impl FnOnce(&LogState) -> T) -> T {
         f(&self.state.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The checkpoint to publish: with witnesses, the latest cosigned one.
+    pub fn published(&self) -> Committed {
+        let cosigned = self.cosigned.read().unwrap_or_else(|e| e.into_inner()).clone();
+        match cosigned {
+            Some(c) if lock(&self.witness_tx).is_some() => c,
+            _ => self.committed(),
+        }
+    }
+
+    /// Accepts attestations from these auditors (signed-note vkeys).
+    pub fn set_auditors(&self, vkeys: Vec<String>) {
+        *self.auditors.write().unwrap_or_else(|e| e.into_inner()) = vkeys;
     }
 
     /// Stops the sequencer after it drains the pool.
@@ -369,7 +398,7 @@ impl Log {
     /// The tlog-proof of a located entry, against the checkpoint of its
     /// receipt size (or the latest, if that checkpoint is no longer stored).
     pub fn tlog_proof(&self, at: Located) -> Result<(TlogProof, u64), LogError> {
-        let latest = self.committed();
+        let latest = self.published();
         let stored = if at.receipt_size == latest.size {
             None
         } else {
@@ -510,19 +539,19 @@ fn load(
                     entry: e,
                 })
                 .collect();
-            db.apply(&applied_leaves, index, None, &[])?;
+            db.apply(&applied_leaves, index, None, &[], None)?;
         }
     }
     if !touched.is_empty() {
         let tallies: Vec<_> = touched.iter().filter_map(|c| state.tally(c)).collect();
-        db.apply(&[], committed.size, Some(&committed.note), &tallies)?;
+        db.apply(&[], committed.size, Some(&committed.note), &tallies, None)?;
         tracing::info!(
             from = applied,
             to = committed.size,
             "caught derived state up with the log"
         );
     } else if db.checkpoint(committed.size)?.is_none() {
-        db.apply(&[], committed.size, Some(&committed.note), &[])?;
+        db.apply(&[], committed.size, Some(&committed.note), &[], None)?;
     }
     tracing::info!(
         size = committed.size,
@@ -650,8 +679,14 @@ impl Log {
         };
         let touched: BTreeSet<CampaignId> =
             accepted.iter().filter_map(|p| p.entry.campaign()).collect();
-        let tallies: Vec<_> =
-            self.with_state(|s| touched.iter().filter_map(|c| s.tally(c)).collect());
+        let (tallies, all): (Vec<_>, Vec<_>) = self.with_state(|s| {
+            (
+                touched.iter().filter_map(|c| s.tally(c)).collect(),
+                s.tallies(),
+            )
+        });
+        // The signed tally note of this checkpoint: every campaign's counts.
+        let tally_note = self.sign_tally_note(&seq.signer, size, out.root, &all);
         let first = out.first_index.0;
         let applied: Vec<AppliedLeaf<'_>> = accepted
             .iter()
@@ -663,20 +698,71 @@ impl Log {
                 entry: &p.entry,
             })
             .collect();
-        if let Err(e) = seq.db.apply(&applied, size, Some(&note), &tallies) {
+        if let Err(e) = seq
+            .db
+            .apply(&applied, size, Some(&note), &tallies, tally_note.as_deref())
+        {
             // The entries are committed; derived state catches up at the next start.
             tracing::error!(error = %e, "could not update derived state");
         }
-        for (i, p) in accepted.iter().enumerate() {
-            let at = Located {
-                index: first + i as u64,
-                timestamp: ts.0,
-                receipt_size: size,
-            };
-            self.answer(&p.hash, || Ok(at));
+        let answers: Vec<(EntryHash, Located)> = accepted
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let at = Located {
+                    index: first + i as u64,
+                    timestamp: ts.0,
+                    receipt_size: size,
+                };
+                (p.hash, at)
+            })
+            .collect();
+        // With witnesses, receipts wait for cosignatures (in another task, so a
+        // slow witness never stalls sequencing); without, answer now.
+        let round = crate::witnessing::Round { answers };
+        let unsent = match lock(&self.witness_tx).as_ref() {
+            Some(tx) => tx.send(round).err().map(|e| e.0),
+            None => Some(round),
+        };
+        if let Some(round) = unsent {
+            for (h, at) in round.answers {
+                self.answer(&h, || Ok(at));
+            }
         }
         tracing::debug!(size, appended = accepted.len(), "sequenced");
         Ok(())
+    }
+
+    fn sign_tally_note(
+        &self,
+        signer: &LogSigner,
+        size: u64,
+        root: Hash,
+        tallies: &[headcount_core::CampaignTally],
+    ) -> Option<Vec<u8>> {
+        use base64::Engine;
+        let text = headcount_core::notes::CountsNote::new(
+            &self.origin,
+            size,
+            &base64::engine::general_purpose::STANDARD.encode(root.0),
+            tallies,
+            None,
+        )
+        .to_text();
+        let signed = signed_note::Note::new(text.as_bytes(), &[])
+            .and_then(|mut n| n.add_sigs(&[signer]).map(|()| n.to_bytes()));
+        match signed {
+            Ok(b) => Some(b),
+            Err(e) => {
+                tracing::error!(error = %e, "could not sign the tally note");
+                None
+            }
+        }
+    }
+
+    /// Answers a waiter (used by the witnessing stage).
+    pub(crate) fn answer_located(&self, hash: &EntryHash, at: Located) {
+        self.answer(hash, || Ok(at));
     }
 
     fn fail_round(&self, accepted: &[Pending]) {

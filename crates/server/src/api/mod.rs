@@ -2,6 +2,7 @@
 //! maps every failure to a status and a stable JSON code and never leaks
 //! internals. No handler reads or logs the peer address or user agent.
 
+mod notes;
 mod read;
 mod static_tree;
 mod submit;
@@ -37,6 +38,12 @@ pub fn router(log: Arc<Log>) -> Router {
         .route("/v1/registrars/{id}", get(read::registrar))
         .route("/v1/proof/inclusion", get(read::inclusion))
         .route("/v1/proof/consistency", get(read::consistency))
+        .route("/v1/tally-notes/latest", get(notes::latest_tally_note))
+        .route("/v1/tally-notes/{size}", get(notes::tally_note))
+        .route(
+            "/v1/attestations",
+            get(notes::attestations).post(notes::add_attestation),
+        )
         .route("/checkpoint", get(static_tree::checkpoint))
         .route("/tile/{*path}", get(static_tree::tile))
         .fallback(|| async { ApiError::not_found("no such resource") })

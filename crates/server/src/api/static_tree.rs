@@ -14,7 +14,7 @@ use super::ApiError;
 use crate::log::Log;
 
 pub async fn checkpoint(State(log): State<Arc<Log>>) -> Response {
-    let note = log.committed().note;
+    let note = log.published().note;
     (
         [
             (
