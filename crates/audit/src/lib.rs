@@ -319,6 +319,19 @@ struct Listed {
     leaf_index: u64,
 }
 
+/// The campaigns the server lists within a tree of `size`, with their leaf index.
+async fn list_campaigns(http: &Http, size: u64) -> Result<BTreeMap<CampaignId, u64>, AuditError> {
+    let listed: Vec<Listed> = match http.get_json("/v1/campaigns").await? {
+        Got::Found(l) => l,
+        Got::NotFound => vec![],
+    };
+    Ok(listed
+        .into_iter()
+        .map(|l| (l.id, l.leaf_index))
+        .filter(|(_, i)| *i < size)
+        .collect())
+}
+
 /// Runs CPU-bound work without stalling a multi-threaded runtime.
 fn blocking<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
@@ -480,15 +493,7 @@ pub async fn audit_with_tiles(
     }
 
     // Published tallies.
-    let listed: Vec<Listed> = match http.get_json("/v1/campaigns").await? {
-        Got::Found(l) => l,
-        Got::NotFound => vec![],
-    };
-    let listed: BTreeMap<CampaignId, u64> = listed
-        .into_iter()
-        .map(|l| (l.id, l.leaf_index))
-        .filter(|(_, i)| *i < size)
-        .collect();
+    let mut listed = list_campaigns(&http, size).await?;
     let histories: Vec<Vec<CampaignTally>> = futures::stream::iter(listed.keys().copied())
         .map(|id| {
             let http = &http;
@@ -549,8 +554,14 @@ pub async fn audit_with_tiles(
             return finish(report, Verdict::Differs(f), tiles);
         };
         if !listed.contains_key(&id) {
-            let f = Finding::CampaignOmitted { campaign: id };
-            return finish(report, Verdict::Differs(f), tiles);
+            // The server signs a checkpoint a moment before its derived state
+            // (campaign list, tallies) catches up: ask once more.
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            listed = list_campaigns(&http, size).await?;
+            if !listed.contains_key(&id) {
+                let f = Finding::CampaignOmitted { campaign: id };
+                return finish(report, Verdict::Differs(f), tiles);
+            }
         }
         let path = format!("/v1/campaigns/{id}/tally?tree_size={size}");
         let mut attempt = 0;

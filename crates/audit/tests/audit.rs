@@ -8,16 +8,22 @@ use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
 use futures::StreamExt;
-use headcount_audit::{AuditOptions, AuditReport, Finding, Verdict, audit, verify_receipt};
+use headcount_audit::{
+    AuditOptions, AuditReport, Finding, OverBound, Verdict, audit, verify_receipt,
+};
+use headcount_core::credentials::{self, BbsCredentials};
 use headcount_core::entry::Entry;
 use headcount_core::{
-    CampaignId, CampaignTally, Leaf, NoCredentials, RegistrarId, Timestamp, testkit,
+    CampaignId, CampaignTally, CredentialVerifier, Leaf, NoCredentials, RegistrarId, Timestamp,
+    testkit,
 };
+use headcount_credentials as bbs;
 use headcount_server::tiles::FsTiles;
 use headcount_server::{Log, SequencerOptions};
 use headcount_tlog::{
     Appender, Checkpoint, LogSigner, TileReader, TreeSize, decode_bundle, tiles_for_size,
 };
+use rand::rngs::OsRng;
 use tokio::sync::oneshot;
 
 const ORIGIN: &str = "audit.test/log";
@@ -32,11 +38,19 @@ struct Server {
 
 impl Server {
     async fn start(dir: &Path, skey: &str) -> Server {
+        Self::start_with(dir, skey, Arc::new(NoCredentials)).await
+    }
+
+    async fn start_with(
+        dir: &Path,
+        skey: &str,
+        credentials: Arc<dyn CredentialVerifier + Send + Sync>,
+    ) -> Server {
         let signer = LogSigner::from_skey(skey).unwrap();
         let log = Log::open(
             dir,
             signer,
-            Arc::new(NoCredentials),
+            credentials,
             SequencerOptions {
                 batch_interval: Duration::from_millis(20),
                 ..SequencerOptions::default()
@@ -67,7 +81,17 @@ impl Server {
         let _ = self.stop.take().unwrap().send(());
         self.task.take().unwrap().await.unwrap();
         let log = self.log.take().unwrap();
+        // Stops the sequencer thread, which holds the log while it waits.
         log.shutdown();
+        // Connection tasks may still be dropping their clones of the log
+        // (and so holding its directory lock) just after `serve` returns.
+        for _ in 0..500 {
+            if Arc::strong_count(&log) == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(Arc::strong_count(&log), 1, "the log is still in use");
         drop(log);
     }
 }
@@ -218,6 +242,18 @@ async fn agrees_with_an_honest_log_and_counts_right() {
     assert!(tofu.trust_on_first_use);
     assert_eq!(tofu.log_key, vkey);
     assert_eq!(tofu.verdict, Verdict::Agrees);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_log_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    let (skey, vkey) = keys();
+    let server = Server::start(dir.path(), &skey).await;
+    let r = run(&opts(&server.url, &vkey)).await;
+    assert_eq!(r.verdict, Verdict::Agrees, "{:?}", r.verdict);
+    assert_eq!((r.entries, r.fetch.tiles), (0, 0));
+    assert!(r.tallies.is_empty());
     server.stop().await;
 }
 
@@ -495,5 +531,75 @@ async fn throughput_20k_vouched() {
         r.fetch.tiles,
         r.fetch.bytes_fetched
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentialed_log_reports_over_bound_registrar() {
+    let dir = tempfile::tempdir().unwrap();
+    let (skey, vkey) = keys();
+    let server = Server::start_with(dir.path(), &skey, Arc::new(BbsCredentials)).await;
+    let reg_key = testkit::test_key(3);
+    let sk = testkit::bbs_secret(4);
+    let pk = sk.public_key();
+    let (Entry::Registrar(r), rb) = testkit::registrar(&reg_key, pk.to_bytes(), "R") else {
+        unreachable!()
+    };
+    let rid = r.id();
+    let opens = Timestamp::coarse(now() - 3600).0;
+    let (Entry::Campaign(c), cb) =
+        testkit::campaign(&testkit::test_key(5), vec![rid], opens, now() + 86_400, 0)
+    else {
+        unreachable!()
+    };
+    // The registrar logs a batch of 1 but issues 3 credentials from it.
+    let (_, bb) = testkit::batch(&reg_key, rid, 1, 1);
+    for e in [rb, bb, cb] {
+        submit_all(&server.url, vec![e]).await;
+    }
+    let declarations: Vec<Vec<u8>> = (0..3)
+        .map(|i| {
+            let nym = bbs::NymSecret::generate(&mut OsRng);
+            let (req, st) = bbs::request_credential(&nym, &mut OsRng).unwrap();
+            let attrs = bbs::Attributes {
+                registrar_id: rid.0,
+                batch: 1,
+            };
+            let sig = bbs::issue(&sk, &req, &attrs, &mut OsRng).unwrap();
+            let cred = bbs::finish_credential(&pk, &sig, st, &nym, &attrs).unwrap();
+            credentials::declaration(&cred, &pk, c.id(), &format!("D{i}"), "", &mut OsRng)
+                .unwrap()
+                .1
+        })
+        .collect();
+    submit_all(&server.url, declarations).await;
+
+    let o = opts(&server.url, &vkey);
+    let r = audit(&o, &BbsCredentials).await.unwrap();
+    assert_eq!(r.verdict, Verdict::Agrees, "{:?}", r.verdict);
+    assert_eq!(
+        r.over_bound,
+        vec![OverBound {
+            campaign: c.id(),
+            registrar: rid,
+            batch: 1,
+            declarations: 3,
+            size: 1,
+        }]
+    );
+    let t = &r.tallies[0];
+    assert_eq!(
+        (t.credentialed, t.credentialed_over_bound, t.credible),
+        (0, 3, 0)
+    );
+
+    // An auditor without credential support cannot accept the declarations.
+    let r = audit(&o, &NoCredentials).await.unwrap();
+    match r.verdict {
+        Verdict::Differs(Finding::InvalidEntry { index, code, .. }) => {
+            assert_eq!((index, code), (3, "unsupported_entry"));
+        }
+        v => panic!("{v:?}"),
+    }
     server.stop().await;
 }
