@@ -156,7 +156,7 @@ async fn client(
         acked.lock().unwrap().push(Acked { entry, receipt });
         // Now and then, resubmit an earlier entry (likely from before a
         // crash): the same index comes back, nothing is appended.
-        if n % 4 == 0 {
+        if n.is_multiple_of(4) {
             let (old, index) = &mine[rand::thread_rng().gen_range(0..mine.len())];
             let (again, _) = submit(&http, &u, old, &stats).await;
             assert_eq!(again["leaf_index"].as_u64(), Some(*index), "resubmission");
