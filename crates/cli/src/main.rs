@@ -35,7 +35,7 @@ enum Command {
     /// Organiser: publish campaigns.
     #[command(subcommand)]
     Campaign(cmd::campaign::Command),
-    /// Registrar: publish the registrar entry.
+    /// Registrar: publish the registrar entry, issue credentials blindly, log batch sizes.
     #[command(subcommand)]
     Registrar(cmd::registrar::Command),
     /// Registrar: declare on behalf of a person it checked (e.g. by phone).
@@ -43,6 +43,9 @@ enum Command {
     /// Declarant: create an identity (an encrypted wallet).
     #[command(subcommand)]
     Identity(cmd::identity::Command),
+    /// Declarant: get a credential from a registrar (blind: it never learns your secret).
+    #[command(subcommand)]
+    Credential(cmd::credential::Command),
     /// Declarant: make a declaration (credentialed from the wallet, or --unverified).
     Declare(cmd::declare::Args),
     /// Declarant: withdraw your declaration from a campaign's count.
@@ -83,6 +86,7 @@ fn main() -> Result<()> {
             Command::Registrar(c) => cmd::registrar::run(c).await,
             Command::Vouch(a) => cmd::vouch::run(a).await,
             Command::Identity(c) => cmd::identity::run(c),
+            Command::Credential(c) => cmd::credential::run(c).await,
             Command::Declare(a) => cmd::declare::run(a).await,
             Command::Withdraw(a) => cmd::declare::withdraw(a).await,
             Command::Claim(c) => cmd::claim::run(c).await,

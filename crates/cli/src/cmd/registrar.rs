@@ -1,17 +1,45 @@
-//! `headcount registrar …`: a registrar's entries.
+//! `headcount registrar …`: a registrar's entries, credential issuance and batches.
+//!
+//! A registrar checks out of band that an applicant is a real, distinct person (its published
+//! policy), then signs a BBS credential **blindly**: it never sees the declarant's secret, so it
+//! can never tell which pseudonym, in which campaign, is whose. What it logs publicly is the size
+//! of every batch it issued in, so anyone can check that its holders never outnumber it.
 
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow, bail};
+use headcount_core::RegistrarId;
 use headcount_core::entry::{Entry, Registrar};
+use headcount_registrar::{CredentialRequest, Ledger, client as reg_client, http as reg_http};
 use zeroize::Zeroizing;
 
 use crate::client::{LogClient, verify_receipt};
 use crate::keys::{self, RegistrarKeys};
 
+/// The key file and the registrar id it issues as.
+#[derive(clap::Args, Clone)]
+pub struct IssuerArgs {
+    /// The registrar key file (from `headcount keygen registrar`).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// The registrar's durable issuance ledger: batch counts, issued answers, approval queue.
+    /// One process at a time; back it up (the batch sizes you log are counted from it).
+    #[arg(long)]
+    pub state: PathBuf,
+    /// The registrar id (64 hex); default: the `.id` file written by `registrar register`
+    /// next to the key file (`registrar.key` → `registrar.id`).
+    #[arg(long)]
+    pub registrar: Option<String>,
+}
+
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Publish the registrar entry (keys, name, policy, contact), self-signed.
+    ///
+    /// Also writes the registrar id to `<key stem>.id` next to the key file, which the
+    /// issuance commands use by default.
     Register {
         /// Log server URL.
         #[arg(long)]
@@ -28,6 +56,101 @@ pub enum Command {
         /// How declarants and journalists reach you.
         #[arg(long, default_value = "")]
         contact: String,
+    },
+    /// Offline issuance: sign one credential request file (from `headcount credential
+    /// request --out`) after checking the person in person or by phone; write the response file.
+    ///
+    /// Run this only after your out-of-band check. Signing is blind: the request carries a
+    /// commitment to the declarant's secret, which you never learn, so the credential you
+    /// sign cannot be linked to anything the person later declares. The same request again
+    /// gets the same response (never a second credential). Offline: no network.
+    Issue {
+        #[command(flatten)]
+        issuer: IssuerArgs,
+        /// The request file the declarant gave you.
+        #[arg(long)]
+        request: PathBuf,
+        /// Issue into this batch (must not be closed); default: the ledger's current batch.
+        #[arg(long)]
+        batch: Option<u32>,
+        /// Where to write the response file to hand back to the declarant.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Close batch N (its size becomes final) and log the signed issuance-batch entry.
+    ///
+    /// Declarations that disclose batch N are only accepted once this entry is in the log.
+    /// The entry holds the registrar id, N, the number of credentials issued in it, and the
+    /// first and last minute of issuance — nothing about who received them. With `--admin`
+    /// the running service closes the batch; otherwise the ledger in `--state` is used
+    /// directly (the service must not be running). Running it again resubmits the same entry.
+    CloseBatch {
+        /// The batch to close.
+        batch: u32,
+        /// Log server URL.
+        #[arg(long)]
+        server: String,
+        /// The running service's admin API (e.g. `http://127.0.0.1:8091`); else `--key`/`--state`.
+        #[arg(long)]
+        admin: Option<String>,
+        /// The registrar key file (offline close).
+        #[arg(long, required_unless_present = "admin")]
+        key: Option<PathBuf>,
+        /// The ledger directory (offline close).
+        #[arg(long, required_unless_present = "admin")]
+        state: Option<PathBuf>,
+        /// The registrar id; default: the `.id` file next to the key file.
+        #[arg(long)]
+        registrar: Option<String>,
+    },
+    /// Run the online issuance service: declarants submit requests and poll; you approve or
+    /// reject each one from the admin API after your out-of-band check. Ctrl-C stops it.
+    ///
+    /// The public API may face the world (e.g. behind a Tor onion service); the admin API
+    /// must listen on loopback. The service stores no IP address, header or anything from
+    /// your check: only request ids, minutes of arrival, batch counts and issued answers.
+    Serve {
+        #[command(flatten)]
+        issuer: IssuerArgs,
+        /// Public API address (`127.0.0.1:0` picks a free port; the address is printed).
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+        /// Admin API address: loopback only.
+        #[arg(long, default_value = "127.0.0.1:8091")]
+        admin: SocketAddr,
+        /// Issue into this batch from now on (must not be closed); default: the ledger's
+        /// current batch (1 in a new ledger).
+        #[arg(long)]
+        batch: Option<u32>,
+    },
+    /// List the requests waiting for your approval (admin API of a running service).
+    ///
+    /// Shows request ids and arrival minutes only: the service knows nothing else about the
+    /// applicants. Match a request to a person by the id they read out to you.
+    Requests {
+        /// The admin API URL, e.g. `http://127.0.0.1:8091`.
+        #[arg(long)]
+        admin: String,
+    },
+    /// Approve a pending request (after your out-of-band check): the service signs it blindly
+    /// into the current batch; the declarant's next poll finishes the credential.
+    Approve {
+        /// The request id (64 hex; the declarant sees it when submitting).
+        id: String,
+        /// The admin API URL.
+        #[arg(long)]
+        admin: String,
+    },
+    /// Reject a pending request; the declarant sees the reason when polling.
+    Reject {
+        /// The request id (64 hex).
+        id: String,
+        /// A one-line reason shown to the declarant (no personal data: it is stored).
+        #[arg(long)]
+        reason: String,
+        /// The admin API URL.
+        #[arg(long)]
+        admin: String,
     },
 }
 
@@ -64,7 +187,122 @@ pub fn registrar_entry(
         contact: headcount_core::text::to_nfc(contact),
         signature: [0; 64],
     });
-    e.sign(&k.signing).context("the registrar entry is not valid")
+    e.sign(&k.signing)
+        .context("the registrar entry is not valid")
+}
+
+/// Where `registrar register` records the registrar id: `<key stem>.id` next to the key file.
+pub fn id_path(key: &Path) -> PathBuf {
+    key.with_extension("id")
+}
+
+/// The registrar id: given, or read from the `.id` file next to the key file.
+pub fn registrar_id(given: Option<&str>, key: Option<&Path>) -> Result<RegistrarId> {
+    if let Some(s) = given {
+        return RegistrarId::from_hex(s.trim())
+            .ok_or_else(|| anyhow!("{s:?} is not a registrar id (64 hex digits)"));
+    }
+    let key = key.ok_or_else(|| anyhow!("pass --registrar ID"))?;
+    let path = id_path(key);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "reading the registrar id from {} (written by `headcount registrar register`; or pass --registrar ID)",
+            path.display()
+        )
+    })?;
+    RegistrarId::from_hex(text.trim())
+        .ok_or_else(|| anyhow!("{} does not hold a registrar id", path.display()))
+}
+
+/// The BBS secret key of a registrar key file.
+fn bbs_secret(k: &RegistrarKeys) -> Result<headcount_credentials::RegistrarSecretKey> {
+    let s = k
+        .bbs_secret
+        .as_ref()
+        .ok_or_else(|| anyhow!("this registrar key has no BBS key: it can only vouch"))?;
+    headcount_credentials::RegistrarSecretKey::from_bytes(s.as_ref())
+        .context("the BBS secret key is invalid")
+}
+
+/// Opens the ledger with a clear error.
+fn open_ledger(state: &Path) -> Result<Ledger> {
+    std::fs::create_dir_all(state).with_context(|| format!("creating {}", state.display()))?;
+    Ledger::open(state).with_context(|| format!("opening the registrar ledger {}", state.display()))
+}
+
+/// Reads a request file (at most a few KiB).
+fn read_small(path: &Path) -> Result<Vec<u8>> {
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    if len > headcount_registrar::wire::MAX_WIRE_LEN as u64 {
+        bail!(
+            "{} is too large to be a request ({len} bytes)",
+            path.display()
+        );
+    }
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Writes a file atomically (temporary file in the same folder, then rename).
+pub fn write_file(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
+        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, data)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Submits a signed issuance-batch entry, verifies the receipt, prints what was logged.
+async fn log_batch_entry(
+    server: &str,
+    bytes: &[u8],
+    expect: RegistrarId,
+    batch: u32,
+) -> Result<()> {
+    let Entry::IssuanceBatch(b) = Entry::decode(bytes).context("decoding the batch entry")? else {
+        bail!("the batch entry is not an issuance-batch entry");
+    };
+    if b.registrar != expect || b.batch != batch {
+        bail!(
+            "the batch entry is for registrar {} batch {}, not registrar {expect} batch {batch}",
+            b.registrar,
+            b.batch
+        );
+    }
+    let client = LogClient::new(server);
+    let receipt = client.submit_ok(bytes).await?;
+    let cp = verify_receipt(bytes, &receipt, &client.log_key().await?)?;
+    println!(
+        "batch {} closed: {} credential(s) issued between {} and {}",
+        b.batch,
+        b.size,
+        crate::cmd::fmt_time(b.period_start),
+        crate::cmd::fmt_time(b.period_end)
+    );
+    println!(
+        "batch size {} logged at index {} (checkpoint size {}, receipt verified)",
+        b.size, receipt.leaf_index, cp.size.0
+    );
+    Ok(())
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .expect("a plain HTTP client builds")
+}
+
+fn parse_id(s: &str) -> Result<headcount_registrar::RequestId> {
+    headcount_registrar::wire::parse_request_id(s.trim())
+        .map_err(|e| anyhow!("{s:?} is not a request id: {e}"))
 }
 
 pub async fn run(c: Command) -> Result<()> {
@@ -86,11 +324,162 @@ pub async fn run(c: Command) -> Result<()> {
             let client = LogClient::new(&server);
             let receipt = client.submit_ok(&bytes).await?;
             let cp = verify_receipt(&bytes, &receipt, &client.log_key().await?)?;
+            let id_file = id_path(&key);
+            write_file(&id_file, format!("{}\n", r.id()).as_bytes())?;
             println!("registrar id: {}", r.id());
+            println!("wrote {}", id_file.display());
             println!(
                 "logged at index {} (checkpoint size {}, receipt verified)",
                 receipt.leaf_index, cp.size.0
             );
+        }
+        Command::Issue {
+            issuer,
+            request,
+            batch,
+            out,
+        } => {
+            let k = load(&issuer.key)?;
+            let rid = registrar_id(issuer.registrar.as_deref(), Some(&issuer.key))?;
+            let sk = bbs_secret(&k)?;
+            let req = CredentialRequest::from_json(&read_small(&request)?)
+                .map_err(|e| anyhow!("{}: {e} ({})", request.display(), e.code()))?;
+            let mut ledger = open_ledger(&issuer.state)?;
+            let batch = batch.unwrap_or_else(|| ledger.current_batch());
+            let resp = tokio::task::block_in_place(|| ledger.issue(&sk, rid, batch, &req))
+                .map_err(|e| anyhow!("not issued: {e} ({})", e.code()))?;
+            write_file(&out, resp.to_json().as_bytes())?;
+            println!(
+                "issued request {} into batch {} ({} issued in this batch so far)",
+                hex::encode(resp.request_id),
+                resp.batch,
+                ledger.batch(resp.batch).issued
+            );
+            println!("wrote {}: hand it back to the declarant", out.display());
+        }
+        Command::CloseBatch {
+            batch,
+            server,
+            admin,
+            key,
+            state,
+            registrar,
+        } => {
+            let (rid, bytes) = if let Some(admin) = admin {
+                let closed = reg_client::admin_close(&http(), &admin, batch)
+                    .await
+                    .map_err(|e| anyhow!("closing batch {batch}: {e}"))?;
+                let bytes = closed.entry_bytes()?;
+                let rid = match (&registrar, &key) {
+                    (None, None) => match Entry::decode(&bytes) {
+                        Ok(Entry::IssuanceBatch(b)) => b.registrar,
+                        _ => bail!("the service answered with an entry that is not a batch entry"),
+                    },
+                    _ => registrar_id(registrar.as_deref(), key.as_deref())?,
+                };
+                (rid, bytes)
+            } else {
+                let (key, state) = (
+                    key.context("--key is needed without --admin")?,
+                    state.context("--state is needed without --admin")?,
+                );
+                let k = load(&key)?;
+                let rid = registrar_id(registrar.as_deref(), Some(&key))?;
+                let mut ledger = open_ledger(&state)?;
+                tokio::task::block_in_place(|| ledger.close_batch(batch))
+                    .map_err(|e| anyhow!("closing batch {batch}: {e} ({})", e.code()))?;
+                let (_, bytes) = ledger
+                    .issuance_batch_entry(&k.signing, rid, batch)
+                    .map_err(|e| anyhow!("building the batch entry: {e}"))?;
+                (rid, bytes)
+            };
+            log_batch_entry(&server, &bytes, rid, batch).await?;
+        }
+        Command::Serve {
+            issuer,
+            listen,
+            admin,
+            batch,
+        } => {
+            if !admin.ip().is_loopback() {
+                bail!("the admin API must listen on a loopback address, not {admin}");
+            }
+            let k = load(&issuer.key)?;
+            let rid = registrar_id(issuer.registrar.as_deref(), Some(&issuer.key))?;
+            let sk = bbs_secret(&k)?;
+            let mut ledger = open_ledger(&issuer.state)?;
+            if let Some(r) = ledger.registrar()
+                && r != rid
+            {
+                bail!(
+                    "the ledger {} belongs to registrar {r}, not {rid}",
+                    issuer.state.display()
+                );
+            }
+            if let Some(b) = batch {
+                ledger
+                    .set_current_batch(b)
+                    .map_err(|e| anyhow!("batch {b}: {e}"))?;
+            }
+            let current = ledger.current_batch();
+            let public = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
+            let admin_l = tokio::net::TcpListener::bind(admin)
+                .await
+                .with_context(|| format!("binding {admin}"))?;
+            let service = Arc::new(reg_http::Service::new(ledger, sk, k.signing.clone(), rid));
+            println!("registrar {rid} issuing into batch {current}");
+            println!("public API listening on http://{}", public.local_addr()?);
+            println!("admin API listening on http://{}", admin_l.local_addr()?);
+            {
+                use std::io::Write;
+                std::io::stdout().flush()?;
+            }
+            reg_http::serve(service, public, admin_l, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| anyhow!("the registrar service failed: {e}"))?;
+            eprintln!("stopped");
+        }
+        Command::Requests { admin } => {
+            let list = reg_client::admin_list(&http(), &admin)
+                .await
+                .map_err(|e| anyhow!("listing requests: {e}"))?;
+            println!(
+                "{} pending request(s); approvals issue into batch {}",
+                list.pending.len(),
+                list.current_batch
+            );
+            for p in &list.pending {
+                println!(
+                    "{}  received {}{}",
+                    p.request_id,
+                    crate::cmd::fmt_time(p.received),
+                    p.batch
+                        .map(|b| format!("  asks for batch {b}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        Command::Approve { id, admin } => {
+            let id = parse_id(&id)?;
+            let resp = reg_client::admin_approve(&http(), &admin, &id)
+                .await
+                .map_err(|e| anyhow!("approving: {e}"))?;
+            println!(
+                "approved request {} into batch {}: the declarant's next poll finishes the credential",
+                hex::encode(resp.request_id),
+                resp.batch
+            );
+        }
+        Command::Reject { id, reason, admin } => {
+            let rid = parse_id(&id)?;
+            reg_client::admin_reject(&http(), &admin, &rid, &reason)
+                .await
+                .map_err(|e| anyhow!("rejecting: {e}"))?;
+            println!("rejected request {}", hex::encode(rid));
         }
     }
     Ok(())

@@ -1,0 +1,608 @@
+//! Credential issuance through the real `headcount` binary, end to end: a log server, a
+//! registrar issuing offline (files) and online (its HTTP service, approved from the admin
+//! API), the batch closed and logged, then declarations, re-declaration, withdrawal, a claim
+//! and an audit. Loopback only; every child process is killed when the test ends.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const BIN: &str = env!("CARGO_BIN_EXE_headcount");
+
+/// Kills and reaps every child on drop, panics included.
+#[derive(Default)]
+struct Children(Vec<Child>);
+
+impl Children {
+    fn push(&mut self, c: Child) -> usize {
+        self.0.push(c);
+        self.0.len() - 1
+    }
+    fn kill(&mut self, i: usize) {
+        let _ = self.0[i].kill();
+        let _ = self.0[i].wait();
+    }
+}
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn cmd(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args)
+        .env_remove("HEADCOUNT_LOG")
+        .stdin(Stdio::null());
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    cmd(args).output().expect("the headcount binary runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Runs and insists on success; returns stdout.
+fn ok(args: &[&str]) -> String {
+    let o = run(args);
+    let (out, err) = text(&o);
+    assert!(
+        o.status.success(),
+        "headcount {args:?} failed ({}):\nstdout:\n{out}\nstderr:\n{err}",
+        o.status
+    );
+    out
+}
+
+/// Runs and insists on failure; returns stdout + stderr.
+fn fails(args: &[&str]) -> (Output, String) {
+    let o = run(args);
+    let (out, err) = text(&o);
+    assert!(
+        !o.status.success(),
+        "headcount {args:?} should have failed:\nstdout:\n{out}\nstderr:\n{err}"
+    );
+    (o, format!("{out}\n{err}"))
+}
+
+/// The value after `prefix` on the first line that has it.
+fn field(out: &str, prefix: &str) -> String {
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in:\n{out}"))
+        .trim()
+        .to_owned()
+}
+
+/// Spawns a long-running child with stdout and stderr going to files in `dir`.
+fn spawn(children: &mut Children, dir: &Path, name: &str, args: &[&str]) -> (usize, PathBuf) {
+    let log = dir.join(format!("{name}.log"));
+    let f = fs::File::create(&log).unwrap();
+    let child = cmd(args)
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .spawn()
+        .expect("spawn headcount");
+    (children.push(child), log)
+}
+
+/// Waits until `log` has a line containing `marker`; returns the text after it.
+fn wait_for_line(log: &Path, marker: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let t = fs::read_to_string(log).unwrap_or_default();
+        if let Some(l) = t.lines().find(|l| l.contains(marker)) {
+            return l[l.find(marker).unwrap() + marker.len()..]
+                .trim()
+                .to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {marker:?} in:\n{t}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A plain HTTP/1.0 GET on loopback; returns (status, body).
+fn get(url: &str, path: &str) -> (u16, String) {
+    let addr = url.strip_prefix("http://").unwrap();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let t = String::from_utf8_lossy(&buf).into_owned();
+    let status = t.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = t
+        .split_once("\r\n\r\n")
+        .map(|x| x.1)
+        .unwrap_or("")
+        .to_owned();
+    (status, body)
+}
+
+fn credentialed(url: &str, campaign: &str) -> u64 {
+    let (status, body) = get(url, &format!("/v1/campaigns/{campaign}/tally"));
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["credentialed"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{body}"))
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+fn issuance_offline_and_online_then_declare_claim_audit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let p = |s: &str| d.join(s).to_str().unwrap().to_owned();
+    let mut children = Children::default();
+
+    // The log server, on a port the OS picks (read back from its output).
+    fs::write(d.join("server.toml"), "batch_interval_ms = 50\n").unwrap();
+    let (_, server_log) = spawn(
+        &mut children,
+        d,
+        "server",
+        &[
+            "serve",
+            "--data",
+            &p("data"),
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+            &p("server.toml"),
+        ],
+    );
+    let url = wait_for_line(&server_log, "serving on ");
+    let log_key = fs::read_to_string(d.join("data/log.vkey"))
+        .unwrap()
+        .trim()
+        .to_owned();
+
+    // The registrar: keys, registrar entry, and the id file next to the key.
+    let keys = p("keys");
+    ok(&["keygen", "registrar", "--out", &keys]);
+    fs::write(d.join("policy.txt"), "We meet every applicant in person.\n").unwrap();
+    let key = p("keys/registrar.key");
+    let out = ok(&[
+        "registrar",
+        "register",
+        "--server",
+        &url,
+        "--key",
+        &key,
+        "--name",
+        "Test registrar",
+        "--policy-file",
+        &p("policy.txt"),
+    ]);
+    let rid = field(&out, "registrar id:");
+    assert_eq!(
+        fs::read_to_string(d.join("keys/registrar.id"))
+            .unwrap()
+            .trim(),
+        rid
+    );
+
+    // The organiser's campaign, accepting that registrar.
+    ok(&["keygen", "organiser", "--out", &keys]);
+    fs::write(
+        d.join("campaign.toml"),
+        format!(
+            "opens_at = \"{}\"\ncloses_at = \"{}\"\nregistrars = [\"{rid}\"]\n\n[[text]]\nlang = \"en\"\ntitle = \"Renounce\"\nstatement = \"I renounce my membership.\"\n",
+            now() - 60,
+            now() + 3600
+        ),
+    )
+    .unwrap();
+    let out = ok(&[
+        "campaign",
+        "create",
+        "--server",
+        &url,
+        "--key",
+        &p("keys/organiser.key"),
+        "--spec",
+        &p("campaign.toml"),
+    ]);
+    let campaign = field(&out, "campaign id:");
+
+    // Four declarants' wallets.
+    fs::write(d.join("pass"), "correct horse battery staple\n").unwrap();
+    fs::write(d.join("wrong"), "incorrect horse\n").unwrap();
+    let pass = p("pass");
+    for w in ["a", "b", "c", "r"] {
+        ok(&[
+            "identity",
+            "new",
+            "--wallet",
+            &p(w),
+            "--passphrase-file",
+            &pass,
+            "--insecure-fast-kdf",
+        ]);
+    }
+    let state = p("state");
+
+    // (a) Offline: request file → registrar issue → response file → finish.
+    let out = ok(&[
+        "credential",
+        "request",
+        "--wallet",
+        &p("a"),
+        "--passphrase-file",
+        &pass,
+        "--registrar",
+        &rid,
+        "--out",
+        &p("req.json"),
+    ]);
+    let req_id = field(&out, "request id:");
+    let issue = [
+        "registrar",
+        "issue",
+        "--key",
+        &key,
+        "--state",
+        &state,
+        "--request",
+        &p("req.json"),
+        "--out",
+        &p("resp.json"),
+    ];
+    ok(&issue);
+    let resp = fs::read_to_string(d.join("resp.json")).unwrap();
+    assert!(resp.contains(&req_id), "{resp}");
+    // The same request again: the same response, not a second credential.
+    let out = ok(&issue);
+    assert!(out.contains("1 issued in this batch so far"), "{out}");
+    assert_eq!(fs::read_to_string(d.join("resp.json")).unwrap(), resp);
+    let out = ok(&[
+        "credential",
+        "finish",
+        "--wallet",
+        &p("a"),
+        "--passphrase-file",
+        &pass,
+        "--response",
+        &p("resp.json"),
+        "--server",
+        &url,
+    ]);
+    assert!(
+        out.contains("credential stored") && out.contains("batch 1"),
+        "{out}"
+    );
+    // Finishing twice: the request is no longer pending.
+    let (_, msg) = fails(&[
+        "credential",
+        "finish",
+        "--wallet",
+        &p("a"),
+        "--passphrase-file",
+        &pass,
+        "--response",
+        &p("resp.json"),
+        "--server",
+        &url,
+    ]);
+    assert!(msg.contains("no pending request"), "{msg}");
+
+    // Before batch 1 is logged, a declaration disclosing it is refused.
+    let declare_a = [
+        "declare",
+        &campaign,
+        "--server",
+        &url,
+        "--alias",
+        "Ana",
+        "--message",
+        "first",
+        "--wallet",
+        &p("a"),
+        "--passphrase-file",
+        &pass,
+    ];
+    let (_, msg) = fails(&declare_a);
+    assert!(msg.contains("batch_not_published"), "{msg}");
+
+    // (b) Online: the registrar's service; the declarant submits, the registrar approves.
+    let (service, service_log) = spawn(
+        &mut children,
+        d,
+        "registrar",
+        &[
+            "registrar",
+            "serve",
+            "--key",
+            &key,
+            "--state",
+            &state,
+            "--listen",
+            "127.0.0.1:0",
+            "--admin",
+            "127.0.0.1:0",
+        ],
+    );
+    let public = wait_for_line(&service_log, "public API listening on ");
+    let admin = wait_for_line(&service_log, "admin API listening on ");
+
+    let out = ok(&[
+        "credential",
+        "request",
+        "--wallet",
+        &p("b"),
+        "--passphrase-file",
+        &pass,
+        "--registrar",
+        &rid,
+        "--registrar-url",
+        &public,
+    ]);
+    let b_id = field(&out, "request id:");
+    let listed = ok(&["registrar", "requests", "--admin", &admin]);
+    assert!(
+        listed.contains(&b_id) && listed.contains("1 pending"),
+        "{listed}"
+    );
+    // Not approved yet: status says pending and stores nothing.
+    let status_b = [
+        "credential",
+        "status",
+        "--wallet",
+        &p("b"),
+        "--passphrase-file",
+        &pass,
+        "--registrar-url",
+        &public,
+        "--server",
+        &url,
+    ];
+    assert!(ok(&status_b).contains("pending"));
+    ok(&["registrar", "approve", &b_id, "--admin", &admin]);
+    let out = ok(&status_b);
+    assert!(out.contains("credential stored"), "{out}");
+    assert!(ok(&status_b).contains("no pending request"));
+
+    // `--wait`: the declarant waits; the registrar approves meanwhile.
+    let (waiter, wait_log) = spawn(
+        &mut children,
+        d,
+        "wait",
+        &[
+            "credential",
+            "request",
+            "--wallet",
+            &p("c"),
+            "--passphrase-file",
+            &pass,
+            "--registrar",
+            &rid,
+            "--registrar-url",
+            &public,
+            "--wait",
+            "--server",
+            &url,
+            "--poll-interval-ms",
+            "50",
+        ],
+    );
+    let c_id = wait_for_line(&wait_log, "request id:");
+    wait_for_line(&wait_log, "submitted");
+    ok(&["registrar", "approve", &c_id, "--admin", &admin]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let st = loop {
+        if let Some(st) = children.0[waiter].try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "--wait did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let wl = fs::read_to_string(&wait_log).unwrap();
+    assert!(st.success() && wl.contains("credential stored"), "{wl}");
+
+    // A rejected request: the declarant sees the reason; nothing is issued.
+    let out = ok(&[
+        "credential",
+        "request",
+        "--wallet",
+        &p("r"),
+        "--passphrase-file",
+        &pass,
+        "--registrar",
+        &rid,
+        "--registrar-url",
+        &public,
+    ]);
+    let r_id = field(&out, "request id:");
+    ok(&[
+        "registrar",
+        "reject",
+        &r_id,
+        "--reason",
+        "could not meet you",
+        "--admin",
+        &admin,
+    ]);
+    let (_, msg) = fails(&[
+        "credential",
+        "status",
+        "--wallet",
+        &p("r"),
+        "--passphrase-file",
+        &pass,
+        "--registrar-url",
+        &public,
+        "--server",
+        &url,
+    ]);
+    assert!(msg.contains("could not meet you"), "{msg}");
+
+    // Close batch 1 through the running service, and log its size (3: a, b, c).
+    let out = ok(&[
+        "registrar",
+        "close-batch",
+        "1",
+        "--admin",
+        &admin,
+        "--server",
+        &url,
+    ]);
+    assert!(out.contains("batch size 3 logged"), "{out}");
+    // Offline close of the same batch (service stopped): idempotent, same entry.
+    children.kill(service);
+    let out = ok(&[
+        "registrar",
+        "close-batch",
+        "1",
+        "--key",
+        &key,
+        "--state",
+        &state,
+        "--server",
+        &url,
+    ]);
+    assert!(out.contains("batch size 3 logged"), "{out}");
+    // A new request into the closed batch is refused; nothing is written.
+    ok(&[
+        "credential",
+        "request",
+        "--wallet",
+        &p("r"),
+        "--passphrase-file",
+        &pass,
+        "--registrar",
+        &rid,
+        "--out",
+        &p("req2.json"),
+    ]);
+    let (_, msg) = fails(&[
+        "registrar",
+        "issue",
+        "--key",
+        &key,
+        "--state",
+        &state,
+        "--request",
+        &p("req2.json"),
+        "--batch",
+        "1",
+        "--out",
+        &p("resp2.json"),
+    ]);
+    assert!(msg.contains("batch_closed"), "{msg}");
+    assert!(!d.join("resp2.json").exists());
+
+    // Declare, re-declare (still one), claim, withdraw (zero).
+    ok(&declare_a);
+    assert_eq!(credentialed(&url, &campaign), 1);
+    ok(&[
+        "declare",
+        &campaign,
+        "--server",
+        &url,
+        "--alias",
+        "Ana B.",
+        "--message",
+        "second",
+        "--wallet",
+        &p("a"),
+        "--passphrase-file",
+        &pass,
+    ]);
+    assert_eq!(credentialed(&url, &campaign), 1);
+
+    ok(&[
+        "claim",
+        "prove",
+        &campaign,
+        "--challenge",
+        "case 42",
+        "--server",
+        &url,
+        "--wallet",
+        &p("a"),
+        "--passphrase-file",
+        &pass,
+        "--out",
+        &p("bundle"),
+    ]);
+    let out = ok(&[
+        "claim",
+        "verify",
+        &p("bundle"),
+        "--challenge",
+        "case 42",
+        "--log-key",
+        &log_key,
+    ]);
+    assert!(out.contains("VERIFIED") && out.contains("Ana B."), "{out}");
+    let (o, msg) = fails(&[
+        "claim",
+        "verify",
+        &p("bundle"),
+        "--challenge",
+        "case 43",
+        "--log-key",
+        &log_key,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{msg}");
+    assert!(msg.contains("NOT VERIFIED"), "{msg}");
+
+    ok(&[
+        "withdraw",
+        &campaign,
+        "--server",
+        &url,
+        "--wallet",
+        &p("a"),
+        "--passphrase-file",
+        &pass,
+    ]);
+    assert_eq!(credentialed(&url, &campaign), 0);
+
+    // A wrong passphrase fails clearly, and changes nothing.
+    let (_, msg) = fails(&[
+        "declare",
+        &campaign,
+        "--server",
+        &url,
+        "--alias",
+        "Bo",
+        "--wallet",
+        &p("b"),
+        "--passphrase-file",
+        &p("wrong"),
+    ]);
+    assert!(msg.contains("wrong passphrase"), "{msg}");
+    assert_eq!(credentialed(&url, &campaign), 0);
+
+    // The audit agrees.
+    let out = ok(&["audit", &url, "--log-key", &log_key, "--quiet"]);
+    assert!(out.contains("AGREES"), "{out}");
+}
