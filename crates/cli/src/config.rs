@@ -23,6 +23,16 @@ pub struct ServerConfig {
     pub max_batch: Option<usize>,
     /// Submissions beyond this many waiting get 503 + Retry-After (default 65536).
     pub pool_capacity: Option<usize>,
+    /// A C2SP tlog-policy file naming the witnesses (with their URLs) and the
+    /// quorum. With it, every checkpoint is sent to the witnesses and receipts
+    /// carry their cosignatures. Relative to the data directory if relative.
+    pub policy_file: Option<PathBuf>,
+    /// Milliseconds to wait for each witness (default 5000).
+    pub witness_timeout_ms: Option<u64>,
+    /// Auditors whose signed attestations the log accepts and publishes:
+    /// their signed-note verifier keys (`name+id+base64`).
+    #[serde(default)]
+    pub auditors: Vec<String>,
 }
 
 impl ServerConfig {
@@ -39,6 +49,26 @@ impl ServerConfig {
             bail!("max_batch and pool_capacity must be positive");
         }
         Ok(c)
+    }
+
+    /// The witness policy, if configured.
+    pub fn witnessing(&self, data: &Path) -> Result<Option<headcount_server::WitnessingOptions>> {
+        let Some(p) = &self.policy_file else {
+            return Ok(None);
+        };
+        let p = if p.is_relative() {
+            data.join(p)
+        } else {
+            p.clone()
+        };
+        let text = std::fs::read_to_string(&p)
+            .with_context(|| format!("reading the policy {}", p.display()))?;
+        let policy = headcount_cosignature::Policy::parse(&text)
+            .with_context(|| format!("parsing the policy {}", p.display()))?;
+        Ok(Some(headcount_server::WitnessingOptions {
+            policy,
+            timeout: Duration::from_millis(self.witness_timeout_ms.unwrap_or(5000)),
+        }))
     }
 
     pub fn sequencer(&self) -> headcount_server::SequencerOptions {

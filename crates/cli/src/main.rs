@@ -53,6 +53,9 @@ enum Command {
     /// Declarant and verifier: prove that a declaration was yours, to a verifier of your choosing.
     #[command(subcommand)]
     Claim(cmd::claim::Command),
+    /// Witness: cosign a log's checkpoints only if they are consistent (C2SP tlog-witness).
+    #[command(subcommand)]
+    Witness(cmd::witness::Command),
     /// Anyone: download a log, verify every entry and recompute every tally.
     Audit(cmd::audit::Args),
     /// Measure ingest and audit throughput on this machine.
@@ -90,6 +93,7 @@ fn main() -> Result<()> {
             Command::Declare(a) => cmd::declare::run(a).await,
             Command::Withdraw(a) => cmd::declare::withdraw(a).await,
             Command::Claim(c) => cmd::claim::run(c).await,
+            Command::Witness(c) => cmd::witness::run(c).await,
             Command::Audit(a) => cmd::audit::run(a).await,
             Command::Bench(a) => cmd::bench::run(a).await,
             Command::Demo(a) => cmd::demo::run(a).await,

@@ -25,6 +25,43 @@ pub struct Args {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Sign the result as an attestation with this auditor key (from
+    /// `headcount keygen auditor`) and write it next to the cache or here.
+    #[arg(long)]
+    pub attest: Option<PathBuf>,
+    /// Where to write the attestation (default: attestation-<size>.note).
+    #[arg(long, requires = "attest")]
+    pub attestation_out: Option<PathBuf>,
+    /// Also send the attestation to the log, which publishes it if it lists this auditor.
+    #[arg(long, requires = "attest")]
+    pub submit: bool,
+}
+
+/// Signs the audit's result as an attestation note.
+pub fn attestation(report: &AuditReport, auditor_skey: &str) -> Result<Option<Vec<u8>>> {
+    use base64::Engine;
+    let Some(cp) = &report.checkpoint else {
+        return Ok(None);
+    };
+    let verdict = match &report.verdict {
+        Verdict::Agrees => "agrees".to_string(),
+        Verdict::Differs(f) => format!("differs {}", f.code()),
+    };
+    let text = headcount_core::notes::CountsNote::new(
+        &cp.origin,
+        cp.size.0,
+        &base64::engine::general_purpose::STANDARD.encode(cp.root.0),
+        &report.tallies,
+        Some(verdict),
+    )
+    .to_text();
+    let signer = signed_note::StandardSigner::new(auditor_skey.trim())
+        .map_err(|e| anyhow::anyhow!("the auditor key: {e}"))?;
+    let mut note =
+        signed_note::Note::new(text.as_bytes(), &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    note.add_sigs(&[&signer])
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Some(note.to_bytes()))
 }
 
 /// Prints a report; returns whether the log agrees.
@@ -92,7 +129,35 @@ pub async fn run(a: Args) -> Result<()> {
             std::process::exit(1);
         }
     };
-    if !print_report(&report) {
+    let agrees = print_report(&report);
+    if let Some(key) = &a.attest {
+        let skey = crate::keys::read_secret(key)?;
+        if let Some(note) = attestation(&report, &skey)? {
+            let size = report.checkpoint.as_ref().map_or(0, |c| c.size.0);
+            let out = a
+                .attestation_out
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("attestation-{size}.note")));
+            std::fs::write(&out, &note)?;
+            println!("attestation written to {}", out.display());
+            if a.submit {
+                let r = reqwest::Client::new()
+                    .post(format!(
+                        "{}/v1/attestations",
+                        opts.url.trim_end_matches('/')
+                    ))
+                    .body(note)
+                    .send()
+                    .await?;
+                let status = r.status();
+                println!(
+                    "attestation submitted: HTTP {status} {}",
+                    r.text().await.unwrap_or_default()
+                );
+            }
+        }
+    }
+    if !agrees {
         std::process::exit(2);
     }
     Ok(())

@@ -144,10 +144,7 @@ pub async fn run(a: Args) -> Result<()> {
     }
     let mut wallet = a.wallet.open()?;
     let cred = pick_credential(&wallet, &c)?;
-    let (pk, credential) = (
-        *cred.registrar_public_key(),
-        cred.credential().clone(),
-    );
+    let (pk, credential) = (*cred.registrar_public_key(), cred.credential().clone());
     let (alias, message) = (a.alias.clone(), a.message.clone());
     let (_, bytes) = tokio::task::spawn_blocking(move || {
         headcount_core::credentials::declaration(
@@ -185,10 +182,7 @@ pub async fn withdraw(a: WithdrawArgs) -> Result<()> {
         .await?;
     let mut wallet = a.wallet.open()?;
     let cred = pick_credential(&wallet, &c)?;
-    let (pk, credential) = (
-        *cred.registrar_public_key(),
-        cred.credential().clone(),
-    );
+    let (pk, credential) = (*cred.registrar_public_key(), cred.credential().clone());
     let (_, bytes) = tokio::task::spawn_blocking(move || {
         headcount_core::credentials::withdrawal(&credential, &pk, campaign, &mut rand::rngs::OsRng)
     })

@@ -105,17 +105,49 @@ pub async fn run(a: Args) -> Result<()> {
     std::fs::create_dir_all(&keys_dir)?;
 
     println!("headcount demo\n");
-    // 1. The operator's log, served on loopback.
+    // 1. The operator's log, served on loopback, witnessed by two
+    //    independent witnesses under a 2-of-2 policy; one auditor is listed.
+    let origin = "demo.headcount.local/log";
+    let log_signer =
+        crate::cmd::serve::load_or_create_log_key(&crate::default_log_key(&data), origin)?;
+    let log_key = log_signer.vkey();
+    let mut witness_lines = String::new();
+    let mut witness_names = Vec::new();
+    for name in ["witness-one.example", "witness-two.example"] {
+        let (url, vkey) = start_witness(&data, &keys_dir, name, origin, &log_key).await?;
+        witness_lines.push_str(&format!("witness {name} {vkey} {url}\n"));
+        witness_names.push(name);
+    }
+    let policy_text = format!(
+        "log {log_key}\n{witness_lines}group both all {}\nquorum both\n",
+        witness_names.join(" ")
+    );
+    std::fs::write(data.join("policy.txt"), &policy_text)?;
+    let policy = headcount_cosignature::Policy::parse(&policy_text)?;
+    let auditor_skey_path = keys_dir.join("auditor.example.skey");
+    if !auditor_skey_path.exists() {
+        let (skey, vkey) = signed_note::generate_key(&mut rand::rngs::OsRng, "auditor.example");
+        keys::write_secret(&auditor_skey_path, zeroize::Zeroizing::new(skey).as_bytes())?;
+        keys::write_public(&auditor_skey_path.with_extension("vkey"), vkey.as_bytes())?;
+    }
+    let auditor_vkey = std::fs::read_to_string(auditor_skey_path.with_extension("vkey"))?;
     let config = ServerConfig {
-        origin: Some("demo.headcount.local/log".into()),
+        origin: Some(origin.into()),
         batch_interval_ms: Some(100),
+        policy_file: Some("policy.txt".into()),
+        witness_timeout_ms: Some(2000),
+        auditors: vec![auditor_vkey.trim().to_owned()],
         ..Default::default()
     };
+    drop(log_signer);
     let server = InProcess::start(&data, &config, a.listen).await?;
     let url = server.url.clone();
-    let log_key = server.log.vkey();
     println!("1. log server   {url}   (data in {})", data.display());
     println!("                log key {log_key}");
+    println!(
+        "                witnesses {} (policy: both must cosign)",
+        witness_names.join(", ")
+    );
 
     // 2. A registrar publishes its keys and policy.
     let client = LogClient::new(&url);
@@ -388,6 +420,53 @@ pub async fn run(a: Args) -> Result<()> {
             format!("DIFFERS: {:?}", report.verdict)
         }
     );
+    let final_note = client
+        .http
+        .get(format!("{url}/checkpoint"))
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    let cosigned = policy.check(&final_note).is_ok();
+    println!(
+        "8. witnesses    the published checkpoint (size {}) {} the 2-of-2 witness policy",
+        report.checkpoint.as_ref().map_or(0, |c| c.size.0),
+        if cosigned {
+            "satisfies"
+        } else {
+            "does NOT satisfy"
+        }
+    );
+    let auditor_skey = keys::read_secret(&auditor_skey_path)?;
+    if let Some(note) = crate::cmd::audit::attestation(&report, &auditor_skey)? {
+        let r = client
+            .http
+            .post(format!("{url}/v1/attestations"))
+            .body(note.clone())
+            .send()
+            .await?;
+        println!(
+            "9. attestation  auditor.example signed its verdict and the recomputed counts; the log {} it (HTTP {})",
+            if r.status().as_u16() == 201 {
+                "published"
+            } else {
+                "refused"
+            },
+            r.status().as_u16()
+        );
+        println!(
+            "{}",
+            String::from_utf8_lossy(&note)
+                .lines()
+                .map(|l| format!("                 | {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    if !cosigned {
+        server.stop().await?;
+        bail!("the checkpoint was not cosigned by both witnesses");
+    }
     println!("\nVerified tallies (recomputed by the auditor from the log):");
     for t in &report.tallies {
         let title = campaigns
@@ -429,7 +508,11 @@ pub async fn run(a: Args) -> Result<()> {
     println!(
         "  {url}/                            the public dashboard (no script; English and 中文)"
     );
-    println!("  {url}/checkpoint                  the signed checkpoint (C2SP tlog-checkpoint)");
+    println!(
+        "  {url}/checkpoint                  the checkpoint, signed by the log and cosigned by both witnesses"
+    );
+    println!("  {url}/v1/tally-notes/latest       the operator's signed tally note");
+    println!("  {url}/v1/attestations             auditors' signed attestations");
     println!("  {url}/v1/campaigns                campaigns with their tallies (JSON)");
     println!("  {url}/v1/campaigns/{c0}/tallies");
     println!("  {url}/tile/entries/000            the first entry bundle (C2SP tlog-tiles)");
@@ -581,4 +664,34 @@ async fn submit_idempotent(client: &LogClient, bytes: &[u8], log_key: &str) -> R
             )
         }
     }
+}
+
+/// Starts a witness on loopback for the demo: its key in `keys_dir`, its
+/// state in `data/<name>`. Returns its URL and verifier key.
+async fn start_witness(
+    data: &std::path::Path,
+    keys_dir: &std::path::Path,
+    name: &str,
+    origin: &str,
+    log_key: &str,
+) -> Result<(String, String)> {
+    let skey_path = keys_dir.join(format!("{name}.skey"));
+    if !skey_path.exists() {
+        let (_, skey, vkey) = headcount_cosignature::CosignatureSigner::generate(name)?;
+        keys::write_secret(&skey_path, zeroize::Zeroizing::new(skey).as_bytes())?;
+        keys::write_public(&skey_path.with_extension("vkey"), vkey.as_bytes())?;
+    }
+    let skey = keys::read_secret(&skey_path)?;
+    let config =
+        headcount_witness::WitnessConfig::from_skey(skey.trim())?.with_log(origin, log_key)?;
+    let vkey = config.vkey();
+    let witness = std::sync::Arc::new(headcount_witness::Witness::open(config, data.join(name))?);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(headcount_witness::serve_on(
+        witness,
+        listener,
+        std::future::pending(),
+    ));
+    Ok((url, vkey))
 }

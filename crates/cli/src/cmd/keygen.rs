@@ -31,6 +31,22 @@ enum Role {
         #[arg(long, default_value = "organiser")]
         name: String,
     },
+    /// A witness's cosigning key (C2SP cosignature/v1).
+    Witness {
+        /// The witness's name (its key name), e.g. `witness.example.org`.
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// An auditor's attestation key (C2SP signed-note Ed25519).
+    Auditor {
+        /// The auditor's name (its key name), e.g. `newsroom.example`.
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
     /// A registrar's keys: Ed25519 for its entries, BBS for credentials.
     Registrar {
         #[arg(long, default_value = ".")]
@@ -53,6 +69,32 @@ pub fn run(args: Args) -> Result<()> {
                 path.with_extension("vkey").display()
             );
             println!("log key: {}", signer.vkey());
+        }
+        Role::Witness { name, out } => {
+            std::fs::create_dir_all(&out)?;
+            let (_, skey, vkey) = headcount_cosignature::CosignatureSigner::generate(&name)?;
+            let path = out.join(format!("{name}.skey"));
+            keys::write_secret(&path, zeroize::Zeroizing::new(skey).as_bytes())?;
+            keys::write_public(&path.with_extension("vkey"), vkey.as_bytes())?;
+            println!(
+                "wrote {} (secret) and {}",
+                path.display(),
+                path.with_extension("vkey").display()
+            );
+            println!("witness key: {vkey}");
+        }
+        Role::Auditor { name, out } => {
+            std::fs::create_dir_all(&out)?;
+            let (skey, vkey) = signed_note::generate_key(&mut rand::rngs::OsRng, &name);
+            let path = out.join(format!("{name}.skey"));
+            keys::write_secret(&path, zeroize::Zeroizing::new(skey).as_bytes())?;
+            keys::write_public(&path.with_extension("vkey"), vkey.as_bytes())?;
+            println!(
+                "wrote {} (secret) and {}",
+                path.display(),
+                path.with_extension("vkey").display()
+            );
+            println!("auditor key: {vkey}");
         }
         Role::Organiser { out, name } => {
             std::fs::create_dir_all(&out)?;

@@ -12,6 +12,7 @@ pub mod keygen;
 pub mod registrar;
 pub mod serve;
 pub mod vouch;
+pub mod witness;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -64,7 +64,16 @@ pub fn open_log(data: &Path, config: &ServerConfig) -> Result<(Arc<Log>, Sequenc
         .unwrap_or_else(|| "headcount.local/log".into());
     let signer = load_or_create_log_key(&key_path, &origin)?;
     let options = config.sequencer();
+    let witnessing = config.witnessing(data)?;
     let log = Log::open(data, signer, Arc::new(BbsCredentials), options.clone())?;
+    log.set_auditors(config.auditors.clone());
+    if let Some(w) = witnessing {
+        eprintln!(
+            "witnessing: {} witnesses in the policy",
+            w.policy.witnesses().len()
+        );
+        log.start_witnessing(w);
+    }
     Ok((log, options))
 }
 
