@@ -606,3 +606,123 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
     let out = ok(&["audit", &url, "--log-key", &log_key, "--quiet"]);
     assert!(out.contains("AGREES"), "{out}");
 }
+
+#[test]
+fn help_says_what_each_command_does_and_never_reveals() {
+    for (args, words) in [
+        (
+            &["registrar", "issue", "--help"][..],
+            &["blind", "same response", "Offline"][..],
+        ),
+        (
+            &["registrar", "close-batch", "--help"],
+            &["--admin", "nothing about who"],
+        ),
+        (
+            &["registrar", "serve", "--help"],
+            &["loopback", "no IP address"],
+        ),
+        (&["registrar", "requests", "--help"], &["request ids"]),
+        (&["registrar", "approve", "--help"], &["blindly"]),
+        (&["registrar", "reject", "--help"], &["reason"]),
+        (&["registrar", "register", "--help"], &[".id"]),
+        (
+            &["credential", "request", "--help"],
+            &["reveals nothing", "saved in your wallet"],
+        ),
+        (
+            &["credential", "finish", "--help"],
+            &["from the log", "verified"],
+        ),
+        (
+            &["credential", "status", "--help"],
+            &["Rejected", "request ids"],
+        ),
+    ] {
+        let out = ok(args);
+        for w in words {
+            assert!(out.contains(w), "{args:?} --help lacks {w:?}:\n{out}");
+        }
+    }
+}
+
+#[test]
+fn misuse_is_refused_before_anything_happens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let p = |s: &str| d.join(s).to_str().unwrap().to_owned();
+    let rid = "ab".repeat(32);
+    // Neither --out nor --registrar-url; --wait without a log server to finish against.
+    fails(&[
+        "credential",
+        "request",
+        "--registrar",
+        &rid,
+        "--wallet",
+        &p("w"),
+    ]);
+    fails(&[
+        "credential",
+        "request",
+        "--registrar",
+        &rid,
+        "--wallet",
+        &p("w"),
+        "--registrar-url",
+        "http://127.0.0.1:9",
+        "--wait",
+    ]);
+    // No registrar id file and no --registrar.
+    ok(&["keygen", "registrar", "--out", &p("k")]);
+    let (_, msg) = fails(&[
+        "registrar",
+        "issue",
+        "--key",
+        &p("k/registrar.key"),
+        "--state",
+        &p("s"),
+        "--request",
+        &p("nothing.json"),
+        "--out",
+        &p("resp.json"),
+    ]);
+    assert!(msg.contains("registrar register"), "{msg}");
+    // The admin API only on loopback.
+    let (_, msg) = fails(&[
+        "registrar",
+        "serve",
+        "--key",
+        &p("k/registrar.key"),
+        "--state",
+        &p("s"),
+        "--registrar",
+        &rid,
+        "--listen",
+        "127.0.0.1:0",
+        "--admin",
+        "0.0.0.0:0",
+    ]);
+    assert!(msg.contains("loopback"), "{msg}");
+    // A malformed request file is refused with its code; nothing is issued.
+    fs::write(
+        d.join("bad.json"),
+        r#"{"version":1,"registrar":"00","request":"00"}"#,
+    )
+    .unwrap();
+    let (_, msg) = fails(&[
+        "registrar",
+        "issue",
+        "--key",
+        &p("k/registrar.key"),
+        "--state",
+        &p("s"),
+        "--registrar",
+        &rid,
+        "--request",
+        &p("bad.json"),
+        "--out",
+        &p("resp.json"),
+    ]);
+    assert!(msg.contains("invalid_"), "{msg}");
+    assert!(!d.join("resp.json").exists());
+}
