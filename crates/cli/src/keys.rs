@@ -119,7 +119,6 @@ pub fn load_organiser(path: &Path) -> Result<SigningKey> {
 pub struct RegistrarKeys {
     pub signing: SigningKey,
     /// The BBS secret key bytes (zeroized), if this registrar issues credentials.
-    #[allow(dead_code)] // read by credential issuance
     pub bbs_secret: Option<Zeroizing<[u8; 32]>>,
     pub bbs_public: [u8; 96],
 }

@@ -672,11 +672,6 @@ impl Log {
             }
         };
         let size = out.size.0;
-        *self.committed.write().unwrap_or_else(|e| e.into_inner()) = Committed {
-            size,
-            root: out.root,
-            note: Arc::new(note.clone()),
-        };
         let touched: BTreeSet<CampaignId> =
             accepted.iter().filter_map(|p| p.entry.campaign()).collect();
         let (tallies, all): (Vec<_>, Vec<_>) = self.with_state(|s| {
@@ -705,6 +700,13 @@ impl Log {
             // The entries are committed; derived state catches up at the next start.
             tracing::error!(error = %e, "could not update derived state");
         }
+        // Publish the checkpoint only once derived state (tallies, campaigns)
+        // knows it, so readers never see a size the API cannot answer for.
+        *self.committed.write().unwrap_or_else(|e| e.into_inner()) = Committed {
+            size,
+            root: out.root,
+            note: Arc::new(note.clone()),
+        };
         let answers: Vec<(EntryHash, Located)> = accepted
             .iter()
             .enumerate()
