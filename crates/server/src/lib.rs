@@ -27,9 +27,20 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(log, listener, axum::Router::new(), shutdown).await
+}
+
+/// Serves `log` with `extra` routes (e.g. the dashboard's) merged into the
+/// API, on `listener` until `shutdown` resolves. `extra` must have no fallback.
+pub async fn serve_with(
+    log: Arc<Log>,
+    listener: tokio::net::TcpListener,
+    extra: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?addr, origin = log.origin(), "serving");
-    axum::serve(listener, api::router(log))
+    axum::serve(listener, api::router(log).merge(extra))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -1,0 +1,188 @@
+//! Credentialed declarations through the server over loopback: the happy
+//! path, and malformed credential input of every length rejected with
+//! `invalid_proof`, quickly, without a panic or a hang.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use headcount_core::credentials::{self, BbsCredentials};
+use headcount_core::entry::{Declaration, Entry};
+use headcount_core::testkit::{self, test_key};
+use headcount_core::{CampaignId, Pseudonym, RegistrarId};
+use headcount_credentials as bbs;
+use headcount_server::{Log, SequencerOptions};
+use headcount_tlog::LogSigner;
+use rand::{Rng, RngCore, rngs::OsRng};
+use serde_json::Value;
+
+struct World {
+    url: String,
+    log: Arc<Log>,
+    _dir: tempfile::TempDir,
+    sk: bbs::RegistrarSecretKey,
+    rid: RegistrarId,
+    cid: CampaignId,
+    http: reqwest::Client,
+}
+
+async fn post(w: &World, body: Vec<u8>) -> (u16, Value) {
+    let r = w
+        .http
+        .post(format!("{}/v1/entries", w.url))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let (signer, _, _) = LogSigner::generate("credentialed.example/log").unwrap();
+    let log = Log::open(
+        dir.path(),
+        signer,
+        Arc::new(BbsCredentials),
+        SequencerOptions {
+            batch_interval: Duration::from_millis(20),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(headcount_server::serve(
+        Arc::clone(&log),
+        listener,
+        std::future::pending(),
+    ));
+    let sk = testkit::bbs_secret(5);
+    let (Entry::Registrar(r), rb) =
+        testkit::registrar(&test_key(1), sk.public_key().to_bytes(), "R")
+    else {
+        unreachable!()
+    };
+    let now = headcount_server::log::unix_now();
+    let (Entry::Campaign(c), cb) =
+        testkit::campaign(&test_key(2), vec![r.id()], now - 3600, now + 3600, 0)
+    else {
+        unreachable!()
+    };
+    let (_, bb) = testkit::batch(&test_key(1), r.id(), 1, 100);
+    let w = World {
+        url,
+        log,
+        _dir: dir,
+        sk,
+        rid: r.id(),
+        cid: c.id(),
+        http: reqwest::Client::new(),
+    };
+    for b in [rb, cb, bb] {
+        let (s, v) = post(&w, b).await;
+        assert_eq!(s, 200, "{v}");
+    }
+    w
+}
+
+fn credential(w: &World) -> bbs::Credential {
+    let nym = bbs::NymSecret::generate(&mut OsRng);
+    let (req, st) = bbs::request_credential(&nym, &mut OsRng).unwrap();
+    let attrs = bbs::Attributes {
+        registrar_id: w.rid.0,
+        batch: 1,
+    };
+    let sig = bbs::issue(&w.sk, &req, &attrs, &mut OsRng).unwrap();
+    bbs::finish_credential(&w.sk.public_key(), &sig, st, &nym, &attrs).unwrap()
+}
+
+async fn tally(w: &World) -> Value {
+    w.http
+        .get(format!("{}/v1/campaigns/{}/tally", w.url, w.cid))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn declare_redeclare_withdraw_through_the_server() {
+    let w = world().await;
+    let cred = credential(&w);
+    let pk = w.sk.public_key();
+    for alias in ["First", "Second"] {
+        let (_, b) = credentials::declaration(&cred, &pk, w.cid, alias, "", &mut OsRng).unwrap();
+        let (s, v) = post(&w, b).await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let t = tally(&w).await;
+    assert_eq!(
+        (
+            t["credentialed"].as_u64(),
+            t["by_registrar"][0]["batches"][0]["size"].as_u64()
+        ),
+        (Some(1), Some(100))
+    );
+    let (_, wd) = credentials::withdrawal(&cred, &pk, w.cid, &mut OsRng).unwrap();
+    assert_eq!(post(&w, wd).await.0, 200);
+    assert_eq!(tally(&w).await["credentialed"].as_u64(), Some(0));
+    w.log.shutdown();
+}
+
+#[tokio::test]
+async fn malformed_credential_input_of_every_length_is_invalid_proof_fast() {
+    let w = world().await;
+    let cred = credential(&w);
+    let (Entry::Declaration(good), _) =
+        credentials::declaration(&cred, &w.sk.public_key(), w.cid, "Alias", "", &mut OsRng)
+            .unwrap()
+    else {
+        unreachable!()
+    };
+    let before = tally(&w).await;
+    let valid = bbs::PROOF_LEN;
+    let mut bodies: Vec<(String, Declaration)> = Vec::new();
+    for len in 0..=2 * valid {
+        let mut d = good.clone();
+        d.proof = if len <= valid {
+            good.proof[..len].to_vec()
+        } else {
+            [good.proof.clone(), vec![0; len - valid]].concat()
+        };
+        if len != valid {
+            bodies.push((format!("truncated/extended proof of {len} bytes"), d));
+        }
+    }
+    for i in 0..64 {
+        let mut d = good.clone();
+        OsRng.fill_bytes(&mut d.proof);
+        bodies.push((format!("random proof #{i} of the valid length"), d));
+        let mut d = good.clone();
+        let mut nym = [0u8; 48];
+        OsRng.fill_bytes(&mut nym);
+        d.pseudonym = Pseudonym(nym);
+        bodies.push((format!("random pseudonym #{i}"), d));
+        let mut d = good.clone();
+        let at = OsRng.gen_range(0..valid);
+        d.proof[at] ^= 1 << OsRng.gen_range(0..8);
+        bodies.push((format!("one bit flipped at byte {at}"), d));
+    }
+    let mut slowest = Duration::ZERO;
+    for (name, d) in bodies {
+        let t = Instant::now();
+        let (s, v) = post(&w, Entry::Declaration(d).encode()).await;
+        let took = t.elapsed();
+        slowest = slowest.max(took);
+        assert_eq!(
+            (s, v["error"].as_str().unwrap_or("")),
+            (422, "invalid_proof"),
+            "{name}: {v}"
+        );
+        assert!(took < Duration::from_millis(100), "{name} took {took:?}");
+    }
+    eprintln!("slowest rejection: {slowest:?}");
+    assert_eq!(tally(&w).await, before, "nothing changed");
+    w.log.shutdown();
+}
