@@ -92,7 +92,8 @@ pub async fn run(args: Args) -> Result<()> {
         listener.local_addr()?
     );
     eprintln!("log key: {}", log.vkey());
-    let served = headcount_server::serve(Arc::clone(&log), listener, async {
+    let dashboard = headcount_dashboard::router(Arc::clone(&log));
+    let served = headcount_server::serve_with(Arc::clone(&log), listener, dashboard, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await;
@@ -118,9 +119,10 @@ impl InProcess {
             .with_context(|| format!("binding {listen}"))?;
         let url = format!("http://{}", listener.local_addr()?);
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(headcount_server::serve(
+        let task = tokio::spawn(headcount_server::serve_with(
             Arc::clone(&log),
             listener,
+            headcount_dashboard::router(Arc::clone(&log)),
             async move {
                 let _ = rx.await;
             },
