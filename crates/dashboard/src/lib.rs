@@ -12,6 +12,8 @@
 
 pub mod attestations;
 pub mod db;
+#[doc(hidden)]
+pub mod fixture;
 pub mod fmt;
 pub mod i18n;
 pub mod note;

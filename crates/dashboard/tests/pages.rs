@@ -1,0 +1,159 @@
+//! Pages rendered from a synthetic derived state: figures equal the stored
+//! tally, user data is escaped and bidi-isolated, Chinese works, pagination
+//! and over-bound evidence show.
+
+use headcount_dashboard::db::Db;
+use headcount_dashboard::fixture;
+use headcount_dashboard::i18n::Lang;
+use headcount_dashboard::pages::{self, Ctx};
+
+fn setup(n: u64) -> (tempfile::TempDir, fixture::Fixture, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.sqlite");
+    let f = fixture::build(&path, n, 100);
+    let db = Db::open(&path).unwrap();
+    (dir, f, db)
+}
+
+fn ctx<'a>(f: &'a fixture::Fixture, lang: Lang) -> Ctx<'a> {
+    Ctx {
+        lang,
+        log: &f.log,
+        base_url: "http://127.0.0.1:8080",
+    }
+}
+
+fn no_raw_markup(html: &str) {
+    assert!(!html.contains("<script"), "raw script tag in page");
+    assert!(!html.contains("<img"), "raw img tag in page");
+    assert!(
+        !html.contains(" style="),
+        "inline style attribute (the CSP forbids it)"
+    );
+}
+
+#[test]
+fn home_shows_every_campaign_with_its_tally() {
+    let (_d, f, db) = setup(2_000);
+    let html = pages::home(&ctx(&f, Lang::En), &db).unwrap().into_string();
+    no_raw_markup(&html);
+    for c in &f.campaigns {
+        let t = db.tally_at(c, f.log.size).unwrap().unwrap();
+        let card = html
+            .split(&format!("data-campaign=\"{c}\""))
+            .nth(1)
+            .unwrap();
+        let credible = headcount_dashboard::fmt::thousands(t.credible);
+        assert!(
+            card.contains(&format!("data-figure=\"credible\">{credible}<")),
+            "credible {credible} not on the card"
+        );
+        assert!(card.contains(&format!(
+            "data-figure=\"unverified\">{}<",
+            headcount_dashboard::fmt::thousands(t.unverified)
+        )));
+    }
+    assert!(
+        html.contains("witness.example/w1"),
+        "cosignature key name shown"
+    );
+    assert!(html.contains("No attestations yet."));
+    assert!(html.contains("class=\"spark\""));
+    assert!(html.contains("bench.headcount.local/log"));
+}
+
+#[test]
+fn campaign_page_escapes_isolates_and_paginates() {
+    let (_d, f, db) = setup(2_000);
+    let c = f.campaigns[0];
+    let html = pages::campaign(&ctx(&f, Lang::En), &db, &c, None)
+        .unwrap()
+        .unwrap()
+        .into_string();
+    no_raw_markup(&html);
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(
+        html.contains("<bdi>\u{202E}evil"),
+        "bidi alias inside <bdi>"
+    );
+    assert!(html.contains("OVER BOUND"), "over-bound batch shown");
+    assert!(html.contains("data-over-bound=\"true\""));
+    assert!(html.contains("class=\"chart\""));
+    assert_eq!(
+        html.matches("<li class=\"decl\">").count() as u32 >= pages::PAGE,
+        true
+    );
+    assert!(html.contains("?before="), "link to older declarations");
+    // Page two starts below the last leaf of page one.
+    let before = f.log.size - 10;
+    let page2 = pages::campaign(&ctx(&f, Lang::En), &db, &c, Some(before))
+        .unwrap()
+        .unwrap()
+        .into_string();
+    assert!(!page2.contains(&format!(">#{}<", f.log.size - 1)));
+    assert!(page2.contains("Newest"));
+}
+
+#[test]
+fn chinese_pages() {
+    let (_d, f, db) = setup(500);
+    let c = f.campaigns[1];
+    let html = pages::campaign(&ctx(&f, Lang::Zh), &db, &c, None)
+        .unwrap()
+        .unwrap()
+        .into_string();
+    assert!(html.contains("<html lang=\"zh-Hans\">"));
+    assert!(html.contains("可信人数"));
+    assert!(
+        html.contains("lang=\"zh\""),
+        "the statement carries its language"
+    );
+    assert!(html.contains("测试"));
+    assert!(
+        html.contains("href=\"/?lang=zh\""),
+        "links keep the language"
+    );
+    let home = pages::home(&ctx(&f, Lang::Zh), &db).unwrap().into_string();
+    assert!(home.contains("尚无审计证明"));
+}
+
+#[test]
+fn registrar_and_log_pages() {
+    let (_d, f, db) = setup(500);
+    let html = pages::registrar(&ctx(&f, Lang::En), &db, &f.registrar)
+        .unwrap()
+        .unwrap()
+        .into_string();
+    no_raw_markup(&html);
+    assert!(html.contains("Issuance batches"));
+    assert!(html.contains("Test campaign"));
+    let log = pages::log_page(&ctx(&f, Lang::En), &db).into_string();
+    assert!(
+        log.contains(&format!(
+            "headcount audit http://127.0.0.1:8080 --log-key &#39;{}&#39;",
+            f.log.vkey
+        )) || log.contains(&format!(
+            "headcount audit http://127.0.0.1:8080 --log-key '{}'",
+            f.log.vkey
+        ))
+    );
+    assert!(log.contains("/checkpoint"));
+}
+
+#[test]
+fn unknown_ids_are_none() {
+    let (_d, f, db) = setup(10);
+    let id = headcount_core::CampaignId([9; 32]);
+    assert!(
+        pages::campaign(&ctx(&f, Lang::En), &db, &id, None)
+            .unwrap()
+            .is_none()
+    );
+    let rid = headcount_core::RegistrarId([9; 32]);
+    assert!(
+        pages::registrar(&ctx(&f, Lang::En), &db, &rid)
+            .unwrap()
+            .is_none()
+    );
+}
