@@ -33,6 +33,9 @@ pub struct FetchStats {
     pub fetched_partial: u64,
     /// Full tiles and bundles read from the cache.
     pub from_cache: u64,
+    /// Tiles and bundles reused from the tree verified in an earlier round
+    /// (monitor mode), neither fetched nor read from disk.
+    pub reused: u64,
     /// Bytes received over HTTP for tiles and bundles.
     pub bytes_fetched: u64,
 }
@@ -77,6 +80,14 @@ impl FetchedTiles {
 
     fn insert(&mut self, id: TileId, data: Vec<u8>) {
         self.tiles.insert((id.level, id.index), (id.width, data));
+    }
+
+    /// Takes the tile out if it is held at exactly this width.
+    fn take(&mut self, id: TileId) -> Option<Vec<u8>> {
+        match self.tiles.get(&(id.level, id.index)) {
+            Some((w, _)) if *w == id.width => self.tiles.remove(&(id.level, id.index)).map(|t| t.1),
+            _ => None,
+        }
     }
 }
 
@@ -255,16 +266,41 @@ fn expected_len(id: &TileId) -> Option<usize> {
 /// Fetches every tile and bundle of the tree of `size`, `parallelism` at a
 /// time. Full tiles come from `cache` when there (unless `use_cache` is
 /// false) and are written to it after fetching. A cached file of the wrong
-/// length for a hash tile is ignored and refetched.
+/// length for a hash tile is ignored and refetched. Tiles held in `have` (an
+/// earlier, verified tree of the same log) at exactly the needed width are
+/// reused as they are: tiles only grow at the end, so every full tile and
+/// every unchanged partial one of the older tree is part of the newer one
+/// (the caller verifies the whole new tree against its root anyway).
 pub(crate) async fn fetch_tree(
     http: &Http,
     size: TreeSize,
     cache: Option<&Path>,
     use_cache: bool,
+    have: Option<FetchedTiles>,
     parallelism: usize,
     progress: bool,
 ) -> Result<(FetchedTiles, FetchStats), AuditError> {
-    let ids = tiles_for_size(size);
+    let all = tiles_for_size(size);
+    let mut tiles = FetchedTiles {
+        size: size.0,
+        tiles: HashMap::with_capacity(all.len()),
+    };
+    let mut reused = 0u64;
+    let ids: Vec<TileId> = match have {
+        Some(mut have) => all
+            .iter()
+            .copied()
+            .filter(|id| match have.take(*id) {
+                Some(data) => {
+                    tiles.insert(*id, data);
+                    reused += 1;
+                    false
+                }
+                None => true,
+            })
+            .collect(),
+        None => all.clone(),
+    };
     let bar = if progress {
         let b = ProgressBar::new(ids.len() as u64);
         b.set_style(
@@ -309,10 +345,6 @@ pub(crate) async fn fetch_tree(
             Ok((id, data))
         }
     };
-    let mut tiles = FetchedTiles {
-        size: size.0,
-        tiles: HashMap::with_capacity(ids.len()),
-    };
     let mut stream = futures::stream::iter(ids.iter().copied())
         .map(one)
         .buffer_unordered(parallelism.max(1));
@@ -323,7 +355,8 @@ pub(crate) async fn fetch_tree(
     drop(stream);
     bar.finish_and_clear();
     let stats = FetchStats {
-        tiles: ids.len() as u64,
+        tiles: all.len() as u64,
+        reused,
         fetched_full: fetched_full.into_inner(),
         fetched_partial: fetched_partial.into_inner(),
         from_cache: from_cache.into_inner(),

@@ -74,9 +74,12 @@ fn compare(
     None
 }
 
-/// Folds the `size` leaves of `tiles` (already verified against the
-/// checkpoint), comparing the published tallies in `stops` on the way.
+/// Folds leaves `start.size..size` of `tiles` (already verified against the
+/// checkpoint) into `start` (a fresh [`LogState`], or the state folded up to
+/// an earlier verified checkpoint of the same tree: monitor mode), comparing
+/// the published tallies in `stops` after `start.size` on the way.
 pub(crate) fn fold(
+    start: LogState,
     tiles: &FetchedTiles,
     size: u64,
     stops: &Stops,
@@ -84,7 +87,7 @@ pub(crate) fn fold(
     progress: bool,
 ) -> FoldOutcome {
     let bar = if progress {
-        let b = ProgressBar::new(size);
+        let b = ProgressBar::new(size.saturating_sub(start.size));
         b.set_style(
             ProgressStyle::with_template("verify {bar:40} {pos}/{len} entries {per_sec} eta {eta}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -93,9 +96,15 @@ pub(crate) fn fold(
     } else {
         ProgressBar::hidden()
     };
-    let mut state = LogState::new();
+    let mut state = start;
     let mut compared = 0;
-    let mut stops = stops.range(..=size).peekable();
+    let from = state.size;
+    let mut stops = if from == 0 {
+        stops.range(..=size).peekable()
+    } else {
+        // Tallies at `from` and before were compared when `from` was verified.
+        stops.range(from + 1..=size.max(from + 1)).peekable()
+    };
     let done = |state: LogState, finding: Option<Finding>, compared: u64| {
         bar.finish_and_clear();
         FoldOutcome {
@@ -111,8 +120,10 @@ pub(crate) fn fold(
         }
     }
     let bundles = bundle_count(size);
-    let mut first_bundle = 0;
-    while first_bundle < bundles {
+    let mut first_bundle = from / TILE_WIDTH;
+    // Leaves of the first bundle already folded.
+    let mut skip = (from % TILE_WIDTH) as usize;
+    while first_bundle < bundles && from < size {
         let last = (first_bundle + CHUNK_BUNDLES).min(bundles);
         let mut raw: Vec<&[u8]> = Vec::with_capacity(((last - first_bundle) * TILE_WIDTH) as usize);
         for n in first_bundle..last {
@@ -135,7 +146,9 @@ pub(crate) fn fold(
                 }
             }
         }
-        let start_index = first_bundle * TILE_WIDTH;
+        let start_index = first_bundle * TILE_WIDTH + skip as u64;
+        let raw: Vec<&[u8]> = raw.into_iter().skip(skip).collect();
+        skip = 0;
         let prepared: Vec<Prepared> = {
             let st = &state;
             raw.par_iter()

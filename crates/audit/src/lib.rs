@@ -39,9 +39,18 @@
 //!    [`AuditReport::over_bound`] as evidence against the *registrar*: the log
 //!    is right to accept them, so they do not change the verdict.
 //!
+//! Around these, and detailed in the README: against the last checkpoint
+//! verified earlier, a [`Finding::Rollback`] or [`Finding::Fork`]; with
+//! [`AuditOptions::policy`], the witness quorum ([`Finding::WitnessQuorum`],
+//! cosigners in [`AuditReport::cosigners`]); with [`AuditOptions::compare`],
+//! other vantage points ([`Finding::SplitView`]); and last, the operator's
+//! signed tally note at the checkpoint size ([`Finding::TallyNoteDiffers`],
+//! [`Finding::BadTallyNote`], [`Finding::TallyNoteMissing`] if required).
+//! [`Monitor`] repeats the audit round after round, incrementally.
+//!
 //! An [`AuditError`] means the audit could not be completed (network, a
 //! required resource missing, a cache that cannot be written); it says nothing
-//! about the log's honesty. Witness cosignatures are not checked yet.
+//! about the log's honesty.
 //!
 //! Memory: the whole tree is held in memory ([`FetchedTiles`]), a few hundred
 //! bytes per entry, which is fine up to a few million entries.
@@ -50,8 +59,10 @@
 
 #![forbid(unsafe_code)]
 
+mod checks;
 mod fetch;
 mod fold;
+mod monitor;
 mod receipt;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -60,11 +71,15 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use headcount_core::{CampaignId, CampaignTally, CredentialVerifier, RegistrarId};
-use headcount_tlog::{Checkpoint, LogVerifier, tree_root, verify_tiles};
+use headcount_core::notes::CountsLine;
+use headcount_core::{CampaignId, CampaignTally, CredentialVerifier, LogState, RegistrarId};
+use headcount_tlog::{Checkpoint, LogVerifier, verify_tiles};
 use serde::Deserialize;
 
+pub use checks::{Cosigner, TallyNoteStatus};
 pub use fetch::{FetchStats, FetchedTiles};
+pub use headcount_cosignature::Policy;
+pub use monitor::{Monitor, MonitorOptions, alarm_env};
 pub use receipt::{ReceiptError, VerifiedReceipt, verify_receipt, verify_receipt_full};
 
 use fetch::{Got, Http, fetch_tree, log_cache_dir};
@@ -87,6 +102,49 @@ pub struct AuditOptions {
     pub parallelism: usize,
     /// Draw progress bars on stderr.
     pub progress: bool,
+    /// A C2SP tlog-policy: the checkpoint must carry the log's signature and
+    /// cosignatures meeting the witness quorum ([`Finding::WitnessQuorum`]).
+    /// If the policy lists logs, the log key must be one of them; with no
+    /// `log_key` given, a policy listing exactly one log pins that key.
+    pub policy: Option<Policy>,
+    /// A checkpoint without a signed tally note at its size is a finding
+    /// ([`Finding::TallyNoteMissing`]) rather than a remark in the report.
+    pub require_tally_note: bool,
+    /// Other vantage points on the same log: each checkpoint seen there must
+    /// be consistent with ours ([`Finding::SplitView`]).
+    pub compare: Vec<Vantage>,
+}
+
+/// Another view of the log to compare with (split-view detection).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Vantage {
+    /// Another base URL serving the same log (a mirror, a CDN, the log
+    /// through Tor): its `/checkpoint`, and its tiles when its tree is larger.
+    Url(String),
+    /// A checkpoint note obtained elsewhere (a receipt, a witness, a
+    /// friend); `source` names it in reports.
+    Note { source: String, note: Vec<u8> },
+}
+
+impl Vantage {
+    /// How reports name this vantage point.
+    pub fn source(&self) -> &str {
+        match self {
+            Vantage::Url(u) => u,
+            Vantage::Note { source, .. } => source,
+        }
+    }
+}
+
+/// The outcome of comparing with one [`Vantage`] that found no split view.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Compared {
+    pub source: String,
+    /// Its checkpoint (verified with the log key).
+    pub checkpoint: Checkpoint,
+    /// `None`: consistent with ours. `Some(reason)`: could not be decided
+    /// (its tree is larger and its tiles could not be had).
+    pub undetermined: Option<String>,
 }
 
 impl AuditOptions {
@@ -99,6 +157,9 @@ impl AuditOptions {
             cache_dir: None,
             parallelism: DEFAULT_PARALLELISM,
             progress: false,
+            policy: None,
+            require_tally_note: false,
+            compare: Vec::new(),
         }
     }
 }
@@ -119,11 +180,43 @@ pub enum Finding {
         tile: Option<String>,
         reason: String,
     },
-    /// The tree does not extend the last checkpoint this cache agreed with.
-    Inconsistent {
-        old_size: u64,
-        new_size: u64,
+    /// The log's size went back below a checkpoint verified earlier (by
+    /// this cache or monitor): both are signed by the log key.
+    Rollback {
+        old: Checkpoint,
+        new: Checkpoint,
+        old_note: Vec<u8>,
+        new_note: Vec<u8>,
+    },
+    /// The new checkpoint does not extend one verified earlier: the same
+    /// size with another root, or a larger tree whose consistency proof
+    /// (computed from its own tiles) does not verify. Both are signed by the
+    /// log key: proof of a fork.
+    Fork {
+        old: Checkpoint,
+        new: Checkpoint,
         reason: String,
+        old_note: Vec<u8>,
+        new_note: Vec<u8>,
+    },
+    /// Another vantage point sees a checkpoint, signed by the same log key,
+    /// that is inconsistent with ours: the log shows different trees to
+    /// different people.
+    SplitView {
+        source: String,
+        ours: Checkpoint,
+        theirs: Checkpoint,
+        reason: String,
+        our_note: Vec<u8>,
+        their_note: Vec<u8>,
+    },
+    /// The checkpoint does not satisfy the witness policy (`cosigned`: the
+    /// policy names of the witnesses whose cosignatures verify).
+    WitnessQuorum {
+        tree_size: u64,
+        reason: String,
+        cosigned: Vec<String>,
+        note: Vec<u8>,
     },
     /// The first invalid leaf: the log accepted an entry the rules reject.
     InvalidEntry {
@@ -139,6 +232,25 @@ pub enum Finding {
         ours: Option<CampaignTally>,
         theirs: Option<CampaignTally>,
     },
+    /// A line of the operator's signed tally note differs from our
+    /// recomputation (`None`: no such campaign on that side). `note` is the
+    /// signed note: a count its log does not support, signed by the log key.
+    TallyNoteDiffers {
+        campaign: CampaignId,
+        tree_size: u64,
+        ours: Option<CountsLine>,
+        theirs: Option<CountsLine>,
+        note: Vec<u8>,
+    },
+    /// The tally note at the checkpoint size is not signed by the log key,
+    /// malformed, or about another origin, size or root.
+    BadTallyNote {
+        tree_size: u64,
+        reason: String,
+        note: Vec<u8>,
+    },
+    /// No signed tally note at the checkpoint size, and one was required.
+    TallyNoteMissing { tree_size: u64 },
     /// A campaign in the log that the server does not list.
     CampaignOmitted { campaign: CampaignId },
     /// A campaign the server lists at a leaf index within the checkpoint,
@@ -155,7 +267,13 @@ impl Finding {
         match self {
             Finding::BadCheckpointSignature { .. } => "bad_checkpoint_signature",
             Finding::TreeMismatch { .. } => "tree_mismatch",
-            Finding::Inconsistent { .. } => "inconsistent",
+            Finding::Rollback { .. } => "rollback",
+            Finding::Fork { .. } => "fork",
+            Finding::SplitView { .. } => "split_view",
+            Finding::WitnessQuorum { .. } => "witness_quorum",
+            Finding::TallyNoteDiffers { .. } => "tally_note_differs",
+            Finding::BadTallyNote { .. } => "bad_tally_note",
+            Finding::TallyNoteMissing { .. } => "tally_note_missing",
             Finding::InvalidEntry { .. } => "invalid_entry",
             Finding::TallyDiffers { .. } => "tally_differs",
             Finding::CampaignOmitted { .. } => "campaign_omitted",
@@ -177,13 +295,92 @@ impl fmt::Display for Finding {
                 Some(t) => write!(f, "tile {t} does not match the signed tree: {reason}"),
                 None => write!(f, "the tiles do not match the signed tree: {reason}"),
             },
-            Finding::Inconsistent {
-                old_size,
-                new_size,
-                reason,
+            Finding::Rollback { old, new, .. } => write!(
+                f,
+                "rollback: the log's checkpoint of size {} (root {}) is smaller than the checkpoint \
+                 of size {} (root {}) verified earlier",
+                new.size.0,
+                b64(new.root),
+                old.size.0,
+                b64(old.root)
+            ),
+            Finding::Fork {
+                old, new, reason, ..
             } => write!(
                 f,
-                "the tree of size {new_size} does not extend the earlier checkpoint of size {old_size}: {reason}"
+                "fork: the checkpoint of size {} (root {}) does not extend the checkpoint of size {} \
+                 (root {}) verified earlier: {reason}",
+                new.size.0,
+                b64(new.root),
+                old.size.0,
+                b64(old.root)
+            ),
+            Finding::SplitView {
+                source,
+                ours,
+                theirs,
+                reason,
+                ..
+            } => write!(
+                f,
+                "split view: {source} sees a checkpoint of size {} (root {}) inconsistent with ours \
+                 of size {} (root {}): {reason}",
+                theirs.size.0,
+                b64(theirs.root),
+                ours.size.0,
+                b64(ours.root)
+            ),
+            Finding::WitnessQuorum {
+                tree_size,
+                reason,
+                cosigned,
+                ..
+            } => write!(
+                f,
+                "the checkpoint of size {tree_size} does not satisfy the witness policy ({reason}); \
+                 valid cosignatures from: {}",
+                if cosigned.is_empty() {
+                    "none".to_owned()
+                } else {
+                    cosigned.join(", ")
+                }
+            ),
+            Finding::TallyNoteDiffers {
+                campaign,
+                tree_size,
+                ours,
+                theirs,
+                ..
+            } => {
+                let show = |l: &Option<CountsLine>| match l {
+                    Some(l) => format!(
+                        "credible {} (credentialed {}, vouched {}), unverified {}, over bound {}, withdrawals {}",
+                        l.credible,
+                        l.credentialed,
+                        l.vouched,
+                        l.unverified,
+                        l.over_bound,
+                        l.withdrawals
+                    ),
+                    None => "no such campaign".into(),
+                };
+                write!(
+                    f,
+                    "the log's signed tally note at tree size {tree_size} is not supported by the log \
+                     for campaign {campaign}: signed {}, recomputed {}",
+                    show(theirs),
+                    show(ours)
+                )
+            }
+            Finding::BadTallyNote {
+                tree_size, reason, ..
+            } => write!(
+                f,
+                "the tally note at tree size {tree_size} is bad: {reason}"
+            ),
+            Finding::TallyNoteMissing { tree_size } => write!(
+                f,
+                "the server publishes no signed tally note at tree size {tree_size}"
             ),
             Finding::InvalidEntry {
                 index,
@@ -224,6 +421,56 @@ impl fmt::Display for Finding {
                 f,
                 "the server lists campaign {campaign} at leaf {leaf_index}, which the log does not contain"
             ),
+        }
+    }
+}
+
+fn b64(h: headcount_tlog::Hash) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(h.0)
+}
+
+impl Finding {
+    /// The offending checkpoint's tree size, when the finding is about one.
+    pub fn tree_size(&self) -> Option<u64> {
+        match self {
+            Finding::Rollback { new, .. } | Finding::Fork { new, .. } => Some(new.size.0),
+            Finding::SplitView { theirs, .. } => Some(theirs.size.0),
+            Finding::WitnessQuorum { tree_size, .. }
+            | Finding::TallyDiffers { tree_size, .. }
+            | Finding::TallyNoteDiffers { tree_size, .. }
+            | Finding::BadTallyNote { tree_size, .. }
+            | Finding::TallyNoteMissing { tree_size } => Some(*tree_size),
+            _ => None,
+        }
+    }
+
+    /// Signed notes that prove the finding to a third party (checkpoints,
+    /// tally notes), with a label each.
+    pub fn evidence(&self) -> Vec<(&'static str, &[u8])> {
+        match self {
+            Finding::Rollback {
+                old_note, new_note, ..
+            }
+            | Finding::Fork {
+                old_note, new_note, ..
+            } => vec![
+                ("earlier checkpoint", old_note),
+                ("new checkpoint", new_note),
+            ],
+            Finding::SplitView {
+                our_note,
+                their_note,
+                ..
+            } => vec![
+                ("our checkpoint", our_note),
+                ("their checkpoint", their_note),
+            ],
+            Finding::WitnessQuorum { note, .. } => vec![("checkpoint", note)],
+            Finding::TallyNoteDiffers { note, .. } | Finding::BadTallyNote { note, .. } => {
+                vec![("tally note", note)]
+            }
+            _ => vec![],
         }
     }
 }
@@ -272,9 +519,16 @@ pub struct AuditReport {
     pub checkpoint: Option<Checkpoint>,
     /// The checkpoint note as fetched.
     pub note: Vec<u8>,
-    /// The last checkpoint that agreed, from the cache, which this tree was
-    /// checked to extend.
+    /// The last checkpoint that agreed (from the cache, or the monitor's
+    /// last round), which this tree was checked to extend.
     pub previous: Option<Checkpoint>,
+    /// With a policy: the policy's witnesses whose cosignatures on the
+    /// checkpoint verify, with their timestamps.
+    pub cosigners: Vec<Cosigner>,
+    /// The signed tally note at the checkpoint size.
+    pub tally_note: TallyNoteStatus,
+    /// Vantage points compared without finding a split view.
+    pub compared: Vec<Compared>,
     /// Leaves verified (all of them when the verdict agrees).
     pub entries: u64,
     /// Our tally of every campaign after the last verified leaf, by campaign id.
@@ -342,6 +596,28 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
+/// What an audit starts from: the last checkpoint verified earlier and, in
+/// monitor mode, that tree and its folded state.
+#[derive(Default)]
+pub(crate) struct Prior {
+    /// The last verified checkpoint and its note.
+    pub checkpoint: Option<(Checkpoint, Vec<u8>)>,
+    /// Its tree, verified (reused tile by tile).
+    pub tiles: Option<FetchedTiles>,
+    /// The state folded up to its size (the fold resumes there).
+    pub state: Option<LogState>,
+}
+
+/// What [`run`] hands back besides the report.
+pub(crate) struct Outcome {
+    pub report: AuditReport,
+    pub tiles: FetchedTiles,
+    /// The folded state at the checkpoint size (only when the verdict agrees).
+    pub state: Option<LogState>,
+    /// The checkpoint note as verified.
+    pub note: Vec<u8>,
+}
+
 /// Audits the log at `opts.url`. `credentials` verifies credentialed entries
 /// (pass the log's own kind: `headcount_core::NoCredentials` for a log that
 /// has none enabled).
@@ -359,31 +635,62 @@ pub async fn audit_with_tiles(
     opts: &AuditOptions,
     credentials: &(dyn CredentialVerifier + Send + Sync),
 ) -> Result<(AuditReport, FetchedTiles), AuditError> {
+    let o = run(opts, credentials, Prior::default(), true).await?;
+    Ok((o.report, o.tiles))
+}
+
+/// The log key to use: given, from a one-log policy, or trusted on first use.
+async fn resolve_key(opts: &AuditOptions, http: &Http) -> Result<(String, bool), AuditError> {
+    if let Some(k) = &opts.log_key {
+        return Ok((k.trim().to_owned(), false));
+    }
+    if let Some(p) = &opts.policy {
+        let logs: Vec<_> = p.logs().collect();
+        if let [one] = logs.as_slice() {
+            return Ok((one.vkey(), false));
+        }
+    }
+    match http.get_json::<LogInfo>("/v1/log").await? {
+        Got::Found(info) => Ok((info.vkey, true)),
+        Got::NotFound => Err(AuditError::Status {
+            url: http.url("/v1/log"),
+            status: 404,
+            body: "no log key given and the server publishes none".into(),
+        }),
+    }
+}
+
+/// The audit itself. `cache_prior`: take the prior checkpoint from the cache
+/// (plain audits) when `prior` has none, and remember the agreed one there.
+pub(crate) async fn run(
+    opts: &AuditOptions,
+    credentials: &(dyn CredentialVerifier + Send + Sync),
+    prior: Prior,
+    cache_prior: bool,
+) -> Result<Outcome, AuditError> {
     let started = Instant::now();
     let http = Http::new(&opts.url)?;
-    let (log_key, tofu) = match &opts.log_key {
-        Some(k) => (k.trim().to_owned(), false),
-        None => match http.get_json::<LogInfo>("/v1/log").await? {
-            Got::Found(info) => (info.vkey, true),
-            Got::NotFound => {
-                return Err(AuditError::Status {
-                    url: http.url("/v1/log"),
-                    status: 404,
-                    body: "no log key given and the server publishes none".into(),
-                });
-            }
-        },
-    };
+    let (log_key, tofu) = resolve_key(opts, &http).await?;
     let verifier =
         LogVerifier::from_vkey(&log_key).map_err(|e| AuditError::BadLogKey(e.to_string()))?;
+    if let Some(p) = &opts.policy
+        && !checks::policy_accepts_log(p, &log_key)
+    {
+        return Err(AuditError::BadLogKey(
+            "the policy lists logs, and this log key is not one of them".into(),
+        ));
+    }
     let note = http.get_required("/checkpoint").await?;
     let mut report = AuditReport {
         url: opts.url.clone(),
-        log_key,
+        log_key: log_key.clone(),
         trust_on_first_use: tofu,
         checkpoint: None,
         note: note.clone(),
         previous: None,
+        cosigners: vec![],
+        tally_note: TallyNoteStatus::NotChecked,
+        compared: vec![],
         entries: 0,
         tallies: vec![],
         published_compared: 0,
@@ -392,19 +699,28 @@ pub async fn audit_with_tiles(
         fetch: FetchStats::default(),
         elapsed: Duration::ZERO,
     };
-    type Outcome = Result<(AuditReport, FetchedTiles), AuditError>;
-    let finish = |mut report: AuditReport, verdict: Verdict, tiles: FetchedTiles| -> Outcome {
+    let finish = |mut report: AuditReport,
+                  verdict: Verdict,
+                  tiles: FetchedTiles,
+                  state: Option<LogState>|
+     -> Result<Outcome, AuditError> {
         report.verdict = verdict;
         report.elapsed = started.elapsed();
-        Ok((report, tiles))
+        Ok(Outcome {
+            report,
+            tiles,
+            state,
+            note: note.clone(),
+        })
     };
+    let differs = |f: Finding| Verdict::Differs(f);
     let cp = match verifier.verify(&note) {
         Ok(cp) => cp,
         Err(e) => {
             let f = Finding::BadCheckpointSignature {
                 reason: e.to_string(),
             };
-            return finish(report, Verdict::Differs(f), FetchedTiles::default());
+            return finish(report, differs(f), FetchedTiles::default(), None);
         }
     };
     report.checkpoint = Some(cp.clone());
@@ -414,44 +730,60 @@ pub async fn audit_with_tiles(
         .as_deref()
         .map(|d| log_cache_dir(d, verifier.origin()));
 
-    // The last checkpoint this cache agreed with.
-    let previous = match &cache {
-        Some(c) => tokio::fs::read(c.join("checkpoint"))
-            .await
-            .ok()
-            .and_then(|n| verifier.verify(&n).ok()),
-        None => None,
+    // The last checkpoint verified earlier.
+    let Prior {
+        checkpoint: prior_cp,
+        tiles: prior_tiles,
+        state: prior_state,
+    } = prior;
+    let previous = match (prior_cp, &cache) {
+        (Some(p), _) => Some(p),
+        (None, Some(c)) if cache_prior => match tokio::fs::read(c.join("checkpoint")).await {
+            Ok(n) => verifier.verify(&n).ok().map(|cp| (cp, n)),
+            Err(_) => None,
+        },
+        _ => None,
     };
-    report.previous = previous.clone();
-    if let Some(prev) = &previous
-        && prev.size > cp.size
+    report.previous = previous.as_ref().map(|(c, _)| c.clone());
+    if let Some((prev, prev_note)) = &previous
+        && let Some(f) = checks::compare_heads(prev, prev_note, &cp, &note)
     {
-        let f = Finding::Inconsistent {
-            old_size: prev.size.0,
-            new_size: size,
-            reason: "the log shrank".into(),
-        };
-        return finish(report, Verdict::Differs(f), FetchedTiles::default());
+        return finish(report, differs(f), FetchedTiles::default(), None);
     }
 
-    // Tiles.
+    if let Some(policy) = &opts.policy {
+        report.cosigners = checks::cosigners(policy, &note);
+    }
+
+    // Tiles: reuse the prior tree only with its folded state (monitor mode).
+    let (prior_tiles, prior_state) = match (prior_tiles, prior_state, &previous) {
+        (Some(t), Some(s), Some((p, _))) if t.size() == p.size && s.size == p.size.0 => {
+            (Some(t), Some(s))
+        }
+        _ => (None, None),
+    };
+    let reusing = prior_tiles.is_some();
     let (mut tiles, mut stats) = fetch_tree(
         &http,
         cp.size,
         cache.as_deref(),
         true,
+        prior_tiles,
         opts.parallelism,
         opts.progress,
     )
     .await?;
     let mut checked = blocking(|| verify_tiles(&tiles, cp.size, cp.root));
-    if checked.is_err() && stats.from_cache > 0 {
+    let mut prior_state = prior_state;
+    if checked.is_err() && (stats.from_cache > 0 || reusing) {
         // Do not blame the log for a damaged cache: refetch everything.
+        prior_state = None;
         let (t, s) = fetch_tree(
             &http,
             cp.size,
             cache.as_deref(),
             false,
+            None,
             opts.parallelism,
             opts.progress,
         )
@@ -473,23 +805,35 @@ pub async fn audit_with_tiles(
             tile,
             reason: e.to_string(),
         };
-        return finish(report, Verdict::Differs(f), tiles);
+        return finish(report, differs(f), tiles, None);
     }
-    if let Some(prev) = &previous {
-        match tree_root(&tiles, prev.size) {
-            Ok(root) if root == prev.root => {}
-            other => {
-                let f = Finding::Inconsistent {
-                    old_size: prev.size.0,
-                    new_size: size,
-                    reason: match other {
-                        Ok(_) => "the earlier root is not a prefix of this tree".into(),
-                        Err(e) => e.to_string(),
-                    },
-                };
-                return finish(report, Verdict::Differs(f), tiles);
-            }
+    if let Some((prev, prev_note)) = &previous
+        && let Err(reason) = blocking(|| checks::extends(&tiles, prev, &cp))
+    {
+        let f = Finding::Fork {
+            old: prev.clone(),
+            new: cp.clone(),
+            reason,
+            old_note: prev_note.clone(),
+            new_note: note.clone(),
+        };
+        return finish(report, differs(f), tiles, None);
+    }
+
+    // Other vantage points.
+    for v in &opts.compare {
+        match compare_vantage(opts, &http, &verifier, &cp, &note, &tiles, v).await? {
+            Ok(c) => report.compared.push(c),
+            Err(f) => return finish(report, differs(f), tiles, None),
         }
+    }
+
+    // The witness policy (after the fork and split-view checks: a branch
+    // the witnesses refused fails the quorum too, but a fork says more).
+    if let Some(policy) = &opts.policy
+        && let Some(f) = checks::check_policy(policy, &note, &log_key, size, &report.cosigners)?
+    {
+        return finish(report, differs(f), tiles, None);
     }
 
     // Published tallies.
@@ -520,8 +864,9 @@ pub async fn audit_with_tiles(
         }
     }
 
-    // The fold.
-    let outcome = blocking(|| fold::fold(&tiles, size, &stops, credentials, opts.progress));
+    // The fold, from the prior state when there is one.
+    let start = prior_state.unwrap_or_default();
+    let outcome = blocking(|| fold::fold(start, &tiles, size, &stops, credentials, opts.progress));
     report.entries = outcome.state.size;
     report.tallies = outcome.state.tallies();
     report.published_compared = outcome.compared;
@@ -539,7 +884,7 @@ pub async fn audit_with_tiles(
         })
         .collect();
     if let Some(f) = outcome.finding {
-        return finish(report, Verdict::Differs(f), tiles);
+        return finish(report, differs(f), tiles, None);
     }
 
     // At the checkpoint size.
@@ -551,7 +896,7 @@ pub async fn audit_with_tiles(
                 campaign: id,
                 leaf_index: listed.get(&id).copied().unwrap_or_default(),
             };
-            return finish(report, Verdict::Differs(f), tiles);
+            return finish(report, differs(f), tiles, None);
         };
         if !listed.contains_key(&id) {
             // The server signs a checkpoint a moment before its derived state
@@ -560,7 +905,7 @@ pub async fn audit_with_tiles(
             listed = list_campaigns(&http, size).await?;
             if !listed.contains_key(&id) {
                 let f = Finding::CampaignOmitted { campaign: id };
-                return finish(report, Verdict::Differs(f), tiles);
+                return finish(report, differs(f), tiles, None);
             }
         }
         let path = format!("/v1/campaigns/{id}/tally?tree_size={size}");
@@ -587,13 +932,99 @@ pub async fn audit_with_tiles(
                 ours: Some(our.clone()),
                 theirs,
             };
-            return finish(report, Verdict::Differs(f), tiles);
+            return finish(report, differs(f), tiles, None);
         }
     }
 
+    // The operator's signed tally note at the checkpoint size.
+    let (status, finding) = checks::check_tally_note(&http, &verifier, &cp, &ours).await?;
+    report.tally_note = status;
+    if let Some(f) = finding {
+        return finish(report, differs(f), tiles, None);
+    }
+    if opts.require_tally_note && report.tally_note == TallyNoteStatus::Missing {
+        let f = Finding::TallyNoteMissing { tree_size: size };
+        return finish(report, differs(f), tiles, None);
+    }
+
     // Remember the checkpoint we agreed with, for the next run's consistency check.
-    if let Some(c) = &cache {
+    if cache_prior && let Some(c) = &cache {
         fetch::write_cache(&c.join("checkpoint"), &note).await?;
     }
-    finish(report, Verdict::Agrees, tiles)
+    finish(report, Verdict::Agrees, tiles, Some(outcome.state))
+}
+
+/// Compares our verified checkpoint with another vantage point's. `Ok(Err)`
+/// is a split view.
+async fn compare_vantage(
+    opts: &AuditOptions,
+    http: &Http,
+    verifier: &LogVerifier,
+    ours: &Checkpoint,
+    our_note: &[u8],
+    tiles: &FetchedTiles,
+    v: &Vantage,
+) -> Result<Result<Compared, Finding>, AuditError> {
+    let (their_note, their_http) = match v {
+        Vantage::Url(u) => {
+            let h = Http::new(u)?;
+            (h.get_required("/checkpoint").await?, h)
+        }
+        Vantage::Note { note, .. } => (note.clone(), http.clone()),
+    };
+    let theirs = verifier
+        .verify(&their_note)
+        .map_err(|e| AuditError::BadResponse {
+            url: v.source().to_owned(),
+            message: format!("its checkpoint is not signed by the log key: {e}"),
+        })?;
+    let split = |reason: String| {
+        Ok(Err(Finding::SplitView {
+            source: v.source().to_owned(),
+            ours: ours.clone(),
+            theirs: theirs.clone(),
+            reason,
+            our_note: our_note.to_vec(),
+            their_note: their_note.clone(),
+        }))
+    };
+    let consistent = |undetermined: Option<String>| {
+        Ok(Ok(Compared {
+            source: v.source().to_owned(),
+            checkpoint: theirs.clone(),
+            undetermined,
+        }))
+    };
+    if theirs.size <= ours.size {
+        // Our verified tiles prove (or refute) that ours extends theirs.
+        return match blocking(|| checks::extends(tiles, &theirs, ours)) {
+            Ok(()) => consistent(None),
+            Err(reason) => split(reason),
+        };
+    }
+    // Theirs is larger: fetch its tree (no cache: under a split view its
+    // tiles are not ours) and check that it extends ours.
+    let fetched = fetch_tree(
+        &their_http,
+        theirs.size,
+        None,
+        false,
+        None,
+        opts.parallelism,
+        false,
+    )
+    .await;
+    let their_tiles = match fetched {
+        Ok((t, _)) => t,
+        Err(e) => return consistent(Some(format!("its tree could not be fetched: {e}"))),
+    };
+    if let Err(e) = blocking(|| verify_tiles(&their_tiles, theirs.size, theirs.root)) {
+        return consistent(Some(format!(
+            "the tiles served for its tree do not match its root: {e}"
+        )));
+    }
+    match blocking(|| checks::extends(&their_tiles, ours, &theirs)) {
+        Ok(()) => consistent(None),
+        Err(reason) => split(reason),
+    }
 }
