@@ -22,6 +22,7 @@ pub mod notes;
 pub mod pow;
 pub mod state;
 pub mod tally;
+#[doc(hidden)]
 pub mod testkit;
 pub mod text;
 

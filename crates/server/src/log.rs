@@ -75,6 +75,8 @@ pub enum LogError {
     Tlog(#[from] headcount_tlog::Error),
     #[error("derived state: {0}")]
     Derived(#[from] DerivedError),
+    #[error("{0} has tiles but no checkpoint; refusing to start a new log over them")]
+    NoCheckpoint(PathBuf),
     #[error("leaf {index} of the stored log is invalid ({reason}); the log is corrupt")]
     CorruptLeaf { index: u64, reason: String },
 }
@@ -296,7 +298,11 @@ impl Log {
 
     /// The checkpoint to publish: with witnesses, the latest cosigned one.
     pub fn published(&self) -> Committed {
-        let cosigned = self.cosigned.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let cosigned = self
+            .cosigned
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         match cosigned {
             Some(c) if lock(&self.witness_tx).is_some() => c,
             _ => self.committed(),
@@ -322,6 +328,20 @@ impl Log {
     pub async fn submit(self: &Arc<Self>, bytes: Vec<u8>) -> Result<Receipt, SubmitError> {
         let entry = Entry::decode(&bytes).map_err(Rejection::from)?;
         let hash = EntryHash::of(&bytes);
+        // An identical entry still in flight (pooled, sequenced, or waiting for
+        // cosignatures): wait for the same answer as its first submitter.
+        let joined = {
+            let mut pool = lock(&self.pool);
+            pool.waiters.get_mut(&hash).map(|w| {
+                let (tx, rx) = oneshot::channel();
+                w.push(tx);
+                rx
+            })
+        };
+        if let Some(rx) = joined {
+            let located = rx.await.map_err(|_| SubmitError::ShuttingDown)??;
+            return self.receipt_for(&entry, &hash, located);
+        }
         if let Some(found) = self
             .with_db(|db| db.lookup_entry(&hash))
             .map_err(internal)?
@@ -334,6 +354,10 @@ impl Log {
             s.check_rules(t, &entry, hash).map(|_| ())
         });
         now?;
+        // Refuse before spending a signature or proof verification on it.
+        if lock(&self.pool).queue.len() >= self.options.pool_capacity {
+            return Err(SubmitError::Overloaded);
+        }
         // Then the expensive check, off the async runtime.
         let this = Arc::clone(self);
         let (entry, token) = tokio::task::spawn_blocking(move || {
@@ -467,6 +491,11 @@ fn load(
             }
         }
         None => {
+            // A tree without its checkpoint is not a new log: starting afresh
+            // would overwrite its tiles with a different history (a fork).
+            if tiles.root().join("tile").exists() {
+                return Err(LogError::NoCheckpoint(tiles.root().to_owned()));
+            }
             let cp = Checkpoint {
                 origin: signer.origin().to_owned(),
                 size: TreeSize(0),

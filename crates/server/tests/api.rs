@@ -443,3 +443,20 @@ async fn a_full_pool_answers_503_with_retry_after() {
     assert_eq!((ok, refused), (3, 3));
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn a_tree_without_its_checkpoint_is_never_restarted_as_a_new_log() {
+    let f = fixture().await;
+    let dir = f.srv.stop().await;
+    std::fs::remove_file(dir.path().join("log/checkpoint")).unwrap();
+    let (signer, _, _) = headcount_tlog::LogSigner::generate("test.example/log").unwrap();
+    let err = headcount_server::Log::open(
+        dir.path(),
+        signer,
+        std::sync::Arc::new(headcount_core::NoCredentials),
+        Default::default(),
+    )
+    .err()
+    .expect("refused");
+    assert!(err.to_string().contains("no checkpoint"), "{err}");
+}

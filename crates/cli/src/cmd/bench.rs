@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use ed25519_dalek::{Signer, SigningKey, Verifier};
 use headcount_audit::AuditOptions;
-use headcount_core::BbsCredentials;
+use headcount_core::{BbsCredentials, CampaignId};
 
 use crate::client::LogClient;
 use crate::cmd::campaign::{CampaignSpec, TextSpec, campaign_entry};
@@ -37,6 +37,10 @@ pub struct Args {
     /// Sequencer round interval, milliseconds.
     #[arg(long, default_value_t = 250)]
     pub batch_interval_ms: u64,
+    /// Credentialed declarations (BBS pseudonym proofs) to ingest and audit
+    /// in a second log: 10 campaigns, each declared in by this/10 credentials.
+    #[arg(long, default_value_t = 2000)]
+    pub credentialed: usize,
 }
 
 fn dir_bytes(p: &Path) -> u64 {
@@ -251,5 +255,196 @@ pub async fn run(a: Args) -> Result<()> {
         "  entry    {} bytes (a vouched declaration with a short alias)",
         entries[0].len()
     );
+    if a.credentialed > 0 {
+        credentialed(&a, ver_rate).await?;
+    }
+    Ok(())
+}
+
+/// The credentialed scenario: blind issuance, pseudonym proofs, verification.
+async fn credentialed(a: &Args, ed25519_rate: f64) -> Result<()> {
+    use headcount_credentials as bbs;
+    let dir = tempfile::tempdir()?;
+    let config = ServerConfig {
+        origin: Some("bench-credentialed.headcount.local/log".into()),
+        batch_interval_ms: Some(a.batch_interval_ms),
+        max_batch: Some(8192),
+        pool_capacity: Some(a.concurrency * 4),
+        ..Default::default()
+    };
+    let server = InProcess::start(dir.path(), &config, "127.0.0.1:0".parse()?).await?;
+    let client = LogClient::new(&server.url);
+    let sk = bbs::RegistrarSecretKey::generate(&mut rand::rngs::OsRng);
+    let pk = sk.public_key();
+    let keys = crate::keys::RegistrarKeys {
+        signing: SigningKey::generate(&mut rand::rngs::OsRng),
+        bbs_secret: None,
+        bbs_public: pk.to_bytes(),
+    };
+    let (reg, reg_bytes) =
+        registrar::registrar_entry(&keys, "Bench registrar", "Bench policy.", "")?;
+    let headcount_core::entry::Entry::Registrar(reg) = reg else {
+        bail!("registrar entry")
+    };
+    client.submit_ok(&reg_bytes).await?;
+    let n_campaigns = 10usize;
+    let per = a.credentialed.div_ceil(n_campaigns);
+    let now = crate::cmd::now();
+    let mut campaigns = Vec::new();
+    for i in 0..n_campaigns {
+        let spec = CampaignSpec {
+            opens_at: (now - 3600).to_string(),
+            closes_at: (now + 86_400).to_string(),
+            unverified_difficulty: 0,
+            registrars: vec![reg.id().to_hex()],
+            addressees: vec![],
+            text: vec![TextSpec {
+                lang: "en".into(),
+                title: format!("Bench {i}"),
+                statement: "Bench.".into(),
+            }],
+        };
+        let (c, bytes) = campaign_entry(&spec, &SigningKey::generate(&mut rand::rngs::OsRng))?;
+        client.submit_ok(&bytes).await?;
+        campaigns.push(c.id());
+    }
+    let batch = headcount_core::entry::Entry::IssuanceBatch(headcount_core::entry::IssuanceBatch {
+        registrar: reg.id(),
+        batch: 1,
+        size: per as u32,
+        period_start: now - 86_400,
+        period_end: now,
+        signature: [0; 64],
+    })
+    .sign(&keys.signing)?
+    .1;
+    client.submit_ok(&batch).await?;
+
+    println!(
+        "\n  credentialed: {per} credentials x {n_campaigns} campaigns = {} declarations",
+        per * n_campaigns
+    );
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    // Blind issuance: request, issue, finish.
+    let t = Instant::now();
+    let rid = reg.id();
+    let creds: Vec<bbs::Credential> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|k| {
+                let sk = sk.clone();
+                s.spawn(move || -> Result<Vec<bbs::Credential>> {
+                    let mut out = Vec::new();
+                    for _ in (k..per).step_by(threads) {
+                        let nym = bbs::NymSecret::generate(&mut rand::rngs::OsRng);
+                        let (req, st) = bbs::request_credential(&nym, &mut rand::rngs::OsRng)?;
+                        let attrs = bbs::Attributes {
+                            registrar_id: rid.0,
+                            batch: 1,
+                        };
+                        let sig = bbs::issue(&sk, &req, &attrs, &mut rand::rngs::OsRng)?;
+                        out.push(bbs::finish_credential(
+                            &sk.public_key(),
+                            &sig,
+                            st,
+                            &nym,
+                            &attrs,
+                        )?);
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("issuance thread"))
+            .collect::<Result<Vec<_>>>()
+            .map(|v| v.concat())
+    })?;
+    let issue_s = t.elapsed().as_secs_f64();
+    // Proof generation.
+    let t = Instant::now();
+    let jobs: Vec<(usize, CampaignId)> = (0..creds.len())
+        .flat_map(|i| campaigns.iter().map(move |c| (i, *c)))
+        .collect();
+    let entries: Vec<Vec<u8>> = std::thread::scope(|s| {
+        let chunks: Vec<&[(usize, CampaignId)]> =
+            jobs.chunks(jobs.len().div_ceil(threads).max(1)).collect();
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let creds = &creds;
+                s.spawn(move || -> Result<Vec<Vec<u8>>> {
+                    chunk
+                        .iter()
+                        .map(|(i, c)| {
+                            let (_, b) = headcount_core::credentials::declaration(
+                                &creds[*i],
+                                &pk,
+                                *c,
+                                "Bench",
+                                "",
+                                &mut rand::rngs::OsRng,
+                            )?;
+                            Ok(b)
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("proof thread"))
+            .collect::<Result<Vec<_>>>()
+            .map(|v| v.concat())
+    })?;
+    let prove_s = t.elapsed().as_secs_f64();
+    let n = entries.len();
+    println!(
+        "  issuance {:>9.1} ms per credential (request + blind issue + finish; {threads} threads: {:.0}/s)",
+        issue_s * 1000.0 * threads as f64 / per as f64,
+        per as f64 / issue_s
+    );
+    println!(
+        "  proving  {:>9.1} ms per declaration proof ({threads} threads: {:.0}/s); proof {} bytes, entry {} bytes",
+        prove_s * 1000.0 * threads as f64 / n as f64,
+        n as f64 / prove_s,
+        bbs::PROOF_LEN,
+        entries[0].len()
+    );
+    let entries = Arc::new(entries);
+    let (c3, e3) = (client.clone(), Arc::clone(&entries));
+    let ingest = run_clients(n, a.concurrency.min(256), move |i| {
+        let (c, e) = (c3.clone(), Arc::clone(&e3));
+        async move {
+            c.submit_ok(&e[i]).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let ingest_rate = n as f64 / ingest.as_secs_f64();
+    println!(
+        "  ingest   {:>9.0} credentialed entries/s ({:.2}s; every proof verified before sequencing)",
+        ingest_rate,
+        ingest.as_secs_f64()
+    );
+    let mut opts = AuditOptions::new(server.url.clone());
+    opts.log_key = Some(server.log.vkey());
+    let t = Instant::now();
+    let report = headcount_audit::audit(&opts, &BbsCredentials).await?;
+    let audit = t.elapsed();
+    if !report.verdict.agrees() {
+        bail!("the audit did not agree: {:?}", report.verdict);
+    }
+    let audit_rate = report.entries as f64 / audit.as_secs_f64();
+    println!(
+        "  audit    {:>9.0} entries/s ({:.2}s for {} entries, every proof re-verified; ratio to Ed25519 verify {:.3})",
+        audit_rate,
+        audit.as_secs_f64(),
+        report.entries,
+        audit_rate / ed25519_rate
+    );
+    server.stop().await?;
     Ok(())
 }

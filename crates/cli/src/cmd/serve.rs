@@ -54,8 +54,18 @@ pub fn load_or_create_log_key_new(path: &Path, origin: &str) -> Result<LogSigner
 pub fn open_log(data: &Path, config: &ServerConfig) -> Result<(Arc<Log>, SequencerOptions)> {
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
     let key_path = match &config.log_key {
-        Some(p) if p.is_relative() => data.join(p),
-        Some(p) => p.clone(),
+        Some(p) => {
+            let p = if p.is_relative() {
+                data.join(p)
+            } else {
+                p.clone()
+            };
+            // A configured key that is missing is a mistake, not a new log.
+            if !p.exists() {
+                anyhow::bail!("the configured log key {} does not exist", p.display());
+            }
+            p
+        }
         None => crate::default_log_key(data),
     };
     let origin = config
@@ -93,13 +103,28 @@ pub async fn run(args: Args) -> Result<()> {
     );
     eprintln!("log key: {}", log.vkey());
     let dashboard = headcount_dashboard::router(Arc::clone(&log));
-    let served = headcount_server::serve_with(Arc::clone(&log), listener, dashboard, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await;
+    let served =
+        headcount_server::serve_with(Arc::clone(&log), listener, dashboard, shutdown_signal())
+            .await;
     log.shutdown();
     served?;
     Ok(())
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM, so the pool drains before exit.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
 }
 
 /// A log server running inside this process (for `demo` and `bench`).
