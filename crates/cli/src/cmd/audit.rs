@@ -1,14 +1,41 @@
 //! `headcount audit URL`: download the log, verify everything, recompute
 //! every tally, compare with what the server publishes, print a verdict.
+//! With `--follow`, a monitor: verify each new checkpoint incrementally and
+//! raise an alarm on a fork, a rollback, a split view, an invalid entry or a
+//! tally the log does not support.
 //! Exit status: 0 agrees, 1 the audit could not complete, 2 the log differs.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use anyhow::Result;
-use headcount_audit::{AuditOptions, AuditReport, Verdict};
+use anyhow::{Context, Result};
+use headcount_audit::{
+    AuditOptions, AuditReport, Monitor, MonitorOptions, Policy, TallyNoteStatus, Vantage, Verdict,
+};
 use headcount_core::BbsCredentials;
 
+const EXIT_CODES: &str = "\
+Exit status:
+  0  the log agrees (with --follow: after --rounds rounds that all agreed)
+  1  the audit could not complete (network, bad key or policy file, state directory);
+     says nothing about the log
+  2  the log differs, or (with --follow) an alarm: fork, rollback, split view,
+     witness quorum not met, invalid entry, or a tally (JSON or signed note)
+     the log does not support. The finding's code and evidence are printed,
+     and with --state also written to DIR/alarms/.
+
+Monitor mode (--follow --state DIR) keeps the last verified checkpoint in
+DIR/checkpoint (and every verified one in DIR/checkpoints/), the log key in
+DIR/log.vkey and the tile cache in DIR/tiles; each round fetches and folds
+only what is new. A round that cannot complete (server down) is reported and
+retried at the next interval; it is not an alarm.
+
+--alarm-command CMD runs `sh -c CMD` on an alarm with HEADCOUNT_ALARM_CODE,
+HEADCOUNT_ALARM_MESSAGE, HEADCOUNT_ALARM_URL, HEADCOUNT_ALARM_TREE_SIZE,
+HEADCOUNT_ALARM_CHECKPOINT and HEADCOUNT_ALARM_EVIDENCE (the alarm file) set.";
+
 #[derive(clap::Args)]
+#[command(after_long_help = EXIT_CODES)]
 pub struct Args {
     /// Base URL of the log server.
     pub url: String,
@@ -35,6 +62,41 @@ pub struct Args {
     /// Also send the attestation to the log, which publishes it if it lists this auditor.
     #[arg(long, requires = "attest")]
     pub submit: bool,
+    /// A C2SP tlog-policy file: the checkpoint must be signed by the log and
+    /// cosigned by a quorum of its witnesses (finding `witness_quorum`). A
+    /// policy that lists exactly one log also pins the log key.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// A checkpoint without a signed tally note at its size is a finding
+    /// (`tally_note_missing`); by default it is only reported.
+    #[arg(long)]
+    pub require_tally_note: bool,
+    /// Another URL serving the same log (mirror, CDN, onion address): its
+    /// checkpoint must be consistent with ours (finding `split_view`). Repeatable.
+    #[arg(long, value_name = "URL2")]
+    pub compare: Vec<String>,
+    /// A checkpoint note obtained elsewhere (a receipt, a witness, a friend):
+    /// it must be signed by the log key and consistent with ours. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub compare_checkpoint: Vec<PathBuf>,
+    /// Monitor mode: keep following the log, one round every --interval;
+    /// stop with exit status 2 on the first alarm.
+    #[arg(long, requires = "state", conflicts_with_all = ["attest", "cache"])]
+    pub follow: bool,
+    /// The monitor's state directory (last verified checkpoint, pinned key,
+    /// tile cache, alarms); a restart resumes from it.
+    #[arg(long, value_name = "DIR", requires = "follow")]
+    pub state: Option<PathBuf>,
+    /// Seconds between monitor rounds.
+    #[arg(long, value_name = "SECS", default_value_t = 60, requires = "follow")]
+    pub interval: u64,
+    /// Shell command run on an alarm, with the finding in HEADCOUNT_ALARM_*
+    /// environment variables (see below).
+    #[arg(long, value_name = "CMD", requires = "follow")]
+    pub alarm_command: Option<String>,
+    /// Stop after this many monitor rounds (default: follow forever).
+    #[arg(long, value_name = "N", requires = "follow")]
+    pub rounds: Option<u64>,
 }
 
 /// Signs the audit's result as an attestation note.
@@ -96,6 +158,33 @@ pub fn print_report(r: &AuditReport) -> bool {
             t.campaign, t.credible, t.credentialed, t.vouched, t.unverified, t.withdrawals
         );
     }
+    for c in &r.cosigners {
+        println!(
+            "cosigned   by {} ({}) at {}",
+            c.name, c.key_name, c.timestamp
+        );
+    }
+    match r.tally_note {
+        TallyNoteStatus::Verified => {
+            println!("tally note signed by the log; every line matches the recomputed tallies")
+        }
+        TallyNoteStatus::Missing => {
+            println!("tally note none published at this size (not required)")
+        }
+        TallyNoteStatus::NotChecked | TallyNoteStatus::Differs => {}
+    }
+    for c in &r.compared {
+        match &c.undetermined {
+            None => println!(
+                "compared   {}: size {} is consistent with ours",
+                c.source, c.checkpoint.size.0
+            ),
+            Some(why) => println!(
+                "compared   {}: size {} could not be checked: {why}",
+                c.source, c.checkpoint.size.0
+            ),
+        }
+    }
     for o in &r.over_bound {
         println!(
             "EVIDENCE   registrar {} batch {}: {} declarations in campaign {} but the batch logged only {} credentials",
@@ -111,17 +200,126 @@ pub fn print_report(r: &AuditReport) -> bool {
         }
         Verdict::Differs(f) => {
             println!("verdict    DIFFERS ({}): {f}", f.code());
+            for (label, note) in f.evidence() {
+                println!("evidence   {label}:");
+                for line in String::from_utf8_lossy(note).lines() {
+                    println!("  {line}");
+                }
+            }
             false
         }
     }
 }
 
-pub async fn run(a: Args) -> Result<()> {
-    let mut opts = AuditOptions::new(a.url);
-    opts.log_key = a.log_key;
-    opts.cache_dir = a.cache;
+fn options(a: &Args) -> Result<AuditOptions> {
+    let mut opts = AuditOptions::new(a.url.clone());
+    opts.log_key = a.log_key.clone();
+    opts.cache_dir = a.cache.clone();
     opts.parallelism = a.parallel.max(1);
-    opts.progress = !a.quiet;
+    opts.progress = !a.quiet && !a.follow;
+    opts.require_tally_note = a.require_tally_note;
+    if let Some(p) = &a.policy {
+        let text = std::fs::read_to_string(p)
+            .with_context(|| format!("reading the policy {}", p.display()))?;
+        opts.policy =
+            Some(Policy::parse(&text).with_context(|| format!("the policy {}", p.display()))?);
+    }
+    opts.compare = a.compare.iter().cloned().map(Vantage::Url).collect();
+    for f in &a.compare_checkpoint {
+        let note =
+            std::fs::read(f).with_context(|| format!("reading the checkpoint {}", f.display()))?;
+        opts.compare.push(Vantage::Note {
+            source: f.display().to_string(),
+            note,
+        });
+    }
+    Ok(opts)
+}
+
+/// Monitor mode; never returns (exits 0, 1 or 2).
+async fn follow(a: &Args, opts: AuditOptions) -> ! {
+    let Some(state_dir) = a.state.clone() else {
+        eprintln!("--follow needs --state DIR");
+        std::process::exit(1);
+    };
+    let mut monitor = match Monitor::open(MonitorOptions {
+        audit: opts,
+        state_dir,
+        alarm_command: a.alarm_command.clone(),
+    }) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("the monitor could not start: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Some(cp) = monitor.last_verified() {
+        println!(
+            "resuming   from the verified checkpoint of size {}",
+            cp.size.0
+        );
+    }
+    let mut round = 0u64;
+    loop {
+        round += 1;
+        let before = monitor.last_verified().map_or(0, |c| c.size.0);
+        let failed = match monitor.round(&BbsCredentials).await {
+            Ok(r) => match &r.verdict {
+                Verdict::Agrees => {
+                    let cp = r.checkpoint.as_ref();
+                    let size = cp.map_or(0, |c| c.size.0);
+                    let cosigned: Vec<&str> = r.cosigners.iter().map(|c| c.name.as_str()).collect();
+                    println!(
+                        "round {round}   size {size} root {} verified: {} new entries, {} tiles fetched{}{}",
+                        cp.map(|c| c.root.to_string()).unwrap_or_default(),
+                        size.saturating_sub(before),
+                        r.fetch.fetched_full + r.fetch.fetched_partial,
+                        if cosigned.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", cosigned by {}", cosigned.join(", "))
+                        },
+                        match r.tally_note {
+                            TallyNoteStatus::Verified => ", tally note verified",
+                            TallyNoteStatus::Missing => ", no tally note",
+                            _ => "",
+                        }
+                    );
+                    false
+                }
+                Verdict::Differs(f) => {
+                    print_report(&r);
+                    eprintln!(
+                        "ALARM ({}): {f}\nthe evidence is in {}",
+                        f.code(),
+                        monitor.options().state_dir.join("alarms").display()
+                    );
+                    std::process::exit(2);
+                }
+            },
+            Err(e) => {
+                eprintln!("round {round}   could not complete (retrying next round): {e}");
+                true
+            }
+        };
+        if a.rounds.is_some_and(|n| round >= n) {
+            std::process::exit(i32::from(failed));
+        }
+        tokio::time::sleep(Duration::from_secs(a.interval)).await;
+    }
+}
+
+pub async fn run(a: Args) -> Result<()> {
+    let opts = match options(&a) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("audit could not start: {e:#}");
+            std::process::exit(1);
+        }
+    };
+    if a.follow {
+        follow(&a, opts).await;
+    }
     let report = match headcount_audit::audit(&opts, &BbsCredentials).await {
         Ok(r) => r,
         Err(e) => {
