@@ -196,6 +196,13 @@ impl LogState {
         Self::default()
     }
 
+    /// Whether a declaration, withdrawal, vouched or unverified declaration
+    /// with this entry hash is in the log (registrars, campaigns and batches
+    /// are not tracked here: look those up by id).
+    pub fn contains_entry(&self, hash: &EntryHash) -> bool {
+        self.seen.contains(hash)
+    }
+
     /// A registrar by id.
     pub fn registrar(&self, id: &RegistrarId) -> Option<&RegistrarInfo> {
         self.registrars.get(id)

@@ -342,9 +342,16 @@ impl Log {
             let located = rx.await.map_err(|_| SubmitError::ShuttingDown)??;
             return self.receipt_for(&entry, &hash, located);
         }
-        if let Some(found) = self
-            .with_db(|db| db.lookup_entry(&hash))
-            .map_err(internal)?
+        // Only an entry the log may already hold needs the database: the rules
+        // state knows every campaign-scoped entry in memory.
+        let may_be_logged = matches!(
+            entry,
+            Entry::Registrar(_) | Entry::Campaign(_) | Entry::IssuanceBatch(_)
+        ) || self.with_state(|s| s.contains_entry(&hash));
+        if may_be_logged
+            && let Some(found) = self
+                .with_db(|db| db.lookup_entry(&hash))
+                .map_err(internal)?
         {
             return self.receipt_for(&entry, &hash, found);
         }

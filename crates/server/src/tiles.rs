@@ -7,24 +7,63 @@
 //! verifying against the older checkpoint, and recovery after a crash reads
 //! the partial tiles of the last committed size.
 
+use std::collections::{HashMap, VecDeque};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use headcount_tlog::{Error as TlogError, TileId, TileReader};
 
 use crate::durable::write_atomic;
 
-/// Tiles and checkpoint in a directory.
+/// Tiles and checkpoint in a directory, with the most recently written or
+/// read tiles kept in memory: receipts of a round all read the same
+/// right-edge tiles, which the sequencer has just written.
 #[derive(Clone, Debug)]
 pub struct FsTiles {
     root: PathBuf,
+    cache: Arc<Mutex<TileCache>>,
+}
+
+/// A small FIFO cache of tile contents. Tiles are immutable once written at
+/// a given (level, index, width), so cached contents never go stale.
+#[derive(Debug, Default)]
+struct TileCache {
+    map: HashMap<TileId, Arc<Vec<u8>>>,
+    order: VecDeque<TileId>,
+}
+
+/// Tiles kept in memory (about 8 KiB each: at most ~8 MiB).
+const CACHED_TILES: usize = 1024;
+
+impl TileCache {
+    fn get(&self, id: &TileId) -> Option<Arc<Vec<u8>>> {
+        self.map.get(id).cloned()
+    }
+    fn put(&mut self, id: TileId, data: Arc<Vec<u8>>) {
+        if self.map.insert(id, data).is_none() {
+            self.order.push_back(id);
+            while self.order.len() > CACHED_TILES {
+                if let Some(old) = self.order.pop_front() {
+                    self.map.remove(&old);
+                }
+            }
+        }
+    }
 }
 
 impl FsTiles {
     /// The static tree rooted at `root` (created on first write).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        FsTiles { root: root.into() }
+        FsTiles {
+            root: root.into(),
+            cache: Arc::new(Mutex::new(TileCache::default())),
+        }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, TileCache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The directory.
@@ -34,7 +73,11 @@ impl FsTiles {
 
     /// Writes one tile durably.
     pub fn write_tile(&self, id: TileId, data: &[u8]) -> io::Result<()> {
-        write_atomic(&self.root.join(id.path()), data)
+        write_atomic(&self.root.join(id.path()), data)?;
+        // A tile rewritten after a crash (beyond the last checkpoint) replaces
+        // what the cache may hold for the same coordinates.
+        self.cache().put(id, Arc::new(data.to_vec()));
+        Ok(())
     }
 
     /// Writes the checkpoint durably: the commit point of a sequencing round.
@@ -54,8 +97,14 @@ impl FsTiles {
 
 impl TileReader for FsTiles {
     fn read_tile(&self, id: TileId) -> Result<Vec<u8>, TlogError> {
+        if let Some(t) = self.cache().get(&id) {
+            return Ok(t.as_ref().clone());
+        }
         match fs::read(self.root.join(id.path())) {
-            Ok(b) => Ok(b),
+            Ok(b) => {
+                self.cache().put(id, Arc::new(b.clone()));
+                Ok(b)
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(TlogError::TileNotFound(id)),
             Err(e) => Err(TlogError::Storage(Box::new(e))),
         }
