@@ -181,7 +181,25 @@ pub async fn withdraw(a: WithdrawArgs) -> Result<()> {
         .get_json(&format!("/v1/campaigns/{campaign}"))
         .await?;
     let mut wallet = a.wallet.open()?;
-    let cred = pick_credential(&wallet, &c)?;
+    // The credential behind this wallet's latest declaration in the campaign,
+    // if it holds one; otherwise any credential the campaign accepts.
+    let declared = wallet
+        .receipts_for_campaign(&campaign.0)
+        .filter(|r| r.kind == ReceiptKind::Declaration)
+        .max_by_key(|r| r.leaf_index)
+        .and_then(|r| match Entry::decode(&r.entry) {
+            Ok(Entry::Declaration(d)) => Some((d.registrar, d.batch)),
+            _ => None,
+        });
+    let cred = match declared.and_then(|(r, b)| {
+        wallet
+            .credentials()
+            .iter()
+            .find(|c| c.registrar_id() == r.0 && c.batch() == b)
+    }) {
+        Some(c) => c,
+        None => pick_credential(&wallet, &c)?,
+    };
     let (pk, credential) = (*cred.registrar_public_key(), cred.credential().clone());
     let (_, bytes) = tokio::task::spawn_blocking(move || {
         headcount_core::credentials::withdrawal(&credential, &pk, campaign, &mut rand::rngs::OsRng)
