@@ -264,11 +264,11 @@ async fn submit_all(url: &str, entries: Vec<Vec<u8>>) {
         .await;
 }
 
-async fn setup(url: &str, f: &Fixture, setup: Vec<Vec<u8>>) {
-    for e in setup {
+/// The setup entries, one round each (the campaign needs its registrar first).
+async fn setup(url: &str, entries: Vec<Vec<u8>>) {
+    for e in entries {
         submit_all(url, vec![e]).await;
     }
-    let _ = f;
 }
 
 fn keys() -> (String, String) {
@@ -332,7 +332,7 @@ async fn monitor_follows_an_honest_witnessed_log_incrementally() {
     let policy = policy_of(&vkey, &[("one", &w1), ("two", &w2)]);
     let server = Server::start(&tmp.path().join("log"), &skey, Some(&policy)).await;
     let (f, s) = fixture();
-    setup(&server.url, &f, s).await;
+    setup(&server.url, s).await;
     submit_all(&server.url, (0..300).map(|i| vouched(&f, i)).collect()).await;
     cosigned_at(&w2, 303).await;
 
@@ -384,7 +384,7 @@ async fn a_fork_is_refused_by_the_witness_and_caught_by_monitor_and_compare() {
     // The shared prefix, witnessed.
     let a = Server::start(&dir_a, &skey, Some(&policy)).await;
     let (f, s) = fixture();
-    setup(&a.url, &f, s).await;
+    setup(&a.url, s).await;
     submit_all(&a.url, (0..5).map(|i| vouched(&f, i)).collect()).await;
     cosigned_at(&w, 8).await;
     let state = tmp.path().join("monitor");
@@ -497,6 +497,22 @@ async fn a_fork_is_refused_by_the_witness_and_caught_by_monitor_and_compare() {
     }];
     let r = audit(&o, &NoCredentials).await.unwrap();
     assert_eq!(finding(&r).code(), "split_view", "{:?}", r.verdict);
+    // A monitor following A and comparing with B each round alarms too.
+    let state2 = tmp.path().join("monitor-compare");
+    let m2 = monitor(&a.url, &vkey, &state2, None);
+    let mut o2 = m2.options().audit.clone();
+    o2.compare = vec![Vantage::Url(b.url.clone())];
+    drop(m2);
+    let mut m2 = Monitor::open(MonitorOptions {
+        audit: o2,
+        state_dir: state2.clone(),
+        alarm_command: None,
+    })
+    .unwrap();
+    let r = m2.round(&NoCredentials).await.unwrap();
+    assert_eq!(finding(&r).code(), "split_view", "{:?}", r.verdict);
+    assert!(m2.last_verified().is_none());
+    assert_eq!(alarm_files(&state2).len(), 1);
     // A mirror of A is consistent with A.
     let mut o = opts(&a.url, &vkey);
     o.compare = vec![Vantage::Url(a.url.clone())];
@@ -526,7 +542,7 @@ async fn a_rollback_is_caught_by_monitor_and_witness() {
     let dir = tmp.path().join("log");
     let server = Server::start(&dir, &skey, Some(&policy)).await;
     let (f, s) = fixture();
-    setup(&server.url, &f, s).await;
+    setup(&server.url, s).await;
     submit_all(&server.url, (0..4).map(|i| vouched(&f, i)).collect()).await;
     cosigned_at(&w, 7).await;
     server.stop().await;
@@ -617,7 +633,7 @@ async fn a_signed_tally_note_the_log_does_not_support_names_the_campaign() {
     let dir = tmp.path().join("log");
     let server = Server::start(&dir, &skey, None).await;
     let (f, s) = fixture();
-    setup(&server.url, &f, s).await;
+    setup(&server.url, s).await;
     submit_all(&server.url, (0..6).map(|i| vouched(&f, i)).collect()).await;
     let size = server.size();
     let r = audit(&opts(&server.url, &vkey), &NoCredentials)

@@ -169,7 +169,7 @@ pub fn print_report(r: &AuditReport) -> bool {
             println!("tally note signed by the log; every line matches the recomputed tallies")
         }
         TallyNoteStatus::Missing => {
-            println!("tally note none published at this size (not required)")
+            println!("tally note none published at this size")
         }
         TallyNoteStatus::NotChecked | TallyNoteStatus::Differs => {}
     }
