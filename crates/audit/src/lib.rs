@@ -606,7 +606,13 @@ pub(crate) struct Prior {
     pub tiles: Option<FetchedTiles>,
     /// The state folded up to its size (the fold resumes there).
     pub state: Option<LogState>,
+    /// The published tallies verified up to its size: a later history that
+    /// rewrites one of them is a [`Finding::TallyDiffers`].
+    pub published: Option<Published>,
 }
+
+/// Published tallies by (campaign, tree size).
+pub(crate) type Published = BTreeMap<(CampaignId, u64), CampaignTally>;
 
 /// What [`run`] hands back besides the report.
 pub(crate) struct Outcome {
@@ -616,6 +622,9 @@ pub(crate) struct Outcome {
     pub state: Option<LogState>,
     /// The checkpoint note as verified.
     pub note: Vec<u8>,
+    /// The published tallies up to the checkpoint size (verified when the
+    /// verdict agrees).
+    pub published: Published,
 }
 
 /// Audits the log at `opts.url`. `credentials` verifies credentialed entries
@@ -699,6 +708,7 @@ pub(crate) async fn run(
         fetch: FetchStats::default(),
         elapsed: Duration::ZERO,
     };
+    let published_now = std::sync::Mutex::new(Published::new());
     let finish = |mut report: AuditReport,
                   verdict: Verdict,
                   tiles: FetchedTiles,
@@ -706,11 +716,17 @@ pub(crate) async fn run(
      -> Result<Outcome, AuditError> {
         report.verdict = verdict;
         report.elapsed = started.elapsed();
+        let published = if state.is_some() {
+            std::mem::take(&mut *published_now.lock().unwrap_or_else(|e| e.into_inner()))
+        } else {
+            Published::new()
+        };
         Ok(Outcome {
             report,
             tiles,
             state,
             note: note.clone(),
+            published,
         })
     };
     let differs = |f: Finding| Verdict::Differs(f);
@@ -735,6 +751,7 @@ pub(crate) async fn run(
         checkpoint: prior_cp,
         tiles: prior_tiles,
         state: prior_state,
+        published: prior_published,
     } = prior;
     let previous = match (prior_cp, &cache) {
         (Some(p), _) => Some(p),
@@ -857,12 +874,32 @@ pub(crate) async fn run(
         .into_iter()
         .collect::<Result<_, _>>()?;
     let mut stops: fold::Stops = BTreeMap::new();
+    let resume = prior_state.as_ref().map_or(0, |s| s.size);
+    let prior_published = prior_published.unwrap_or_default();
+    let mut published = Published::new();
     for t in histories.into_iter().flatten() {
         // Tallies published after our checkpoint cannot be checked yet.
-        if t.tree_size <= size {
-            stops.entry(t.tree_size).or_default().push(t);
+        if t.tree_size > size {
+            continue;
         }
+        // The fold resumes after `resume`: what was published up to there
+        // was verified in an earlier round and must not have changed since.
+        if t.tree_size <= resume
+            && let Some(seen) = prior_published.get(&(t.campaign, t.tree_size))
+            && seen != &t
+        {
+            let f = Finding::TallyDiffers {
+                campaign: t.campaign,
+                tree_size: t.tree_size,
+                ours: Some(seen.clone()),
+                theirs: Some(t),
+            };
+            return finish(report, differs(f), tiles, None);
+        }
+        published.insert((t.campaign, t.tree_size), t.clone());
+        stops.entry(t.tree_size).or_default().push(t);
     }
+    *published_now.lock().unwrap_or_else(|e| e.into_inner()) = published;
 
     // The fold, from the prior state when there is one.
     let start = prior_state.unwrap_or_default();

@@ -24,7 +24,7 @@ use headcount_core::{CredentialVerifier, LogState};
 use headcount_tlog::{Checkpoint, LogVerifier};
 
 use crate::fetch::FetchedTiles;
-use crate::{AuditError, AuditOptions, AuditReport, Finding, Prior, Verdict, run};
+use crate::{AuditError, AuditOptions, AuditReport, Finding, Prior, Published, Verdict, run};
 
 /// What to follow, and where to keep state.
 #[derive(Clone, Debug)]
@@ -44,6 +44,7 @@ pub struct Monitor {
     last: Option<(Checkpoint, Vec<u8>)>,
     tiles: Option<FetchedTiles>,
     state: Option<LogState>,
+    published: Option<Published>,
 }
 
 impl std::fmt::Debug for Monitor {
@@ -151,6 +152,7 @@ impl Monitor {
             last,
             tiles: None,
             state: None,
+            published: None,
         })
     }
 
@@ -183,6 +185,7 @@ impl Monitor {
             checkpoint: self.last.clone(),
             tiles: self.tiles.take(),
             state: self.state.take(),
+            published: self.published.take(),
         };
         let out = run(&self.opts.audit, credentials, prior, false).await?;
         let dir = &self.opts.state_dir;
@@ -205,6 +208,7 @@ impl Monitor {
                     self.last = Some((cp.clone(), out.note.clone()));
                     self.tiles = Some(out.tiles);
                     self.state = out.state;
+                    self.published = Some(out.published);
                 }
             }
             Verdict::Differs(f) => {

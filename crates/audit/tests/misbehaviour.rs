@@ -358,6 +358,48 @@ async fn monitor_follows_an_honest_witnessed_log_incrementally() {
     assert_eq!(r.tallies[0].vouched, 320);
     assert_eq!(m.last_verified().unwrap().size, TreeSize(323));
 
+    // The server rewrites a tally it published before the last verified
+    // checkpoint (history the incremental fold does not revisit): the
+    // monitor remembers what it verified and alarms.
+    let db = rusqlite::Connection::open(tmp.path().join("log/state.sqlite")).unwrap();
+    let (at, json): (i64, String) = db
+        .query_row(
+            "SELECT tree_size, json FROM tallies WHERE campaign = ?1 AND tree_size <= 303 \
+             ORDER BY tree_size DESC LIMIT 1",
+            [&f.campaign.0[..]],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let mut t: headcount_core::CampaignTally = serde_json::from_str(&json).unwrap();
+    t.vouched += 7;
+    t.credible += 7;
+    let set = |json: &str| {
+        db.execute(
+            "UPDATE tallies SET json = ?1 WHERE campaign = ?2 AND tree_size = ?3",
+            rusqlite::params![json, &f.campaign.0[..], at],
+        )
+        .unwrap()
+    };
+    set(&serde_json::to_string(&t).unwrap());
+    let r = m.round(&NoCredentials).await.unwrap();
+    match finding(&r) {
+        Finding::TallyDiffers {
+            campaign,
+            tree_size,
+            ours,
+            theirs,
+        } => {
+            assert_eq!((*campaign, *tree_size), (f.campaign, at as u64));
+            assert_eq!(
+                theirs.as_ref().unwrap().vouched,
+                ours.as_ref().unwrap().vouched + 7
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    set(&json);
+    std::fs::remove_dir_all(state.join("alarms")).unwrap();
+
     // A restart resumes from the state directory: the full tiles come from
     // its cache, and the log must extend the checkpoint recorded there.
     drop(m);
