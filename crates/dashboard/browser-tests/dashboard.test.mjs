@@ -78,6 +78,7 @@ async function checkPage(url, name) {
     assert.equal(o.scroll, false, `${url} at ${vp.width}px scrolls sideways`);
     assert.deepEqual(await context.cookies(), [], 'no cookies');
     await page.screenshot({ path: path.join(shots, `${name}${suffix}.png`), fullPage: true });
+    if (vp === DESKTOP) await page.screenshot({ path: path.join(shots, `${name}-top.png`) });
     assert.deepEqual(problems, [], `${url}: problems`);
     await context.close();
   }

@@ -386,7 +386,7 @@ impl Db {
             .map(|i| i as u64))
     }
 
-    /// The latest checkpoint notes the server stored, newest first.
+    /// The checkpoint note the server stored at exactly `size`.
     pub fn checkpoint_note(&self, size: u64) -> Result<Option<Vec<u8>>> {
         Ok(self
             .conn
@@ -396,10 +396,13 @@ impl Db {
     }
 }
 
+/// A stored attestation: (auditor, tree size, verdict, received, signed note).
+pub type AttestationRow = (String, u64, String, u64, Vec<u8>);
+
 impl Db {
     /// Auditors' attestations, newest tree first: (auditor, tree size,
     /// verdict, received, signed note). Empty if the table does not exist.
-    pub fn attestations(&self, limit: u32) -> Result<Vec<(String, u64, String, u64, Vec<u8>)>> {
+    pub fn attestations(&self, limit: u32) -> Result<Vec<AttestationRow>> {
         let st = self.conn.prepare_cached(
             "SELECT auditor, tree_size, verdict, received, note FROM attestations
              ORDER BY tree_size DESC, auditor LIMIT ?1",

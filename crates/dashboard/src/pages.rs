@@ -148,7 +148,7 @@ fn empty_tally(c: CampaignId, size: u64) -> CampaignTally {
     }
 }
 
-fn title_of<'c>(c: &'c Campaign, lang: Lang) -> &'c CampaignText {
+fn title_of(c: &Campaign, lang: Lang) -> &CampaignText {
     c.text(lang.campaign_tag())
 }
 
