@@ -316,6 +316,8 @@ impl Log {
 
     /// Stops the sequencer after it drains the pool.
     pub fn shutdown(&self) {
+        // Ends the witnessing stage (it holds the log until its channel closes).
+        lock(&self.witness_tx).take();
         lock(&self.pool).shutdown = true;
         self.wake.notify_all();
         if let Some(h) = lock(&self.sequencer).take() {

@@ -405,6 +405,8 @@ pub async fn run(a: Args) -> Result<()> {
     //    every signature and pseudonym proof, every tally.
     let mut opts = AuditOptions::new(url.clone());
     opts.log_key = Some(log_key.clone());
+    opts.policy = Some(policy.clone());
+    opts.require_tally_note = true;
     let report = headcount_audit::audit(&opts, &BbsCredentials)
         .await
         .context("auditing the demo log")?;
@@ -429,8 +431,15 @@ pub async fn run(a: Args) -> Result<()> {
         .await?;
     let cosigned = policy.check(&final_note).is_ok();
     println!(
-        "8. witnesses    the published checkpoint (size {}) {} the 2-of-2 witness policy",
+        "8. witnesses    the audited checkpoint (size {}) was cosigned by {}; the published one {} the 2-of-2 policy; \
+         the operator's signed tally note matches the recomputed counts",
         report.checkpoint.as_ref().map_or(0, |c| c.size.0),
+        report
+            .cosigners
+            .iter()
+            .map(|c| c.key_name.as_str())
+            .collect::<Vec<_>>()
+            .join(" and "),
         if cosigned {
             "satisfies"
         } else {
