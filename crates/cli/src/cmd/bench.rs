@@ -31,11 +31,12 @@ pub struct Args {
     /// Vouched declarations to ingest and audit.
     #[arg(long, default_value_t = 100_000)]
     pub entries: usize,
-    /// Concurrent HTTP clients.
-    #[arg(long, default_value_t = 1024)]
+    /// Concurrent HTTP clients. Each waits for its entry's checkpoint, so
+    /// throughput is about concurrency / (round interval + round time).
+    #[arg(long, default_value_t = 2048)]
     pub concurrency: usize,
     /// Sequencer round interval, milliseconds.
-    #[arg(long, default_value_t = 250)]
+    #[arg(long, default_value_t = 100)]
     pub batch_interval_ms: u64,
     /// Credentialed declarations (BBS pseudonym proofs) to ingest and audit
     /// in a second log: 10 campaigns, each declared in by this/10 credentials.
