@@ -513,18 +513,30 @@ pub async fn run(a: Args) -> Result<()> {
             }
         }
     }
-    println!("\nLook at it:");
+    println!("\nThe dashboard (works with JavaScript disabled; add ?lang=zh for 中文):");
     println!(
-        "  {url}/                            the public dashboard (no script; English and 中文)"
+        "  {url}/                              campaigns, credible counts, trends, checkpoint, attestations"
     );
+    println!("  {url}/campaigns/{c0}");
     println!(
-        "  {url}/checkpoint                  the checkpoint, signed by the log and cosigned by both witnesses"
+        "                                      a campaign: statement, counts by assurance level, registrar and batch, chart, declarations"
     );
-    println!("  {url}/v1/tally-notes/latest       the operator's signed tally note");
-    println!("  {url}/v1/attestations             auditors' signed attestations");
-    println!("  {url}/v1/campaigns                campaigns with their tallies (JSON)");
-    println!("  {url}/v1/campaigns/{c0}/tallies");
-    println!("  {url}/tile/entries/000            the first entry bundle (C2SP tlog-tiles)");
+    println!("  {url}/campaigns/{c1}?lang=zh");
+    println!("  {url}/registrars/{rid}");
+    println!("                                      the registrar: policy, batches, campaigns");
+    println!(
+        "  {url}/log                           checkpoint, cosignatures, attestations, how to audit"
+    );
+    println!("  {url}/lookup                        find a declaration by pseudonym or leaf index");
+    println!("  {url}/verify-receipt                check a pasted receipt");
+    println!("The raw data:");
+    println!(
+        "  {url}/checkpoint                    the checkpoint, signed by the log and cosigned by both witnesses"
+    );
+    println!("  {url}/tile/entries/000              the first entry bundle (C2SP tlog-tiles)");
+    println!("  {url}/v1/campaigns                  campaigns with their tallies (JSON)");
+    println!("  {url}/v1/tally-notes/latest         the operator's signed tally note");
+    println!("  {url}/v1/attestations               auditors' signed attestations");
     println!("  {}   a claim bundle", claim_file.display());
     println!("Audit it yourself:");
     println!("  cargo run --release -- audit {url} --log-key '{log_key}'");
