@@ -40,16 +40,40 @@ pub(crate) struct FoldOutcome {
     pub compared: u64,
 }
 
+type Decoded = Result<(Leaf, Entry, EntryHash), Rejection>;
 type Prepared = Result<(Leaf, Entry, EntryHash, Option<CryptoVerified>), Rejection>;
 
-fn prepare(state: &LogState, raw: &[u8], credentials: &dyn CredentialVerifier) -> Prepared {
+fn decode(raw: &[u8]) -> Decoded {
     let leaf = Leaf::decode(raw)?;
     let entry = leaf.decode_entry()?;
     let hash = leaf.entry_hash();
-    // Any failure here is settled by `validate`, which redoes the check
-    // against the exact state before the leaf (and gives the same code).
-    let token = state.verify_crypto(&entry, hash, credentials).ok();
-    Ok((leaf, entry, hash, token))
+    Ok((leaf, entry, hash))
+}
+
+/// Decodes a chunk and checks its cryptography in parallel, against the keys
+/// of the state at the start of the chunk plus the chunk's own registrar
+/// entries ([`LogState::crypto_view`]). Any failure here is settled by
+/// `validate`, which redoes the check against the exact state before the
+/// leaf (and gives the same code).
+fn prepare_chunk(
+    state: &LogState,
+    raw: &[&[u8]],
+    credentials: &dyn CredentialVerifier,
+) -> Vec<Prepared> {
+    let decoded: Vec<Decoded> = raw.par_iter().map(|r| decode(r)).collect();
+    let view = state.crypto_view(decoded.iter().filter_map(|d| match d {
+        Ok((_, Entry::Registrar(r), _)) => Some(r),
+        _ => None,
+    }));
+    decoded
+        .into_par_iter()
+        .map(|d| {
+            d.map(|(leaf, entry, hash)| {
+                let token = view.verify_crypto(&entry, hash, credentials).ok();
+                (leaf, entry, hash, token)
+            })
+        })
+        .collect()
 }
 
 /// Compares the published tallies at `size` with ours; the first difference.
@@ -149,12 +173,7 @@ pub(crate) fn fold(
         let start_index = first_bundle * TILE_WIDTH + skip as u64;
         let raw: Vec<&[u8]> = raw.into_iter().skip(skip).collect();
         skip = 0;
-        let prepared: Vec<Prepared> = {
-            let st = &state;
-            raw.par_iter()
-                .map(|r| prepare(st, r, credentials))
-                .collect()
-        };
+        let prepared: Vec<Prepared> = prepare_chunk(&state, &raw, credentials);
         for (i, p) in prepared.into_iter().enumerate() {
             let index = start_index + i as u64;
             let result = p.and_then(|(leaf, entry, hash, token)| {

@@ -196,6 +196,32 @@ impl LogState {
         Self::default()
     }
 
+    /// A state holding only keys, for checking signatures and proofs of many
+    /// leaves in parallel: this state's registrars plus those of `pending`
+    /// registrar entries (later leaves of the same batch). Sound even if a
+    /// pending registrar entry turns out invalid: a registrar id is the hash
+    /// of its keys, so an entry naming that id can only have been made with
+    /// those keys, and the rules still reject it if the registrar is not in
+    /// the log when it comes.
+    pub fn crypto_view<'a>(
+        &self,
+        pending: impl IntoIterator<Item = &'a crate::entry::Registrar>,
+    ) -> LogState {
+        let mut view = LogState {
+            registrars: self.registrars.clone(),
+            ..LogState::default()
+        };
+        for r in pending {
+            let id = r.id();
+            view.registrars.entry(id).or_insert(RegistrarInfo {
+                id,
+                signing_key: r.signing_key,
+                bbs_key: r.bbs_key,
+            });
+        }
+        view
+    }
+
     /// Whether a declaration, withdrawal, vouched or unverified declaration
     /// with this entry hash is in the log (registrars, campaigns and batches
     /// are not tracked here: look those up by id).
