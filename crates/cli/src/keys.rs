@@ -40,6 +40,21 @@ pub fn write_public(path: &Path, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Writes a signed-note key pair as `DIR/NAME.skey` (secret) and
+/// `DIR/NAME.vkey`; returns the secret file's path.
+pub fn write_note_key_pair(
+    dir: &Path,
+    name: &str,
+    skey: String,
+    vkey: &str,
+) -> Result<std::path::PathBuf> {
+    fs::create_dir_all(dir)?;
+    let path = dir.join(format!("{name}.skey"));
+    write_secret(&path, Zeroizing::new(skey).as_bytes())?;
+    write_public(&path.with_extension("vkey"), vkey.as_bytes())?;
+    Ok(path)
+}
+
 /// Reads a secret file into zeroizing memory.
 pub fn read_secret(path: &Path) -> Result<Zeroizing<String>> {
     let s =

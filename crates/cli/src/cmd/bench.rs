@@ -86,16 +86,21 @@ where
     Ok(t.elapsed())
 }
 
-pub async fn run(a: Args) -> Result<()> {
-    let dir = tempfile::tempdir()?;
+/// A log server on loopback tuned as the bench's arguments say.
+async fn start_server(a: &Args, dir: &Path, origin: &str) -> Result<InProcess> {
     let config = ServerConfig {
-        origin: Some("bench.headcount.local/log".into()),
+        origin: Some(origin.into()),
         batch_interval_ms: Some(a.batch_interval_ms),
         max_batch: Some(8192),
         pool_capacity: Some(a.concurrency * 4),
         ..Default::default()
     };
-    let server = InProcess::start(dir.path(), &config, "127.0.0.1:0".parse()?).await?;
+    InProcess::start(dir, &config, "127.0.0.1:0".parse()?).await
+}
+
+pub async fn run(a: Args) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = start_server(&a, dir.path(), "bench.headcount.local/log").await?;
     let client = LogClient::new(&server.url);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(a.concurrency)
@@ -266,14 +271,7 @@ pub async fn run(a: Args) -> Result<()> {
 async fn credentialed(a: &Args, ed25519_rate: f64) -> Result<()> {
     use headcount_credentials as bbs;
     let dir = tempfile::tempdir()?;
-    let config = ServerConfig {
-        origin: Some("bench-credentialed.headcount.local/log".into()),
-        batch_interval_ms: Some(a.batch_interval_ms),
-        max_batch: Some(8192),
-        pool_capacity: Some(a.concurrency * 4),
-        ..Default::default()
-    };
-    let server = InProcess::start(dir.path(), &config, "127.0.0.1:0".parse()?).await?;
+    let server = start_server(a, dir.path(), "bench-credentialed.headcount.local/log").await?;
     let client = LogClient::new(&server.url);
     let sk = bbs::RegistrarSecretKey::generate(&mut rand::rngs::OsRng);
     let pk = sk.public_key();

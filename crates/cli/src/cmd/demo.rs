@@ -127,8 +127,7 @@ pub async fn run(a: Args) -> Result<()> {
     let auditor_skey_path = keys_dir.join("auditor.example.skey");
     if !auditor_skey_path.exists() {
         let (skey, vkey) = signed_note::generate_key(&mut rand::rngs::OsRng, "auditor.example");
-        keys::write_secret(&auditor_skey_path, zeroize::Zeroizing::new(skey).as_bytes())?;
-        keys::write_public(&auditor_skey_path.with_extension("vkey"), vkey.as_bytes())?;
+        keys::write_note_key_pair(&keys_dir, "auditor.example", skey, &vkey)?;
     }
     let auditor_vkey = std::fs::read_to_string(auditor_skey_path.with_extension("vkey"))?;
     let config = ServerConfig {
@@ -699,8 +698,7 @@ async fn start_witness(
     let skey_path = keys_dir.join(format!("{name}.skey"));
     if !skey_path.exists() {
         let (_, skey, vkey) = headcount_cosignature::CosignatureSigner::generate(name)?;
-        keys::write_secret(&skey_path, zeroize::Zeroizing::new(skey).as_bytes())?;
-        keys::write_public(&skey_path.with_extension("vkey"), vkey.as_bytes())?;
+        keys::write_note_key_pair(keys_dir, name, skey, &vkey)?;
     }
     let skey = keys::read_secret(&skey_path)?;
     let config =

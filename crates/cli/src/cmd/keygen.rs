@@ -71,11 +71,8 @@ pub fn run(args: Args) -> Result<()> {
             println!("log key: {}", signer.vkey());
         }
         Role::Witness { name, out } => {
-            std::fs::create_dir_all(&out)?;
             let (_, skey, vkey) = headcount_cosignature::CosignatureSigner::generate(&name)?;
-            let path = out.join(format!("{name}.skey"));
-            keys::write_secret(&path, zeroize::Zeroizing::new(skey).as_bytes())?;
-            keys::write_public(&path.with_extension("vkey"), vkey.as_bytes())?;
+            let path = keys::write_note_key_pair(&out, &name, skey, &vkey)?;
             println!(
                 "wrote {} (secret) and {}",
                 path.display(),
@@ -84,11 +81,8 @@ pub fn run(args: Args) -> Result<()> {
             println!("witness key: {vkey}");
         }
         Role::Auditor { name, out } => {
-            std::fs::create_dir_all(&out)?;
             let (skey, vkey) = signed_note::generate_key(&mut rand::rngs::OsRng, &name);
-            let path = out.join(format!("{name}.skey"));
-            keys::write_secret(&path, zeroize::Zeroizing::new(skey).as_bytes())?;
-            keys::write_public(&path.with_extension("vkey"), vkey.as_bytes())?;
+            let path = keys::write_note_key_pair(&out, &name, skey, &vkey)?;
             println!(
                 "wrote {} (secret) and {}",
                 path.display(),
