@@ -18,8 +18,9 @@ use headcount_tlog::{Error as TlogError, TileId, TileReader};
 use crate::durable::write_atomic;
 
 /// Tiles and checkpoint in a directory, with the most recently written or
-/// read tiles kept in memory: receipts of a round all read the same
-/// right-edge tiles, which the sequencer has just written.
+/// read hash tiles kept in memory: receipts of a round all read the same
+/// right-edge tiles, which the sequencer has just written. Entry bundles
+/// (up to 16 MiB each) are never cached.
 #[derive(Clone, Debug)]
 pub struct FsTiles {
     root: PathBuf,
@@ -34,7 +35,7 @@ struct TileCache {
     order: VecDeque<TileId>,
 }
 
-/// Tiles kept in memory (about 8 KiB each: at most ~8 MiB).
+/// Hash tiles kept in memory (at most 8 KiB each: at most 8 MiB).
 const CACHED_TILES: usize = 1024;
 
 impl TileCache {
@@ -76,7 +77,9 @@ impl FsTiles {
         write_atomic(&self.root.join(id.path()), data)?;
         // A tile rewritten after a crash (beyond the last checkpoint) replaces
         // what the cache may hold for the same coordinates.
-        self.cache().put(id, Arc::new(data.to_vec()));
+        if id.level.is_some() {
+            self.cache().put(id, Arc::new(data.to_vec()));
+        }
         Ok(())
     }
 
@@ -102,7 +105,9 @@ impl TileReader for FsTiles {
         }
         match fs::read(self.root.join(id.path())) {
             Ok(b) => {
-                self.cache().put(id, Arc::new(b.clone()));
+                if id.level.is_some() {
+                    self.cache().put(id, Arc::new(b.clone()));
+                }
                 Ok(b)
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(TlogError::TileNotFound(id)),

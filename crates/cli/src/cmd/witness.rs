@@ -18,7 +18,7 @@ pub enum Command {
         /// State directory: the last checkpoint cosigned per log, kept durably.
         #[arg(long)]
         state: PathBuf,
-        #[arg(long, default_value = "127.0.0.1:8091")]
+        #[arg(long, default_value = "127.0.0.1:8092")]
         listen: SocketAddr,
         /// A log to witness, as ORIGIN=VKEY (repeatable).
         #[arg(long = "log", required = true)]
