@@ -49,6 +49,10 @@ pub enum Command {
         /// The log's public key, obtained independently (signed-note form).
         #[arg(long)]
         log_key: String,
+        /// A C2SP tlog-policy file: also require that the declaration's
+        /// checkpoint carries the policy's quorum of witness cosignatures.
+        #[arg(long)]
+        policy: Option<PathBuf>,
     },
 }
 
@@ -282,11 +286,31 @@ pub async fn run(c: Command) -> Result<()> {
             bundle,
             challenge,
             log_key,
+            policy,
         } => {
             let text = std::fs::read_to_string(&bundle)
                 .with_context(|| format!("reading {}", bundle.display()))?;
             let b: ClaimBundle = serde_json::from_str(&text).context("not a claim bundle")?;
-            match verify_bundle(&b, &challenge, &log_key) {
+            let policy = match &policy {
+                Some(p) => Some(
+                    headcount_cosignature::Policy::parse(&std::fs::read_to_string(p)?)
+                        .with_context(|| format!("parsing the policy {}", p.display()))?,
+                ),
+                None => None,
+            };
+            let verified = verify_bundle(&b, &challenge, &log_key).and_then(|v| {
+                if let Some(policy) = &policy {
+                    let proof = TlogProof::parse(b.declaration.proof.as_bytes())?;
+                    let log = headcount_cosignature::LogVerifier::from_vkey(&log_key)
+                        .map_err(|e| anyhow!("the log key: {e}"))?;
+                    policy
+                        .check_with_log(&proof.checkpoint, &log)
+                        .map_err(|e| anyhow!("the declaration's checkpoint does not satisfy the witness policy: {e}"))?;
+                    println!("witnessed: the declaration's checkpoint satisfies the witness policy");
+                }
+                Ok(v)
+            });
+            match verified {
                 Ok(v) => print(&v),
                 Err(e) => {
                     println!("NOT VERIFIED: {e:#}");

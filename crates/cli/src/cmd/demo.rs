@@ -548,8 +548,9 @@ pub async fn run(a: Args) -> Result<()> {
         }
     );
     println!(
-        "  cargo run --release -- claim verify {} --challenge '{challenge}' --log-key '{log_key}'",
-        claim_file.display()
+        "  cargo run --release -- claim verify {} --challenge '{challenge}' --log-key '{log_key}' --policy {}",
+        claim_file.display(),
+        data.join("policy.txt").display()
     );
     println!(
         "\ndemo finished in {:.1}s (the declarant's wallet uses a deliberately weak key-derivation setting for speed)",
