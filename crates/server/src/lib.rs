@@ -12,6 +12,7 @@ pub mod api;
 pub mod derived;
 pub mod durable;
 pub mod log;
+pub mod metrics;
 pub mod tiles;
 pub mod witnessing;
 

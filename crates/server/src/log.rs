@@ -177,6 +177,8 @@ pub struct Log {
     pub(crate) cosigned: RwLock<Option<Committed>>,
     /// Auditors whose attestations this log accepts: signed-note vkeys.
     pub(crate) auditors: RwLock<Vec<String>>,
+    /// Counters for operators (`GET /metrics`).
+    pub metrics: crate::metrics::Metrics,
     _lock: File,
 }
 
@@ -242,6 +244,7 @@ impl Log {
             witness_tx: Mutex::new(None),
             cosigned: RwLock::new(None),
             auditors: RwLock::new(Vec::new()),
+            metrics: Default::default(),
             _lock: lock_file,
         });
         let seq = Sequencer {
@@ -328,6 +331,17 @@ impl Log {
     /// Submits an encoded entry and waits until it is in a signed checkpoint.
     /// Resubmitting an identical entry returns the same receipt.
     pub async fn submit(self: &Arc<Self>, bytes: Vec<u8>) -> Result<Receipt, SubmitError> {
+        let result = self.submit_inner(bytes).await;
+        match &result {
+            Ok(_) => {}
+            Err(SubmitError::Rejected(r)) => self.metrics.rejected(r.code()),
+            Err(SubmitError::Overloaded) => self.metrics.overloaded(),
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn submit_inner(self: &Arc<Self>, bytes: Vec<u8>) -> Result<Receipt, SubmitError> {
         let entry = Entry::decode(&bytes).map_err(Rejection::from)?;
         let hash = EntryHash::of(&bytes);
         // An identical entry still in flight (pooled, sequenced, or waiting for
@@ -768,6 +782,10 @@ impl Log {
             for (h, at) in round.answers {
                 self.answer(&h, || Ok(at));
             }
+        }
+        self.metrics.round(accepted.len());
+        for _ in &accepted {
+            self.metrics.accepted();
         }
         tracing::debug!(size, appended = accepted.len(), "sequenced");
         Ok(())

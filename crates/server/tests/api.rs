@@ -261,6 +261,29 @@ async fn every_bad_input_class_has_its_code_and_changes_nothing() {
     }
     assert_eq!(size(&f).await, before_size);
     assert_eq!(tally(&f).await, before_tally);
+    // Operators see counts per route template and rejection code.
+    let metrics = f
+        .http
+        .get(format!("{}/metrics", f.srv.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("headcount_rejections_total{code=\"bad_signature\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("headcount_http_requests_total{route=\"/v1/entries\",status=\"422\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("headcount_submissions_total{outcome=\"accepted\"} 2"),
+        "{metrics}"
+    );
+
     f.srv.stop().await;
 }
 

@@ -46,8 +46,41 @@ pub fn router(log: Arc<Log>) -> Router {
         )
         .route("/checkpoint", get(static_tree::checkpoint))
         .route("/tile/{*path}", get(static_tree::tile))
+        .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::not_found("no such resource") })
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&log),
+            count_requests,
+        ))
         .with_state(log)
+}
+
+/// Counts each request by its route template and status; nothing else.
+async fn count_requests(
+    axum::extract::State(log): axum::extract::State<Arc<Log>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched".to_owned(), |p| p.as_str().to_owned());
+    let resp = next.run(req).await;
+    log.metrics.request(&route, resp.status().as_u16());
+    resp
+}
+
+/// `GET /metrics`: Prometheus text.
+async fn metrics(axum::extract::State(log): axum::extract::State<Arc<Log>>) -> Response {
+    let body = log.metrics.render(log.committed().size, log.pool_len());
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// An API error: status, stable code, human message.
