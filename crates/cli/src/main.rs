@@ -30,7 +30,7 @@ struct Cli {
 enum Command {
     /// Run a log server: sequencer, C2SP tiles and checkpoints, JSON API.
     Serve(cmd::serve::Args),
-    /// Create key files for an operator, organiser or registrar (secrets are never printed).
+    /// Create key files for an operator, organiser, registrar, witness or auditor (secrets are never printed).
     Keygen(cmd::keygen::Args),
     /// Organiser: publish campaigns.
     #[command(subcommand)]

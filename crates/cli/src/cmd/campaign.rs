@@ -16,6 +16,7 @@ use crate::keys;
 pub enum Command {
     /// Publish a campaign described by a TOML file, signed by the organiser key.
     Create {
+        /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address through `ALL_PROXY=socks5h://…`).
         #[arg(long)]
         server: String,
         /// The organiser key file (from `headcount keygen organiser`).
@@ -27,6 +28,7 @@ pub enum Command {
     },
     /// List the campaigns of a log with their counts.
     List {
+        /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address through `ALL_PROXY=socks5h://…`).
         #[arg(long)]
         server: String,
     },

@@ -32,6 +32,7 @@ pub enum Command {
         /// The challenge the verifier gave you (e.g. a case number and date).
         #[arg(long)]
         challenge: String,
+        /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address through `ALL_PROXY=socks5h://…`).
         #[arg(long)]
         server: String,
         #[command(flatten)]

@@ -11,6 +11,7 @@ use crate::cmd::identity::WalletArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address through `ALL_PROXY=socks5h://…`).
     #[arg(long)]
     pub server: String,
     /// Campaign id.
@@ -33,6 +34,7 @@ pub struct Args {
 
 #[derive(clap::Args)]
 pub struct WithdrawArgs {
+    /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address through `ALL_PROXY=socks5h://…`).
     #[arg(long)]
     pub server: String,
     /// Campaign id.

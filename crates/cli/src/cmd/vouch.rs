@@ -14,6 +14,7 @@ use crate::cmd::registrar;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address through `ALL_PROXY=socks5h://…`).
     #[arg(long)]
     pub server: String,
     /// The registrar key file.
