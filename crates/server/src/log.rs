@@ -167,8 +167,10 @@ pub struct Log {
     state: RwLock<LogState>,
     committed: RwLock<Committed>,
     reader: Mutex<Derived>,
-    pool: Mutex<Pool>,
-    wake: Condvar,
+    /// Shared with the sequencer thread, which waits on it without holding
+    /// the log: dropping the last `Arc<Log>` stops the thread.
+    pool: Arc<Mutex<Pool>>,
+    wake: Arc<Condvar>,
     sequencer: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Rounds waiting for witness cosignatures, when witnessing is on.
     pub(crate) witness_tx:
@@ -224,8 +226,7 @@ impl Log {
         let verifier = LogVerifier::from_vkey(&signer.vkey())?;
         let db_path = data_dir.join("state.sqlite");
         let mut db = Derived::open(&db_path)?;
-        let (appender, state, committed) =
-            load(&tiles, &verifier, &signer, &mut db, credentials.as_ref())?;
+        let (appender, state, committed) = load(&tiles, &verifier, &signer, &mut db)?;
         let reader = Derived::open(&db_path)?;
         let log = Arc::new(Log {
             origin: signer.origin().to_owned(),
@@ -238,8 +239,8 @@ impl Log {
             state: RwLock::new(state),
             committed: RwLock::new(committed),
             reader: Mutex::new(reader),
-            pool: Mutex::new(Pool::default()),
-            wake: Condvar::new(),
+            pool: Arc::new(Mutex::new(Pool::default())),
+            wake: Arc::new(Condvar::new()),
             sequencer: Mutex::new(None),
             witness_tx: Mutex::new(None),
             cosigned: RwLock::new(None),
@@ -253,9 +254,14 @@ impl Log {
             signer,
         };
         let weak = Arc::downgrade(&log);
+        let (pool, wake, options) = (
+            Arc::clone(&log.pool),
+            Arc::clone(&log.wake),
+            log.options.clone(),
+        );
         let handle = std::thread::Builder::new()
             .name("sequencer".into())
-            .spawn(move || sequencer_loop(weak, seq))
+            .spawn(move || sequencer_loop(weak, pool, wake, options, seq))
             .map_err(io_err(data_dir))?;
         *lock(&log.sequencer) = Some(handle);
         Ok(log)
@@ -501,9 +507,9 @@ fn load(
     verifier: &LogVerifier,
     signer: &LogSigner,
     db: &mut Derived,
-    credentials: &dyn CredentialVerifier,
 ) -> Result<(Appender, LogState, Committed), LogError> {
-    let _ = credentials; // Leaves in our own storage were verified when accepted.
+    // Leaves in our own storage were verified when accepted: replay re-checks
+    // the rules, not the signatures and proofs.
     let committed = match tiles.read_checkpoint().map_err(io_err(tiles.root()))? {
         Some(note) => {
             let cp = verifier.verify(&note)?;
@@ -613,32 +619,38 @@ fn load(
     Ok((appender, state, committed))
 }
 
-fn sequencer_loop(log: std::sync::Weak<Log>, mut seq: Sequencer) {
+fn sequencer_loop(
+    log: std::sync::Weak<Log>,
+    pool: Arc<Mutex<Pool>>,
+    wake: Arc<Condvar>,
+    options: SequencerOptions,
+    mut seq: Sequencer,
+) {
     loop {
-        let Some(this) = log.upgrade() else { return };
         let batch = {
-            let mut pool = lock(&this.pool);
+            let mut pool = lock(&pool);
             while pool.queue.is_empty() && !pool.shutdown {
-                pool = this.wake.wait(pool).unwrap_or_else(|e| e.into_inner());
+                pool = wake.wait(pool).unwrap_or_else(|e| e.into_inner());
             }
             if pool.queue.is_empty() && pool.shutdown {
                 return;
             }
-            let deadline = Instant::now() + this.options.batch_interval;
-            while pool.queue.len() < this.options.max_batch && !pool.shutdown {
+            let deadline = Instant::now() + options.batch_interval;
+            while pool.queue.len() < options.max_batch && !pool.shutdown {
                 let now = Instant::now();
                 if now >= deadline {
                     break;
                 }
-                pool = this
-                    .wake
+                pool = wake
                     .wait_timeout(pool, deadline - now)
                     .unwrap_or_else(|e| e.into_inner())
                     .0;
             }
-            let n = pool.queue.len().min(this.options.max_batch);
+            let n = pool.queue.len().min(options.max_batch);
             pool.queue.drain(..n).collect::<Vec<_>>()
         };
+        // The log is only held while a round runs.
+        let Some(this) = log.upgrade() else { return };
         if let Err(e) = this.sequence(&mut seq, batch) {
             tracing::error!(error = %e, "sequencing round failed; recovering from storage");
             this.recover(&mut seq);
@@ -836,13 +848,7 @@ impl Log {
     /// After a failed round the in-memory state may be ahead of storage:
     /// reload everything from storage through the start-up path.
     fn recover(&self, seq: &mut Sequencer) {
-        match load(
-            &self.tiles,
-            &self.verifier,
-            &seq.signer,
-            &mut seq.db,
-            self.credentials.as_ref(),
-        ) {
+        match load(&self.tiles, &self.verifier, &seq.signer, &mut seq.db) {
             Ok((appender, state, committed)) => {
                 seq.appender = appender;
                 *self.state.write().unwrap_or_else(|e| e.into_inner()) = state;

@@ -483,3 +483,35 @@ async fn a_tree_without_its_checkpoint_is_never_restarted_as_a_new_log() {
     .expect("refused");
     assert!(err.to_string().contains("no checkpoint"), "{err}");
 }
+
+#[tokio::test]
+async fn dropping_the_last_handle_stops_the_sequencer_and_frees_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, skey, _) = headcount_tlog::LogSigner::generate("test.example/log").unwrap();
+    for _ in 0..2 {
+        let signer = headcount_tlog::LogSigner::from_skey(&skey).unwrap();
+        let log = headcount_server::Log::open(
+            dir.path(),
+            signer,
+            std::sync::Arc::new(headcount_core::NoCredentials),
+            Default::default(),
+        )
+        .unwrap();
+        drop(log);
+        // The lock is released once the sequencer thread has let go of the log.
+        let t = std::time::Instant::now();
+        while std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.path().join("lock"))
+            .unwrap()
+            .try_lock()
+            .is_err()
+        {
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(5),
+                "the lock was never released"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+}
