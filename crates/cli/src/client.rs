@@ -145,3 +145,21 @@ pub fn verify_receipt(entry: &[u8], receipt: &Receipt, log_key: &str) -> Result<
     }
     Ok(cp)
 }
+
+/// Checks that a receipt's checkpoint carries the quorum of witness
+/// cosignatures a C2SP tlog-policy file asks for.
+pub fn check_witnessed(receipt: &Receipt, log_key: &str, policy: &std::path::Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(policy).with_context(|| format!("reading {}", policy.display()))?;
+    let policy = headcount_cosignature::Policy::parse(&text)
+        .with_context(|| format!("parsing {}", policy.display()))?;
+    let proof = TlogProof::parse(receipt.proof.as_bytes()).context("parsing the tlog-proof")?;
+    let log = headcount_cosignature::LogVerifier::from_vkey(log_key)
+        .map_err(|e| anyhow!("the log key: {e}"))?;
+    policy
+        .check_with_log(&proof.checkpoint, &log)
+        .map_err(|e| {
+            anyhow!("logged, but the receipt's checkpoint does not satisfy the witness policy: {e}")
+        })?;
+    Ok(())
+}

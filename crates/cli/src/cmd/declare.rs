@@ -6,7 +6,7 @@ use headcount_core::entry::{Entry, UnverifiedDeclaration};
 use headcount_core::text::to_nfc;
 use headcount_wallet::{Receipt as WalletReceipt, ReceiptKind, StoredCredential, Wallet};
 
-use crate::client::{LogClient, Receipt, verify_receipt};
+use crate::client::{LogClient, Receipt, check_witnessed, verify_receipt};
 use crate::cmd::identity::WalletArgs;
 
 #[derive(clap::Args)]
@@ -30,6 +30,10 @@ pub struct Args {
     /// The log's public key; default: ask the server (trust on first use).
     #[arg(long)]
     pub log_key: Option<String>,
+    /// A C2SP tlog-policy file: also require the receipt's checkpoint to
+    /// carry that quorum of witness cosignatures.
+    #[arg(long)]
+    pub policy: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -41,8 +45,13 @@ pub struct WithdrawArgs {
     pub campaign: String,
     #[command(flatten)]
     pub wallet: WalletArgs,
+    /// The log's public key; default: ask the server (trust on first use).
     #[arg(long)]
     pub log_key: Option<String>,
+    /// A C2SP tlog-policy file: also require the receipt's checkpoint to
+    /// carry that quorum of witness cosignatures.
+    #[arg(long)]
+    pub policy: Option<std::path::PathBuf>,
 }
 
 /// Builds an unverified declaration with the campaign's proof of work.
@@ -137,7 +146,11 @@ pub async fn run(a: Args) -> Result<()> {
         })
         .await??;
         let receipt = client.submit_ok(&bytes).await?;
-        let cp = verify_receipt(&bytes, &receipt, &log_key(&client, a.log_key).await?)?;
+        let key = log_key(&client, a.log_key).await?;
+        let cp = verify_receipt(&bytes, &receipt, &key)?;
+        if let Some(p) = &a.policy {
+            check_witnessed(&receipt, &key, p)?;
+        }
         println!(
             "unverified declaration logged at index {} (checkpoint size {}, receipt verified)",
             receipt.leaf_index, cp.size.0
@@ -169,6 +182,9 @@ pub async fn run(a: Args) -> Result<()> {
         &bytes,
     )
     .await?;
+    if let Some(p) = &a.policy {
+        check_witnessed(&receipt, &key, p)?;
+    }
     println!(
         "declaration logged at index {} (checkpoint size {}, receipt verified and kept in the wallet)",
         receipt.leaf_index, receipt.tree_size
@@ -217,6 +233,9 @@ pub async fn withdraw(a: WithdrawArgs) -> Result<()> {
         &bytes,
     )
     .await?;
+    if let Some(p) = &a.policy {
+        check_witnessed(&receipt, &key, p)?;
+    }
     println!(
         "withdrawal logged at index {} (receipt verified and kept in the wallet)",
         receipt.leaf_index
