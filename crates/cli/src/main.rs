@@ -88,7 +88,7 @@ fn main() -> Result<()> {
             Command::Campaign(c) => cmd::campaign::run(c).await,
             Command::Registrar(c) => cmd::registrar::run(c).await,
             Command::Vouch(a) => cmd::vouch::run(a).await,
-            Command::Identity(c) => cmd::identity::run(c),
+            Command::Identity(c) => cmd::identity::run(c).await,
             Command::Credential(c) => cmd::credential::run(c).await,
             Command::Declare(a) => cmd::declare::run(a).await,
             Command::Withdraw(a) => cmd::declare::withdraw(a).await,

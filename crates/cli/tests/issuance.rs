@@ -586,6 +586,25 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
     ]);
     assert_eq!(credentialed(&url, &campaign), 0);
 
+    // Every receipt the wallet kept (declarations and the withdrawal) is
+    // still in the log, consistent with its current checkpoint.
+    let out = ok(&[
+        "identity",
+        "check",
+        "--wallet",
+        &p("a"),
+        "--passphrase-file",
+        &pass,
+        "--server",
+        &url,
+        "--log-key",
+        &log_key,
+    ]);
+    assert!(
+        out.contains("receipts still in the log") && !out.contains("NOT"),
+        "{out}"
+    );
+
     // A wrong passphrase fails clearly, and changes nothing.
     let (_, msg) = fails(&[
         "declare",

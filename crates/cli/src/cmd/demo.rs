@@ -399,6 +399,13 @@ pub async fn run(a: Args) -> Result<()> {
     if replay.is_ok() {
         bail!("a claim verified for the wrong challenge");
     }
+    let (kept, lost) = crate::cmd::identity::check_receipts(&client, &wallet, &log_key).await?;
+    println!(
+        "                 her wallet's receipts are still in the log: {kept} verified, {lost} missing"
+    );
+    if lost > 0 {
+        bail!("a receipt is no longer in the log");
+    }
 
     // 7. An independent audit over HTTP, pinned to the log key: every tile,
     //    every signature and pseudonym proof, every tally.

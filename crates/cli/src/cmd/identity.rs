@@ -21,6 +21,20 @@ pub enum Command {
         #[command(flatten)]
         wallet: WalletArgs,
     },
+    /// Check that every declaration and withdrawal this wallet made is still
+    /// in the log: each receipt's checkpoint must be consistent with the
+    /// log's current one, and the entry included in it. A log that dropped
+    /// or rewrote one of your entries fails this check.
+    Check {
+        #[command(flatten)]
+        wallet: WalletArgs,
+        /// The log server's URL.
+        #[arg(long)]
+        server: String,
+        /// The log's public key (signed-note form).
+        #[arg(long)]
+        log_key: String,
+    },
 }
 
 /// Where the wallet is and how to unlock it.
@@ -58,8 +72,28 @@ pub fn open_wallet(path: &Path, pass: &Passphrase) -> Result<Wallet> {
     Wallet::open(path, pass).with_context(|| format!("opening {}", path.display()))
 }
 
-pub fn run(c: Command) -> Result<()> {
+pub async fn run(c: Command) -> Result<()> {
     match c {
+        Command::Check {
+            wallet,
+            server,
+            log_key,
+        } => {
+            let w = wallet.open()?;
+            let client = crate::client::LogClient::new(&server);
+            let (ok, bad) = check_receipts(&client, &w, &log_key).await?;
+            println!(
+                "{ok} receipts still in the log{}",
+                if bad > 0 {
+                    format!(", {bad} NOT")
+                } else {
+                    String::new()
+                }
+            );
+            if bad > 0 {
+                std::process::exit(2);
+            }
+        }
         Command::New {
             wallet,
             insecure_fast_kdf,
@@ -109,4 +143,90 @@ pub fn run(c: Command) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Checks every receipt in the wallet against the log's current checkpoint:
+/// (receipts still in the log, receipts that are not).
+pub async fn check_receipts(
+    client: &crate::client::LogClient,
+    wallet: &Wallet,
+    log_key: &str,
+) -> Result<(usize, usize)> {
+    use base64::Engine;
+    use headcount_tlog::{
+        Hash, LeafIndex, LogVerifier, TlogProof, TreeSize, leaf_hash, verify_consistency,
+        verify_inclusion,
+    };
+    let verifier = LogVerifier::from_vkey(log_key).context("parsing the log key")?;
+    let note = client
+        .http
+        .get(format!("{}/checkpoint", client.base))
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    let latest = verifier
+        .verify(&note)
+        .context("the log's current checkpoint")?;
+    let hashes = |v: &serde_json::Value| -> Result<Vec<Hash>> {
+        v["proof"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|h| h.as_str()).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|h| {
+                let b = base64::engine::general_purpose::STANDARD.decode(h)?;
+                Ok(Hash(b.try_into().map_err(|_| {
+                    anyhow::anyhow!("a proof hash is 32 bytes")
+                })?))
+            })
+            .collect()
+    };
+    let (mut ok, mut bad) = (0, 0);
+    for r in wallet.receipts() {
+        let result: Result<()> = async {
+            let proof = TlogProof::parse(r.tlog_proof.as_bytes())?;
+            let then = verifier.verify(&proof.checkpoint)?;
+            let mut leaf = proof.extra.clone().unwrap_or_default();
+            leaf.extend_from_slice(&r.entry);
+            if then.size.0 != latest.size.0 {
+                let c = client
+                    .get_json(&format!(
+                        "/v1/proof/consistency?old_size={}&tree_size={}",
+                        then.size.0, latest.size.0
+                    ))
+                    .await?;
+                verify_consistency(then.size, then.root, latest.size, latest.root, &hashes(&c)?)
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "the log's current tree does not extend the receipt's checkpoint"
+                        )
+                    })?;
+            }
+            let i = client
+                .get_json(&format!(
+                    "/v1/proof/inclusion?index={}&tree_size={}",
+                    r.leaf_index, latest.size.0
+                ))
+                .await?;
+            verify_inclusion(
+                leaf_hash(&leaf),
+                LeafIndex(r.leaf_index),
+                TreeSize(latest.size.0),
+                latest.root,
+                &hashes(&i)?,
+            )
+            .map_err(|_| anyhow::anyhow!("the entry is not at its index in the current tree"))?;
+            Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => ok += 1,
+            Err(e) => {
+                bad += 1;
+                println!("receipt for leaf {} ({:?}): {e:#}", r.leaf_index, r.kind);
+            }
+        }
+    }
+    Ok((ok, bad))
 }
