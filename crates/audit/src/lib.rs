@@ -84,6 +84,10 @@ pub use receipt::{ReceiptError, VerifiedReceipt, verify_receipt, verify_receipt_
 
 use fetch::{Got, Http, fetch_tree, log_cache_dir};
 
+/// How far a leaf's timestamp may run ahead of a witness's cosignature time
+/// (clock skew between operator and witness), in seconds.
+pub const TIMESTAMP_SLACK: u64 = 300;
+
 /// Default number of concurrent HTTP fetches.
 pub const DEFAULT_PARALLELISM: usize = 16;
 
@@ -218,6 +222,17 @@ pub enum Finding {
         cosigned: Vec<String>,
         note: Vec<u8>,
     },
+    /// The log stamped a leaf later than a witness cosigned the checkpoint
+    /// holding it (beyond [`TIMESTAMP_SLACK`]): the operator's clock ran
+    /// ahead, e.g. to open a campaign early. The signed checkpoint, with the
+    /// witness's timestamped cosignature, is the evidence.
+    TimestampAhead {
+        tree_size: u64,
+        leaf_timestamp: u64,
+        witness: String,
+        cosigned_at: u64,
+        note: Vec<u8>,
+    },
     /// The first invalid leaf: the log accepted an entry the rules reject.
     InvalidEntry {
         index: u64,
@@ -274,6 +289,7 @@ impl Finding {
             Finding::TallyNoteDiffers { .. } => "tally_note_differs",
             Finding::BadTallyNote { .. } => "bad_tally_note",
             Finding::TallyNoteMissing { .. } => "tally_note_missing",
+            Finding::TimestampAhead { .. } => "timestamp_ahead",
             Finding::InvalidEntry { .. } => "invalid_entry",
             Finding::TallyDiffers { .. } => "tally_differs",
             Finding::CampaignOmitted { .. } => "campaign_omitted",
@@ -285,6 +301,17 @@ impl Finding {
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Finding::TimestampAhead {
+                tree_size,
+                leaf_timestamp,
+                witness,
+                cosigned_at,
+                ..
+            } => write!(
+                f,
+                "the checkpoint of size {tree_size} holds a leaf stamped {leaf_timestamp} (Unix seconds), later than \
+                 witness {witness} cosigned it at {cosigned_at}: the log's clock runs ahead"
+            ),
             Finding::BadCheckpointSignature { reason } => {
                 write!(
                     f,
@@ -437,6 +464,7 @@ impl Finding {
             Finding::Rollback { new, .. } | Finding::Fork { new, .. } => Some(new.size.0),
             Finding::SplitView { theirs, .. } => Some(theirs.size.0),
             Finding::WitnessQuorum { tree_size, .. }
+            | Finding::TimestampAhead { tree_size, .. }
             | Finding::TallyDiffers { tree_size, .. }
             | Finding::TallyNoteDiffers { tree_size, .. }
             | Finding::BadTallyNote { tree_size, .. }
@@ -466,7 +494,9 @@ impl Finding {
                 ("our checkpoint", our_note),
                 ("their checkpoint", their_note),
             ],
-            Finding::WitnessQuorum { note, .. } => vec![("checkpoint", note)],
+            Finding::WitnessQuorum { note, .. } | Finding::TimestampAhead { note, .. } => {
+                vec![("checkpoint", note)]
+            }
             Finding::TallyNoteDiffers { note, .. } | Finding::BadTallyNote { note, .. } => {
                 vec![("tally note", note)]
             }
@@ -921,6 +951,25 @@ pub(crate) async fn run(
         })
         .collect();
     if let Some(f) = outcome.finding {
+        return finish(report, differs(f), tiles, None);
+    }
+
+    // Leaf timestamps against the witnesses' clocks: every leaf is in the
+    // checkpoint each cosigner signed, so none may be stamped after it.
+    let last = outcome.state.last_timestamp.0;
+    if let Some(c) = report
+        .cosigners
+        .iter()
+        .filter(|c| last > c.timestamp.saturating_add(TIMESTAMP_SLACK))
+        .min_by_key(|c| c.timestamp)
+    {
+        let f = Finding::TimestampAhead {
+            tree_size: size,
+            leaf_timestamp: last,
+            witness: c.name.clone(),
+            cosigned_at: c.timestamp,
+            note: note.clone(),
+        };
         return finish(report, differs(f), tiles, None);
     }
 

@@ -761,3 +761,64 @@ async fn a_signed_tally_note_the_log_does_not_support_names_the_campaign() {
     assert_eq!(finding(&r).code(), "tally_note_missing");
     server.stop().await;
 }
+
+/// A log whose clock runs ahead: it stamps a leaf two days in the future
+/// (say, to open a campaign early). The witness cosigns the checkpoint with
+/// its own, honest time, and the auditor holding the policy catches it.
+#[tokio::test]
+async fn a_log_clock_running_ahead_of_the_witnesses_is_caught() {
+    let (skey, vkey) = keys();
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("log");
+    // Write the operator's future-dated tree by hand: tiles, bundle, signed checkpoint.
+    let (f, entries) = fixture();
+    let _ = f;
+    let future = Timestamp::coarse(now() + 2 * 86_400);
+    let leaves: Vec<Vec<u8>> = entries
+        .into_iter()
+        .map(|e| {
+            headcount_core::Leaf {
+                timestamp: future,
+                entry: e,
+            }
+            .encode()
+        })
+        .collect();
+    let mut appender = headcount_tlog::Appender::empty();
+    let out = appender.append(&leaves).unwrap();
+    let tiles = FsTiles::new(data.join("log"));
+    for (id, bytes) in &out.tiles {
+        tiles.write_tile(*id, bytes).unwrap();
+    }
+    let cp = headcount_tlog::Checkpoint {
+        origin: ORIGIN.into(),
+        size: out.size,
+        root: out.root,
+        extensions: vec![],
+    };
+    let note = LogSigner::from_skey(&skey).unwrap().sign(&cp).unwrap();
+    tiles.write_checkpoint(&note).unwrap();
+
+    let w = start_witness(&root.path().join("w"), "clock-witness.example", &vkey).await;
+    let policy = policy_of(&vkey, &[("w", &w)]);
+    let server = Server::start(&data, &skey, Some(&policy)).await;
+    cosigned_at(&w, out.size.0).await;
+
+    let mut o = opts(&server.url, &vkey);
+    o.policy = Some(policy);
+    let report = audit(&o, &NoCredentials).await.unwrap();
+    let f = finding(&report);
+    assert_eq!(f.code(), "timestamp_ahead", "{f}");
+    assert_eq!(f.tree_size(), Some(out.size.0));
+    assert_eq!(
+        f.evidence().len(),
+        1,
+        "the cosigned checkpoint is the evidence"
+    );
+    // Without a policy there is no clock to compare with: the log looks valid.
+    let plain = audit(&opts(&server.url, &vkey), &NoCredentials)
+        .await
+        .unwrap();
+    assert!(plain.verdict.agrees(), "{:?}", plain.verdict);
+    server.stop().await;
+}
