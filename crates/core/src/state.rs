@@ -269,21 +269,17 @@ impl LogState {
             Entry::Campaign(e) => {
                 verify_ed25519(&e.organiser_key, &entry.unsigned_bytes(), &e.signature)
             }
-            Entry::IssuanceBatch(e) => {
-                let r = self.registrar_key(&e.registrar)?;
-                verify_ed25519(&r.signing_key, &entry.unsigned_bytes(), &e.signature)
-            }
+            Entry::IssuanceBatch(e) => self.registrar_signed(&e.registrar, entry, &e.signature)?,
             Entry::VouchedDeclaration(e) => {
-                let r = self.registrar_key(&e.registrar)?;
-                verify_ed25519(&r.signing_key, &entry.unsigned_bytes(), &e.signature)
+                self.registrar_signed(&e.registrar, entry, &e.signature)?
             }
             Entry::Declaration(e) => {
-                let r = self.registrar_key(&e.registrar)?;
-                credentials.verify(
-                    &r.bbs_key,
-                    &e.campaign,
-                    &e.presentation_header(),
+                let header = e.presentation_header();
+                self.presentation(
+                    credentials,
                     &e.registrar,
+                    &e.campaign,
+                    &header,
                     e.batch,
                     &e.pseudonym,
                     &e.proof,
@@ -291,12 +287,12 @@ impl LogState {
                 true
             }
             Entry::Withdrawal(e) => {
-                let r = self.registrar_key(&e.registrar)?;
-                credentials.verify(
-                    &r.bbs_key,
-                    &e.campaign,
-                    &e.presentation_header(),
+                let header = e.presentation_header();
+                self.presentation(
+                    credentials,
                     &e.registrar,
+                    &e.campaign,
+                    &header,
                     e.batch,
                     &e.pseudonym,
                     &e.proof,
@@ -310,6 +306,39 @@ impl LogState {
         } else {
             Err(Rejection::BadSignature)
         }
+    }
+
+    /// Whether an entry is signed by the Ed25519 key of `registrar`.
+    fn registrar_signed(
+        &self,
+        registrar: &RegistrarId,
+        entry: &Entry,
+        signature: &[u8; 64],
+    ) -> Result<bool, Rejection> {
+        let r = self.registrar_key(registrar)?;
+        Ok(verify_ed25519(
+            &r.signing_key,
+            &entry.unsigned_bytes(),
+            signature,
+        ))
+    }
+
+    /// Verifies a pseudonym proof made with `registrar`'s BBS key.
+    #[allow(clippy::too_many_arguments)]
+    fn presentation(
+        &self,
+        credentials: &dyn CredentialVerifier,
+        registrar: &RegistrarId,
+        campaign: &CampaignId,
+        header: &[u8; 32],
+        batch: u32,
+        pseudonym: &Pseudonym,
+        proof: &[u8],
+    ) -> Result<(), Rejection> {
+        let r = self.registrar_key(registrar)?;
+        credentials.verify(
+            &r.bbs_key, campaign, header, registrar, batch, pseudonym, proof,
+        )
     }
 
     /// The stateful rules, without cryptography (cheap; run them first).
