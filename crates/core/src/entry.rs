@@ -559,7 +559,42 @@ pub(crate) fn verify_ed25519(key: &[u8; 32], unsigned: &[u8], signature: &[u8; 6
     vk.verify_strict(&signing_message(unsigned), &sig).is_ok()
 }
 
+/// What a credentialed entry (declaration or withdrawal) presents to the
+/// verifier of its pseudonym proof.
+pub struct Presentation<'a> {
+    pub registrar: &'a RegistrarId,
+    pub campaign: &'a CampaignId,
+    pub batch: u32,
+    pub pseudonym: &'a Pseudonym,
+    pub proof: &'a [u8],
+    /// The presentation header the proof must be bound to.
+    pub header: [u8; 32],
+}
+
 impl Entry {
+    /// The pseudonym presentation of a declaration or withdrawal.
+    pub fn presentation(&self) -> Option<Presentation<'_>> {
+        match self {
+            Entry::Declaration(e) => Some(Presentation {
+                registrar: &e.registrar,
+                campaign: &e.campaign,
+                batch: e.batch,
+                pseudonym: &e.pseudonym,
+                proof: &e.proof,
+                header: e.presentation_header(),
+            }),
+            Entry::Withdrawal(e) => Some(Presentation {
+                registrar: &e.registrar,
+                campaign: &e.campaign,
+                batch: e.batch,
+                pseudonym: &e.pseudonym,
+                proof: &e.proof,
+                header: e.presentation_header(),
+            }),
+            _ => None,
+        }
+    }
+
     /// The entry's type.
     pub fn entry_type(&self) -> EntryType {
         match self {

@@ -273,29 +273,19 @@ impl LogState {
             Entry::VouchedDeclaration(e) => {
                 self.registrar_signed(&e.registrar, entry, &e.signature)?
             }
-            Entry::Declaration(e) => {
-                let header = e.presentation_header();
-                self.presentation(
-                    credentials,
-                    &e.registrar,
-                    &e.campaign,
-                    &header,
-                    e.batch,
-                    &e.pseudonym,
-                    &e.proof,
-                )?;
-                true
-            }
-            Entry::Withdrawal(e) => {
-                let header = e.presentation_header();
-                self.presentation(
-                    credentials,
-                    &e.registrar,
-                    &e.campaign,
-                    &header,
-                    e.batch,
-                    &e.pseudonym,
-                    &e.proof,
+            Entry::Declaration(_) | Entry::Withdrawal(_) => {
+                let p = entry
+                    .presentation()
+                    .expect("declarations and withdrawals present a proof");
+                let r = self.registrar_key(p.registrar)?;
+                credentials.verify(
+                    &r.bbs_key,
+                    p.campaign,
+                    &p.header,
+                    p.registrar,
+                    p.batch,
+                    p.pseudonym,
+                    p.proof,
                 )?;
                 true
             }
@@ -321,24 +311,6 @@ impl LogState {
             &entry.unsigned_bytes(),
             signature,
         ))
-    }
-
-    /// Verifies a pseudonym proof made with `registrar`'s BBS key.
-    #[allow(clippy::too_many_arguments)]
-    fn presentation(
-        &self,
-        credentials: &dyn CredentialVerifier,
-        registrar: &RegistrarId,
-        campaign: &CampaignId,
-        header: &[u8; 32],
-        batch: u32,
-        pseudonym: &Pseudonym,
-        proof: &[u8],
-    ) -> Result<(), Rejection> {
-        let r = self.registrar_key(registrar)?;
-        credentials.verify(
-            &r.bbs_key, campaign, header, registrar, batch, pseudonym, proof,
-        )
     }
 
     /// The stateful rules, without cryptography (cheap; run them first).
