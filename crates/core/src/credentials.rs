@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 
 use crate::entry::{Declaration, Entry, Withdrawal};
 use crate::error::{DecodeError, Rejection};
-use crate::ids::{CampaignId, Pseudonym, RegistrarId};
+use crate::ids::{CampaignId, EntryHash, Pseudonym, RegistrarId};
+use crate::period::Period;
 use crate::state::CredentialVerifier;
 use crate::text::to_nfc;
 
@@ -27,7 +28,7 @@ impl CredentialVerifier for BbsCredentials {
         campaign: &CampaignId,
         header: &[u8; 32],
         registrar: &RegistrarId,
-        batch: u32,
+        period: Period,
         pseudonym: &Pseudonym,
         proof: &[u8],
     ) -> Result<(), Rejection> {
@@ -36,7 +37,7 @@ impl CredentialVerifier for BbsCredentials {
         let proof = bbs::PseudonymProof::from_bytes(proof).map_err(|_| Rejection::InvalidProof)?;
         let attrs = bbs::Attributes {
             registrar_id: registrar.0,
-            batch,
+            period: period.0,
         };
         bbs::verify(&pk, &campaign.0, header, &attrs, &nym, &proof)
             .map_err(|_| Rejection::InvalidProof)
@@ -63,9 +64,9 @@ pub enum BuildError {
     },
 }
 
-fn attrs_of(credential: &bbs::Credential) -> (RegistrarId, u32) {
+fn attrs_of(credential: &bbs::Credential) -> (RegistrarId, Period) {
     let a = credential.attributes();
-    (RegistrarId(a.registrar_id), a.batch)
+    (RegistrarId(a.registrar_id), Period(a.period))
 }
 
 /// Builds a declaration: the pseudonym proof's scope is the campaign id and
@@ -74,16 +75,18 @@ pub fn declaration<R: RngCore + CryptoRng>(
     credential: &bbs::Credential,
     registrar_key: &bbs::RegistrarPublicKey,
     campaign: CampaignId,
+    predecessor: EntryHash,
     alias: &str,
     message: &str,
     rng: &mut R,
 ) -> Result<(Entry, Vec<u8>), BuildError> {
-    let (registrar, batch) = attrs_of(credential);
+    let (registrar, period) = attrs_of(credential);
     let mut d = Declaration {
         campaign,
         pseudonym: Pseudonym([0; 48]),
         registrar,
-        batch,
+        period,
+        predecessor,
         alias: to_nfc(alias),
         message: to_nfc(message),
         proof: Vec::new(),
@@ -95,19 +98,23 @@ pub fn declaration<R: RngCore + CryptoRng>(
     Ok(Entry::Declaration(d).build()?)
 }
 
-/// Builds a withdrawal of the credential's declaration in `campaign`.
+/// Builds a withdrawal of the credential's declaration in `campaign`;
+/// `predecessor` is the entry hash of that declaration (the pseudonym's
+/// latest entry in the campaign).
 pub fn withdrawal<R: RngCore + CryptoRng>(
     credential: &bbs::Credential,
     registrar_key: &bbs::RegistrarPublicKey,
     campaign: CampaignId,
+    predecessor: EntryHash,
     rng: &mut R,
 ) -> Result<(Entry, Vec<u8>), BuildError> {
-    let (registrar, batch) = attrs_of(credential);
+    let (registrar, period) = attrs_of(credential);
     let mut w = Withdrawal {
         campaign,
         pseudonym: Pseudonym([0; 48]),
         registrar,
-        batch,
+        period,
+        predecessor,
         proof: Vec::new(),
     };
     let (nym, proof) =
@@ -155,7 +162,7 @@ pub fn verify_claim(
     campaign: &CampaignId,
     challenge: &str,
     registrar: &RegistrarId,
-    batch: u32,
+    period: Period,
     pseudonym: &Pseudonym,
     proof: &[u8],
 ) -> Result<(), Rejection> {
@@ -164,7 +171,7 @@ pub fn verify_claim(
         campaign,
         &claim_header(campaign, challenge),
         registrar,
-        batch,
+        period,
         pseudonym,
         proof,
     )

@@ -1,4 +1,4 @@
-//! The seven entry types of a headcount log and their canonical encoding.
+//! The eight entry types of a headcount log and their canonical encoding.
 //!
 //! The byte-by-byte layout is documented in `docs/wire-format.md`; this module
 //! is its reference implementation. An entry is
@@ -16,10 +16,11 @@ use sha2::{Digest, Sha256};
 use crate::codec::{Reader, Writer};
 use crate::error::DecodeError;
 use crate::ids::{CampaignId, EntryHash, Pseudonym, RegistrarId, VouchReference};
+use crate::period::Period;
 use crate::text::TextKind;
 
 /// The only entry encoding version this software reads and writes.
-pub const ENTRY_VERSION: u8 = 1;
+pub const ENTRY_VERSION: u8 = 2;
 /// A leaf (9-byte header + entry) must fit a tlog-tiles entry bundle slot (2-byte length prefix).
 pub const MAX_ENTRY_LEN: usize = u16::MAX as usize - crate::leaf::LEAF_HEADER_LEN;
 
@@ -53,6 +54,12 @@ pub mod limits {
     pub const PROOF: usize = 4096;
     /// The maximum proof-of-work difficulty a campaign may require, in bits.
     pub const MAX_DIFFICULTY: u8 = 40;
+    /// The reason a registrar gives for retiring its keys.
+    pub const RETIREMENT_REASON: usize = 1024;
+    /// The smallest anonymity set a campaign may accept: a credentialed
+    /// declaration's issuance period must have been logged with at least
+    /// this many credentials (a campaign may require more).
+    pub const MIN_ANONYMITY: u32 = 100;
 }
 
 /// Entry type codes (the second byte of every entry).
@@ -60,12 +67,13 @@ pub mod limits {
 #[repr(u8)]
 pub enum EntryType {
     Registrar = 1,
-    IssuanceBatch = 2,
+    IssuancePeriod = 2,
     Campaign = 3,
     Declaration = 4,
     Withdrawal = 5,
     VouchedDeclaration = 6,
     UnverifiedDeclaration = 7,
+    RegistrarRetirement = 8,
 }
 
 impl EntryType {
@@ -73,12 +81,13 @@ impl EntryType {
     pub fn from_code(code: u8) -> Option<Self> {
         Some(match code {
             1 => EntryType::Registrar,
-            2 => EntryType::IssuanceBatch,
+            2 => EntryType::IssuancePeriod,
             3 => EntryType::Campaign,
             4 => EntryType::Declaration,
             5 => EntryType::Withdrawal,
             6 => EntryType::VouchedDeclaration,
             7 => EntryType::UnverifiedDeclaration,
+            8 => EntryType::RegistrarRetirement,
             _ => return None,
         })
     }
@@ -87,12 +96,13 @@ impl EntryType {
     pub fn name(self) -> &'static str {
         match self {
             EntryType::Registrar => "registrar",
-            EntryType::IssuanceBatch => "issuance-batch",
+            EntryType::IssuancePeriod => "issuance-period",
             EntryType::Campaign => "campaign",
             EntryType::Declaration => "declaration",
             EntryType::Withdrawal => "withdrawal",
             EntryType::VouchedDeclaration => "vouched-declaration",
             EntryType::UnverifiedDeclaration => "unverified-declaration",
+            EntryType::RegistrarRetirement => "registrar-retirement",
         }
     }
 }
@@ -102,12 +112,13 @@ impl EntryType {
 /// encoding up to (not including) the signature.
 pub const SIGNATURE_CONTEXT: &[u8] = b"headcount entry signature v1\n";
 /// Prefix of the BBS presentation header preimage of declarations and withdrawals.
-pub const PRESENTATION_HEADER_CONTEXT: &[u8] = b"headcount presentation header v1\n";
+pub const PRESENTATION_HEADER_CONTEXT: &[u8] = b"headcount presentation header v2\n";
 
 /// `registrar` — a registrar's keys, name, policy and contact; self-signed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Registrar {
-    /// Ed25519 key that signs this entry, issuance batches and vouched declarations.
+    /// Ed25519 key that signs this entry, issuance periods, vouched declarations
+    /// and the registrar's retirement.
     pub signing_key: [u8; 32],
     /// BBS (BLS12-381 G2) public key that verifies its credentials.
     pub bbs_key: [u8; 96],
@@ -117,16 +128,26 @@ pub struct Registrar {
     pub signature: [u8; 64],
 }
 
-/// `issuance-batch` — how many credentials a registrar issued in one batch.
+/// `issuance-period` — how many credentials a registrar issued in one
+/// calendar month. Logged once the month is over, once per month.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IssuanceBatch {
+pub struct IssuancePeriod {
     pub registrar: RegistrarId,
-    pub batch: u32,
-    /// Number of credentials issued in the batch (its anonymity set). At least 1.
+    pub period: Period,
+    /// Number of credentials issued in the month (its anonymity set). At least 1.
     pub size: u32,
-    /// Unix seconds; `period_start <= period_end`.
-    pub period_start: u64,
-    pub period_end: u64,
+    pub signature: [u8; 64],
+}
+
+/// `registrar-retirement` — a registrar retires its keys (e.g. after a
+/// compromise). Afterwards no issuance period or vouched declaration of the
+/// registrar is valid, and no new campaign may accept it; declarations under
+/// its periods logged before the retirement still count, within their bounds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistrarRetirement {
+    pub registrar: RegistrarId,
+    /// Why, in words (may be empty).
+    pub reason: String,
     pub signature: [u8; 64],
 }
 
@@ -157,6 +178,9 @@ pub struct Campaign {
     /// Leading zero bits an unverified declaration's hash must have; 0 means
     /// the campaign accepts no unverified declarations.
     pub unverified_difficulty: u8,
+    /// The smallest issuance period (anonymity set) a credentialed declaration
+    /// may disclose: at least [`limits::MIN_ANONYMITY`].
+    pub min_anonymity: u32,
     pub signature: [u8; 64],
 }
 
@@ -165,9 +189,12 @@ pub struct Campaign {
 pub struct Declaration {
     pub campaign: CampaignId,
     pub pseudonym: Pseudonym,
-    /// Disclosed credential attributes.
+    /// Disclosed credential attributes: the issuing registrar and the month of issuance.
     pub registrar: RegistrarId,
-    pub batch: u32,
+    pub period: Period,
+    /// Entry hash of this pseudonym's previous entry in this campaign, or
+    /// [`EntryHash::NONE`] (all zeros) for its first.
+    pub predecessor: EntryHash,
     pub alias: String,
     pub message: String,
     /// BBS pseudonym proof; its presentation header is [`Declaration::presentation_header`].
@@ -180,7 +207,9 @@ pub struct Withdrawal {
     pub campaign: CampaignId,
     pub pseudonym: Pseudonym,
     pub registrar: RegistrarId,
-    pub batch: u32,
+    pub period: Period,
+    /// Entry hash of the declaration being withdrawn (the pseudonym's latest entry).
+    pub predecessor: EntryHash,
     pub proof: Vec<u8>,
 }
 
@@ -210,12 +239,13 @@ pub struct UnverifiedDeclaration {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Entry {
     Registrar(Registrar),
-    IssuanceBatch(IssuanceBatch),
+    IssuancePeriod(IssuancePeriod),
     Campaign(Campaign),
     Declaration(Declaration),
     Withdrawal(Withdrawal),
     VouchedDeclaration(VouchedDeclaration),
     UnverifiedDeclaration(UnverifiedDeclaration),
+    RegistrarRetirement(RegistrarRetirement),
 }
 
 fn header(w: &mut Writer, t: EntryType) {
@@ -252,37 +282,46 @@ impl Registrar {
     }
 }
 
-impl IssuanceBatch {
+impl IssuancePeriod {
     fn write_unsigned(&self, w: &mut Writer) {
-        header(w, EntryType::IssuanceBatch);
+        header(w, EntryType::IssuancePeriod);
         w.fixed(&self.registrar.0);
-        w.u32(self.batch);
+        w.u32(self.period.0);
         w.u32(self.size);
-        w.u64(self.period_start);
-        w.u64(self.period_end);
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let b = IssuanceBatch {
+        let b = IssuancePeriod {
             registrar: RegistrarId(r.array("registrar")?),
-            batch: r.u32("batch")?,
+            period: Period(r.u32("period")?),
             size: r.u32("size")?,
-            period_start: r.u64("period_start")?,
-            period_end: r.u64("period_end")?,
             signature: r.array("signature")?,
         };
         if b.size == 0 {
             return Err(DecodeError::InvalidField {
                 field: "size",
-                reason: "a batch has at least one credential",
-            });
-        }
-        if b.period_start > b.period_end {
-            return Err(DecodeError::InvalidField {
-                field: "period_end",
-                reason: "the period ends before it starts",
+                reason: "a period has at least one credential",
             });
         }
         Ok(b)
+    }
+}
+
+impl RegistrarRetirement {
+    fn write_unsigned(&self, w: &mut Writer) {
+        header(w, EntryType::RegistrarRetirement);
+        w.fixed(&self.registrar.0);
+        w.text(&self.reason);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(RegistrarRetirement {
+            registrar: RegistrarId(r.array("registrar")?),
+            reason: r.text(
+                "reason",
+                TextKind::MultiLineOptional,
+                limits::RETIREMENT_REASON,
+            )?,
+            signature: r.array("signature")?,
+        })
     }
 }
 
@@ -307,6 +346,7 @@ impl Campaign {
         w.u64(self.opens_at);
         w.u64(self.closes_at);
         w.u8(self.unverified_difficulty);
+        w.u32(self.min_anonymity);
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let organiser_key = r.array("organiser_key")?;
@@ -385,6 +425,13 @@ impl Campaign {
                 reason: "above 40 bits",
             });
         }
+        let min_anonymity = r.u32("min_anonymity")?;
+        if min_anonymity < limits::MIN_ANONYMITY {
+            return Err(DecodeError::InvalidField {
+                field: "min_anonymity",
+                reason: "below the protocol minimum of 100",
+            });
+        }
         Ok(Campaign {
             organiser_key,
             texts,
@@ -393,6 +440,7 @@ impl Campaign {
             opens_at,
             closes_at,
             unverified_difficulty,
+            min_anonymity,
             signature: r.array("signature")?,
         })
     }
@@ -415,7 +463,8 @@ impl Declaration {
         w.fixed(&self.campaign.0);
         w.fixed(&self.pseudonym.0);
         w.fixed(&self.registrar.0);
-        w.u32(self.batch);
+        w.u32(self.period.0);
+        w.fixed(&self.predecessor.0);
         w.text(&self.alias);
         w.text(&self.message);
     }
@@ -424,7 +473,8 @@ impl Declaration {
             campaign: CampaignId(r.array("campaign")?),
             pseudonym: Pseudonym(r.array("pseudonym")?),
             registrar: RegistrarId(r.array("registrar")?),
-            batch: r.u32("batch")?,
+            period: Period(r.u32("period")?),
+            predecessor: EntryHash(r.array("predecessor")?),
             alias: r.text("alias", TextKind::SingleLine, limits::ALIAS)?,
             message: r.text("message", TextKind::MultiLineOptional, limits::MESSAGE)?,
             proof: read_proof(r)?,
@@ -433,7 +483,7 @@ impl Declaration {
     /// The BBS presentation header: SHA-256 of the context string and the
     /// entry's encoding up to (not including) the proof, with the pseudonym
     /// field left out. It binds the proof to the campaign, the disclosed
-    /// attributes, the alias and the message. The pseudonym is bound by the
+    /// attributes, the predecessor, the alias and the message. The pseudonym is bound by the
     /// proof itself (its challenge hashes the pseudonym and the scope), and is
     /// only known once the proof is made, so the header cannot include it.
     pub fn presentation_header(&self) -> [u8; 32] {
@@ -441,7 +491,8 @@ impl Declaration {
             header(w, EntryType::Declaration);
             w.fixed(&self.campaign.0);
             w.fixed(&self.registrar.0);
-            w.u32(self.batch);
+            w.u32(self.period.0);
+            w.fixed(&self.predecessor.0);
             w.text(&self.alias);
             w.text(&self.message);
         }))
@@ -454,25 +505,28 @@ impl Withdrawal {
         w.fixed(&self.campaign.0);
         w.fixed(&self.pseudonym.0);
         w.fixed(&self.registrar.0);
-        w.u32(self.batch);
+        w.u32(self.period.0);
+        w.fixed(&self.predecessor.0);
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Withdrawal {
             campaign: CampaignId(r.array("campaign")?),
             pseudonym: Pseudonym(r.array("pseudonym")?),
             registrar: RegistrarId(r.array("registrar")?),
-            batch: r.u32("batch")?,
+            period: Period(r.u32("period")?),
+            predecessor: EntryHash(r.array("predecessor")?),
             proof: read_proof(r)?,
         })
     }
     /// The BBS presentation header (see [`Declaration::presentation_header`]):
-    /// the context and version, type, campaign, registrar and batch.
+    /// the context and version, type, campaign, registrar, period and predecessor.
     pub fn presentation_header(&self) -> [u8; 32] {
         presentation_header(unsigned(|w| {
             header(w, EntryType::Withdrawal);
             w.fixed(&self.campaign.0);
             w.fixed(&self.registrar.0);
-            w.u32(self.batch);
+            w.u32(self.period.0);
+            w.fixed(&self.predecessor.0);
         }))
     }
 }
@@ -564,7 +618,7 @@ pub(crate) fn verify_ed25519(key: &[u8; 32], unsigned: &[u8], signature: &[u8; 6
 pub struct Presentation<'a> {
     pub registrar: &'a RegistrarId,
     pub campaign: &'a CampaignId,
-    pub batch: u32,
+    pub period: Period,
     pub pseudonym: &'a Pseudonym,
     pub proof: &'a [u8],
     /// The presentation header the proof must be bound to.
@@ -578,7 +632,7 @@ impl Entry {
             Entry::Declaration(e) => Some(Presentation {
                 registrar: &e.registrar,
                 campaign: &e.campaign,
-                batch: e.batch,
+                period: e.period,
                 pseudonym: &e.pseudonym,
                 proof: &e.proof,
                 header: e.presentation_header(),
@@ -586,7 +640,7 @@ impl Entry {
             Entry::Withdrawal(e) => Some(Presentation {
                 registrar: &e.registrar,
                 campaign: &e.campaign,
-                batch: e.batch,
+                period: e.period,
                 pseudonym: &e.pseudonym,
                 proof: &e.proof,
                 header: e.presentation_header(),
@@ -599,12 +653,13 @@ impl Entry {
     pub fn entry_type(&self) -> EntryType {
         match self {
             Entry::Registrar(_) => EntryType::Registrar,
-            Entry::IssuanceBatch(_) => EntryType::IssuanceBatch,
+            Entry::IssuancePeriod(_) => EntryType::IssuancePeriod,
             Entry::Campaign(_) => EntryType::Campaign,
             Entry::Declaration(_) => EntryType::Declaration,
             Entry::Withdrawal(_) => EntryType::Withdrawal,
             Entry::VouchedDeclaration(_) => EntryType::VouchedDeclaration,
             Entry::UnverifiedDeclaration(_) => EntryType::UnverifiedDeclaration,
+            Entry::RegistrarRetirement(_) => EntryType::RegistrarRetirement,
         }
     }
 
@@ -616,7 +671,7 @@ impl Entry {
             Entry::Withdrawal(d) => Some(d.campaign),
             Entry::VouchedDeclaration(d) => Some(d.campaign),
             Entry::UnverifiedDeclaration(d) => Some(d.campaign),
-            Entry::Registrar(_) | Entry::IssuanceBatch(_) => None,
+            Entry::Registrar(_) | Entry::IssuancePeriod(_) | Entry::RegistrarRetirement(_) => None,
         }
     }
 
@@ -626,7 +681,8 @@ impl Entry {
         self.write_unsigned(&mut w);
         match self {
             Entry::Registrar(e) => w.fixed(&e.signature),
-            Entry::IssuanceBatch(e) => w.fixed(&e.signature),
+            Entry::IssuancePeriod(e) => w.fixed(&e.signature),
+            Entry::RegistrarRetirement(e) => w.fixed(&e.signature),
             Entry::Campaign(e) => w.fixed(&e.signature),
             Entry::VouchedDeclaration(e) => w.fixed(&e.signature),
             Entry::Declaration(e) => w.var16(&e.proof),
@@ -645,7 +701,8 @@ impl Entry {
     fn write_unsigned(&self, w: &mut Writer) {
         match self {
             Entry::Registrar(e) => e.write_unsigned(w),
-            Entry::IssuanceBatch(e) => e.write_unsigned(w),
+            Entry::IssuancePeriod(e) => e.write_unsigned(w),
+            Entry::RegistrarRetirement(e) => e.write_unsigned(w),
             Entry::Campaign(e) => e.write_unsigned(w),
             Entry::VouchedDeclaration(e) => e.write_unsigned(w),
             Entry::Declaration(e) => e.write_unproven(w),
@@ -679,7 +736,10 @@ impl Entry {
         let t = EntryType::from_code(code).ok_or(DecodeError::UnknownType(code))?;
         let entry = match t {
             EntryType::Registrar => Entry::Registrar(Registrar::read(&mut r)?),
-            EntryType::IssuanceBatch => Entry::IssuanceBatch(IssuanceBatch::read(&mut r)?),
+            EntryType::IssuancePeriod => Entry::IssuancePeriod(IssuancePeriod::read(&mut r)?),
+            EntryType::RegistrarRetirement => {
+                Entry::RegistrarRetirement(RegistrarRetirement::read(&mut r)?)
+            }
             EntryType::Campaign => Entry::Campaign(Campaign::read(&mut r)?),
             EntryType::Declaration => Entry::Declaration(Declaration::read(&mut r)?),
             EntryType::Withdrawal => Entry::Withdrawal(Withdrawal::read(&mut r)?),
@@ -703,15 +763,16 @@ impl Entry {
         Ok((entry, bytes))
     }
 
-    /// Fills in the Ed25519 signature of a registrar, issuance-batch, campaign
-    /// or vouched-declaration entry, then builds it. Other types are built unchanged.
+    /// Fills in the Ed25519 signature of a registrar, issuance-period, campaign,
+    /// vouched-declaration or registrar-retirement entry, then builds it. Other types are built unchanged.
     pub fn sign(mut self, key: &SigningKey) -> Result<(Entry, Vec<u8>), DecodeError> {
         let sig = key
             .sign(&signing_message(&self.unsigned_bytes()))
             .to_bytes();
         match &mut self {
             Entry::Registrar(e) => e.signature = sig,
-            Entry::IssuanceBatch(e) => e.signature = sig,
+            Entry::IssuancePeriod(e) => e.signature = sig,
+            Entry::RegistrarRetirement(e) => e.signature = sig,
             Entry::Campaign(e) => e.signature = sig,
             Entry::VouchedDeclaration(e) => e.signature = sig,
             _ => {}

@@ -3,6 +3,8 @@
 //! The code strings are part of the HTTP API and of the auditor's reports:
 //! never rename one; add new ones.
 
+use crate::ids::EntryHash;
+use crate::period::Period;
 use thiserror::Error;
 
 /// Why bytes are not a well-formed entry. Every variant maps to a stable code.
@@ -77,10 +79,31 @@ pub enum Rejection {
     CampaignExists,
     #[error("this registrar is already in the log")]
     RegistrarExists,
-    #[error("this registrar already published batch {0}")]
-    BatchExists(u32),
-    #[error("batch {0} of this registrar is not in the log")]
-    BatchNotPublished(u32),
+    #[error("this registrar already logged its issuance for {0}")]
+    PeriodExists(Period),
+    #[error("{0} is not over yet: a registrar logs a month's issuance once the month has ended")]
+    PeriodNotOver(Period),
+    #[error(
+        "the registrar has not logged its issuance for {0} yet: a credential can be used once \
+         the registrar has logged the month it was issued in (after that month ends)"
+    )]
+    PeriodNotLogged(Period),
+    #[error(
+        "the registrar logged {size} credentials for {period}, fewer than the {need} this \
+         campaign requires as an anonymity set"
+    )]
+    AnonymitySetTooSmall {
+        period: Period,
+        size: u32,
+        need: u32,
+    },
+    #[error("the registrar has retired its keys")]
+    RegistrarRetired,
+    #[error(
+        "the entry names {got} as this pseudonym's previous entry in the campaign, but the \
+         latest is {current}"
+    )]
+    StalePredecessor { got: EntryHash, current: EntryHash },
     #[error("the campaign is not open yet")]
     CampaignNotOpen,
     #[error("the campaign is closed")]
@@ -112,8 +135,12 @@ impl Rejection {
             Rejection::UnknownRegistrar => "unknown_registrar",
             Rejection::CampaignExists => "campaign_exists",
             Rejection::RegistrarExists => "registrar_exists",
-            Rejection::BatchExists(_) => "batch_exists",
-            Rejection::BatchNotPublished(_) => "batch_not_published",
+            Rejection::PeriodExists(_) => "period_exists",
+            Rejection::PeriodNotOver(_) => "period_not_over",
+            Rejection::PeriodNotLogged(_) => "period_not_logged",
+            Rejection::AnonymitySetTooSmall { .. } => "anonymity_set_too_small",
+            Rejection::RegistrarRetired => "registrar_retired",
+            Rejection::StalePredecessor { .. } => "stale_predecessor",
             Rejection::CampaignNotOpen => "campaign_not_open",
             Rejection::CampaignClosed => "campaign_closed",
             Rejection::RegistrarNotAccepted => "registrar_not_accepted",

@@ -90,6 +90,14 @@ byte_id!(
 );
 
 impl EntryHash {
+    /// "No entry": the predecessor of a pseudonym's first entry in a campaign.
+    pub const NONE: EntryHash = EntryHash([0; 32]);
+
+    /// Whether this is [`EntryHash::NONE`].
+    pub fn is_none(&self) -> bool {
+        *self == Self::NONE
+    }
+
     /// SHA-256 of the encoded entry.
     pub fn of(entry_bytes: &[u8]) -> Self {
         EntryHash(Sha256::digest(entry_bytes).into())

@@ -1,11 +1,12 @@
 //! The pure core of headcount.
 //!
-//! * [`entry`]: the seven entry types and their canonical, versioned encoding
+//! * [`entry`]: the eight entry types and their canonical, versioned encoding
 //!   (`docs/wire-format.md` documents it byte by byte);
 //! * [`leaf`]: what the sequencer appends (a coarse timestamp and the entry);
 //! * [`state`]: the validity function, shared by the server and the auditor;
 //! * [`tally`]: the counts (DESIGN §5), read out of the folded state;
-//! * [`pow`]: the proof of work of unverified declarations.
+//! * [`pow`]: the proof of work of unverified declarations;
+//! * [`period`]: calendar-month issuance periods (what a credential discloses).
 //!
 //! No I/O, no clocks, no randomness: the same leaves give the same state and
 //! the same tallies on every machine.
@@ -19,6 +20,7 @@ pub mod error;
 pub mod ids;
 pub mod leaf;
 pub mod notes;
+pub mod period;
 pub mod pow;
 pub mod state;
 pub mod tally;
@@ -31,5 +33,6 @@ pub use entry::{Entry, EntryType};
 pub use error::{DecodeError, Rejection};
 pub use ids::{CampaignId, EntryHash, Pseudonym, RegistrarId, Timestamp, VouchReference};
 pub use leaf::Leaf;
+pub use period::Period;
 pub use state::{Change, CredentialVerifier, CryptoVerified, LogState, NoCredentials};
-pub use tally::{BatchTally, CampaignTally, RegistrarTally};
+pub use tally::{CampaignTally, PeriodTally, RegistrarTally};

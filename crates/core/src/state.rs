@@ -1,7 +1,7 @@
 //! The validity function and the state it runs against.
 //!
 //! [`LogState`] is everything the rules need to know about the log before an
-//! entry: registrars and their keys, published batches, campaigns, and per
+//! entry: registrars and their keys, logged issuance periods, campaigns, and per
 //! campaign who is counted. [`LogState::validate`] is *the* validity function:
 //! `(state before, leaf) → Change | Rejection`, pure and deterministic; the
 //! server runs it before accepting, the auditor when re-checking, so both agree
@@ -19,6 +19,7 @@ use crate::entry::{Campaign, Entry, verify_ed25519};
 use crate::error::Rejection;
 use crate::ids::{CampaignId, EntryHash, Pseudonym, RegistrarId, Timestamp, VouchReference};
 use crate::leaf::Leaf;
+use crate::period::Period;
 use crate::pow::leading_zero_bits;
 
 /// A registrar as the rules see it.
@@ -27,6 +28,8 @@ pub struct RegistrarInfo {
     pub id: RegistrarId,
     pub signing_key: [u8; 32],
     pub bbs_key: [u8; 96],
+    /// Whether the registrar has retired its keys (`registrar-retirement`).
+    pub retired: bool,
 }
 
 /// A campaign's rules.
@@ -37,6 +40,7 @@ pub struct CampaignRules {
     pub opens_at: u64,
     pub closes_at: u64,
     pub unverified_difficulty: u8,
+    pub min_anonymity: u32,
 }
 
 impl CampaignRules {
@@ -47,6 +51,7 @@ impl CampaignRules {
             opens_at: c.opens_at,
             closes_at: c.closes_at,
             unverified_difficulty: c.unverified_difficulty,
+            min_anonymity: c.min_anonymity,
         }
     }
     fn accepts(&self, r: &RegistrarId) -> bool {
@@ -66,10 +71,13 @@ impl CampaignRules {
 /// Who is counted in one campaign.
 #[derive(Clone, Debug, Default)]
 pub struct CampaignCounts {
-    /// Pseudonym → disclosed (registrar, batch) of its current declaration.
-    pub(crate) declared: HashMap<Pseudonym, (RegistrarId, u32)>,
-    /// Current credentialed declarations per (registrar, batch).
-    pub(crate) groups: BTreeMap<(RegistrarId, u32), u64>,
+    /// Pseudonym → disclosed (registrar, period) of its current declaration.
+    pub(crate) declared: HashMap<Pseudonym, (RegistrarId, Period)>,
+    /// Pseudonym → hash of its latest entry in the campaign (declaration or
+    /// withdrawal): what its next entry must name as its predecessor.
+    pub(crate) latest: HashMap<Pseudonym, EntryHash>,
+    /// Current credentialed declarations per (registrar, period).
+    pub(crate) groups: BTreeMap<(RegistrarId, Period), u64>,
     /// (registrar, reference) pairs vouched for.
     pub(crate) vouched: HashSet<(RegistrarId, VouchReference)>,
     pub(crate) vouched_by_registrar: BTreeMap<RegistrarId, u64>,
@@ -93,17 +101,20 @@ pub struct CryptoVerified(EntryHash);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
     AddRegistrar(RegistrarInfo),
-    AddBatch {
+    AddPeriod {
         registrar: RegistrarId,
-        batch: u32,
+        period: Period,
         size: u32,
+    },
+    Retire {
+        registrar: RegistrarId,
     },
     AddCampaign(CampaignRules),
     Declare {
         campaign: CampaignId,
         pseudonym: Pseudonym,
         registrar: RegistrarId,
-        batch: u32,
+        period: Period,
         hash: EntryHash,
     },
     Withdraw {
@@ -129,7 +140,7 @@ pub enum Change {
 pub trait CredentialVerifier: Sync {
     /// Verifies a BBS pseudonym proof made with `bbs_key` for `campaign`
     /// (the scope), `header` (the presentation header), disclosing
-    /// `registrar` and `batch`.
+    /// `registrar` and `period`.
     #[allow(clippy::too_many_arguments)]
     fn verify(
         &self,
@@ -137,7 +148,7 @@ pub trait CredentialVerifier: Sync {
         campaign: &CampaignId,
         header: &[u8; 32],
         registrar: &RegistrarId,
-        batch: u32,
+        period: Period,
         pseudonym: &Pseudonym,
         proof: &[u8],
     ) -> Result<(), Rejection>;
@@ -157,7 +168,7 @@ impl CredentialVerifier for NoCredentials {
         _: &CampaignId,
         _: &[u8; 32],
         _: &RegistrarId,
-        _: u32,
+        _: Period,
         _: &Pseudonym,
         _: &[u8],
     ) -> Result<(), Rejection> {
@@ -178,7 +189,7 @@ pub struct LogState {
     /// Timestamp of the last leaf (0 before the first).
     pub last_timestamp: Timestamp,
     pub(crate) registrars: HashMap<RegistrarId, RegistrarInfo>,
-    pub(crate) batches: HashMap<(RegistrarId, u32), u32>,
+    pub(crate) periods: HashMap<(RegistrarId, Period), u32>,
     pub(crate) campaigns: HashMap<CampaignId, CampaignState>,
     /// Hashes of every declaration, withdrawal, vouched and unverified
     /// declaration in the log. An identical entry can never be logged twice:
@@ -217,13 +228,14 @@ impl LogState {
                 id,
                 signing_key: r.signing_key,
                 bbs_key: r.bbs_key,
+                retired: false,
             });
         }
         view
     }
 
     /// Whether a declaration, withdrawal, vouched or unverified declaration
-    /// with this entry hash is in the log (registrars, campaigns and batches
+    /// with this entry hash is in the log (registrars, campaigns and periods
     /// are not tracked here: look those up by id).
     pub fn contains_entry(&self, hash: &EntryHash) -> bool {
         self.seen.contains(hash)
@@ -244,9 +256,18 @@ impl LogState {
         self.campaigns.keys()
     }
 
-    /// The logged size of a batch.
-    pub fn batch_size(&self, registrar: &RegistrarId, batch: u32) -> Option<u32> {
-        self.batches.get(&(*registrar, batch)).copied()
+    /// The logged size of a registrar's issuance period.
+    pub fn period_size(&self, registrar: &RegistrarId, period: Period) -> Option<u32> {
+        self.periods.get(&(*registrar, period)).copied()
+    }
+
+    /// The latest entry of `pseudonym` in `campaign` (a declaration or a
+    /// withdrawal): what its next entry must name as its predecessor.
+    pub fn latest_entry(&self, campaign: &CampaignId, pseudonym: &Pseudonym) -> EntryHash {
+        self.campaigns
+            .get(campaign)
+            .and_then(|c| c.counts.latest.get(pseudonym).copied())
+            .unwrap_or(EntryHash::NONE)
     }
 
     fn registrar_key(&self, id: &RegistrarId) -> Result<&RegistrarInfo, Rejection> {
@@ -269,7 +290,10 @@ impl LogState {
             Entry::Campaign(e) => {
                 verify_ed25519(&e.organiser_key, &entry.unsigned_bytes(), &e.signature)
             }
-            Entry::IssuanceBatch(e) => self.registrar_signed(&e.registrar, entry, &e.signature)?,
+            Entry::IssuancePeriod(e) => self.registrar_signed(&e.registrar, entry, &e.signature)?,
+            Entry::RegistrarRetirement(e) => {
+                self.registrar_signed(&e.registrar, entry, &e.signature)?
+            }
             Entry::VouchedDeclaration(e) => {
                 self.registrar_signed(&e.registrar, entry, &e.signature)?
             }
@@ -283,7 +307,7 @@ impl LogState {
                     p.campaign,
                     &p.header,
                     p.registrar,
-                    p.batch,
+                    p.period,
                     p.pseudonym,
                     p.proof,
                 )?;
@@ -342,17 +366,27 @@ impl LogState {
                     id,
                     signing_key: e.signing_key,
                     bbs_key: e.bbs_key,
+                    retired: false,
                 }))
             }
-            Entry::IssuanceBatch(e) => {
-                self.registrar_key(&e.registrar)?;
-                if self.batches.contains_key(&(e.registrar, e.batch)) {
-                    return Err(Rejection::BatchExists(e.batch));
+            Entry::IssuancePeriod(e) => {
+                self.active_registrar(&e.registrar)?;
+                if self.periods.contains_key(&(e.registrar, e.period)) {
+                    return Err(Rejection::PeriodExists(e.period));
                 }
-                Ok(Change::AddBatch {
+                if !e.period.is_over_at(timestamp.0) {
+                    return Err(Rejection::PeriodNotOver(e.period));
+                }
+                Ok(Change::AddPeriod {
                     registrar: e.registrar,
-                    batch: e.batch,
+                    period: e.period,
                     size: e.size,
+                })
+            }
+            Entry::RegistrarRetirement(e) => {
+                self.active_registrar(&e.registrar)?;
+                Ok(Change::Retire {
+                    registrar: e.registrar,
                 })
             }
             Entry::Campaign(e) => {
@@ -361,26 +395,28 @@ impl LogState {
                     return Err(Rejection::CampaignExists);
                 }
                 for r in &rules.registrars {
-                    self.registrar_key(r)?;
+                    self.active_registrar(r)?;
                 }
                 Ok(Change::AddCampaign(rules))
             }
             Entry::Declaration(e) => {
                 let c = self.open_campaign(&e.campaign, timestamp)?;
-                self.check_credential_attrs(c, &e.registrar, e.batch)?;
+                self.check_credential_attrs(c, &e.registrar, e.period)?;
+                check_predecessor(c, &e.pseudonym, e.predecessor)?;
                 Ok(Change::Declare {
                     campaign: e.campaign,
                     pseudonym: e.pseudonym,
                     registrar: e.registrar,
-                    batch: e.batch,
+                    period: e.period,
                     hash,
                 })
             }
             Entry::Withdrawal(e) => {
                 let c = self.open_campaign(&e.campaign, timestamp)?;
-                self.check_credential_attrs(c, &e.registrar, e.batch)?;
+                self.check_credential_attrs(c, &e.registrar, e.period)?;
+                check_predecessor(c, &e.pseudonym, e.predecessor)?;
                 match c.counts.declared.get(&e.pseudonym) {
-                    Some(attrs) if *attrs == (e.registrar, e.batch) => {}
+                    Some(attrs) if *attrs == (e.registrar, e.period) => {}
                     _ => return Err(Rejection::NotDeclared),
                 }
                 Ok(Change::Withdraw {
@@ -394,6 +430,7 @@ impl LogState {
                 if !c.rules.accepts(&e.registrar) {
                     return Err(Rejection::RegistrarNotAccepted);
                 }
+                self.active_registrar(&e.registrar)?;
                 Ok(Change::Vouch {
                     campaign: e.campaign,
                     registrar: e.registrar,
@@ -425,17 +462,36 @@ impl LogState {
         Ok(c)
     }
 
+    /// A registered registrar that has not retired.
+    fn active_registrar(&self, id: &RegistrarId) -> Result<&RegistrarInfo, Rejection> {
+        let r = self.registrar_key(id)?;
+        if r.retired {
+            return Err(Rejection::RegistrarRetired);
+        }
+        Ok(r)
+    }
+
+    /// The disclosed attributes of a credentialed entry: an accepted
+    /// registrar, and an issuance period it logged with at least the
+    /// campaign's minimum anonymity set.
     fn check_credential_attrs(
         &self,
         c: &CampaignState,
         registrar: &RegistrarId,
-        batch: u32,
+        period: Period,
     ) -> Result<(), Rejection> {
         if !c.rules.accepts(registrar) {
             return Err(Rejection::RegistrarNotAccepted);
         }
-        if !self.batches.contains_key(&(*registrar, batch)) {
-            return Err(Rejection::BatchNotPublished(batch));
+        let Some(&size) = self.periods.get(&(*registrar, period)) else {
+            return Err(Rejection::PeriodNotLogged(period));
+        };
+        if size < c.rules.min_anonymity {
+            return Err(Rejection::AnonymitySetTooSmall {
+                period,
+                size,
+                need: c.rules.min_anonymity,
+            });
         }
         Ok(())
     }
@@ -480,12 +536,17 @@ impl LogState {
             Change::AddRegistrar(info) => {
                 self.registrars.insert(info.id, info);
             }
-            Change::AddBatch {
+            Change::AddPeriod {
                 registrar,
-                batch,
+                period,
                 size,
             } => {
-                self.batches.insert((registrar, batch), size);
+                self.periods.insert((registrar, period), size);
+            }
+            Change::Retire { registrar } => {
+                if let Some(r) = self.registrars.get_mut(&registrar) {
+                    r.retired = true;
+                }
             }
             Change::AddCampaign(rules) => {
                 self.campaigns.insert(
@@ -500,15 +561,16 @@ impl LogState {
                 campaign,
                 pseudonym,
                 registrar,
-                batch,
+                period,
                 hash,
             } => {
                 self.seen.insert(hash);
                 let counts = &mut self.counts_mut(&campaign);
-                if let Some(old) = counts.declared.insert(pseudonym, (registrar, batch)) {
+                counts.latest.insert(pseudonym, hash);
+                if let Some(old) = counts.declared.insert(pseudonym, (registrar, period)) {
                     dec(&mut counts.groups, old);
                 }
-                *counts.groups.entry((registrar, batch)).or_default() += 1;
+                *counts.groups.entry((registrar, period)).or_default() += 1;
             }
             Change::Withdraw {
                 campaign,
@@ -517,6 +579,7 @@ impl LogState {
             } => {
                 self.seen.insert(hash);
                 let counts = self.counts_mut(&campaign);
+                counts.latest.insert(pseudonym, hash);
                 if let Some(old) = counts.declared.remove(&pseudonym) {
                     dec(&mut counts.groups, old);
                 }
@@ -573,7 +636,31 @@ impl LogState {
     }
 }
 
-fn dec(groups: &mut BTreeMap<(RegistrarId, u32), u64>, key: (RegistrarId, u32)) {
+/// A declaration or withdrawal must name the pseudonym's latest entry in the
+/// campaign (or none, for its first): an entry the operator held back cannot
+/// be logged after a newer one of the same pseudonym, so holding and
+/// releasing entries cannot undo what the declarant did since.
+fn check_predecessor(
+    c: &CampaignState,
+    pseudonym: &Pseudonym,
+    predecessor: EntryHash,
+) -> Result<(), Rejection> {
+    let current = c
+        .counts
+        .latest
+        .get(pseudonym)
+        .copied()
+        .unwrap_or(EntryHash::NONE);
+    if predecessor != current {
+        return Err(Rejection::StalePredecessor {
+            got: predecessor,
+            current,
+        });
+    }
+    Ok(())
+}
+
+fn dec(groups: &mut BTreeMap<(RegistrarId, Period), u64>, key: (RegistrarId, Period)) {
     if let Some(n) = groups.get_mut(&key) {
         *n -= 1;
         if *n == 0 {

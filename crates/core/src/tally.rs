@@ -2,21 +2,23 @@
 //!
 //! The fold itself is [`LogState::push`] over the leaves in log order; this
 //! module reads the counts out of the folded state. Everything is ordered
-//! (registrars by id, batches by number), so two parties that fold the same
+//! (registrars by id, periods by month), so two parties that fold the same
 //! log produce byte-identical JSON.
 
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{CampaignId, RegistrarId};
+use crate::period::Period;
 use crate::state::LogState;
 
-/// One (registrar, batch) group of credentialed declarations in a campaign.
+/// One (registrar, issuance period) group of credentialed declarations in a campaign.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BatchTally {
-    pub batch: u32,
-    /// The batch size the registrar logged: the most declarations the group may hold.
+pub struct PeriodTally {
+    pub period: Period,
+    /// The number of credentials the registrar logged for the period: the
+    /// most declarations the group may hold.
     pub size: u32,
-    /// Current credentialed declarations disclosing this batch.
+    /// Current credentialed declarations disclosing this period.
     pub declarations: u64,
     /// `declarations > size`: the registrar issued more credentials than it
     /// logged. The group is excluded from the credible count.
@@ -27,11 +29,14 @@ pub struct BatchTally {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistrarTally {
     pub registrar: RegistrarId,
+    /// The registrar has retired its keys: its periods logged before the
+    /// retirement still count, nothing after.
+    pub retired: bool,
     /// Distinct (registrar, reference) vouched declarations.
     pub vouched: u64,
     /// Credentialed declarations within bound.
     pub credentialed: u64,
-    pub batches: Vec<BatchTally>,
+    pub periods: Vec<PeriodTally>,
 }
 
 /// The counts of one campaign.
@@ -40,8 +45,16 @@ pub struct CampaignTally {
     pub campaign: CampaignId,
     /// Tree size the tally was computed at.
     pub tree_size: u64,
-    /// `credentialed + vouched`: the headcount.
+    /// `credentialed + vouched`: the headcount. A person holding credentials
+    /// of two accepted registrars (or vouched by one and credentialed by
+    /// another) is counted once by each: independent registrars cannot know.
     pub credible: u64,
+    /// A lower bound on the distinct people behind `credible`: the largest
+    /// number one registrar accounts for on its own (its credentialed
+    /// declarations within bound, or its vouches, whichever is larger: the
+    /// same person may hold one of each). The truth lies between this and
+    /// `credible`.
+    pub distinct_lower_bound: u64,
     /// Distinct pseudonyms currently declared, in groups within their bound.
     pub credentialed: u64,
     /// Declarations in over-bound groups (evidence against a registrar).
@@ -57,9 +70,9 @@ pub struct CampaignTally {
 
 impl CampaignTally {
     /// Groups that break the registrar bound.
-    pub fn over_bound(&self) -> impl Iterator<Item = (&RegistrarId, &BatchTally)> {
+    pub fn over_bound(&self) -> impl Iterator<Item = (&RegistrarId, &PeriodTally)> {
         self.by_registrar.iter().flat_map(|r| {
-            r.batches
+            r.periods
                 .iter()
                 .filter(|b| b.over_bound)
                 .map(move |b| (&r.registrar, b))
@@ -75,6 +88,7 @@ impl LogState {
         let mut by_registrar: Vec<RegistrarTally> = Vec::new();
         let mut credentialed = 0;
         let mut over = 0;
+        let mut lower_bound = 0;
         let mut registrars: Vec<RegistrarId> = counts
             .groups
             .keys()
@@ -86,27 +100,30 @@ impl LogState {
         for r in registrars {
             let mut rt = RegistrarTally {
                 registrar: r,
+                retired: self.registrar(&r).is_some_and(|i| i.retired),
                 vouched: counts.vouched_by_registrar.get(&r).copied().unwrap_or(0),
                 credentialed: 0,
-                batches: Vec::new(),
+                periods: Vec::new(),
             };
-            for (&(_, batch), &n) in counts.groups.range((r, 0)..=(r, u32::MAX)) {
-                // Invariant: declarations are only accepted for published batches.
-                let size = self.batch_size(&r, batch).unwrap_or(0);
+            let range = (r, Period(0))..=(r, Period(u32::MAX));
+            for (&(_, period), &n) in counts.groups.range(range) {
+                // Invariant: declarations are only accepted for logged periods.
+                let size = self.period_size(&r, period).unwrap_or(0);
                 let over_bound = n > u64::from(size);
                 if over_bound {
                     over += n;
                 } else {
                     rt.credentialed += n;
                 }
-                rt.batches.push(BatchTally {
-                    batch,
+                rt.periods.push(PeriodTally {
+                    period,
                     size,
                     declarations: n,
                     over_bound,
                 });
             }
             credentialed += rt.credentialed;
+            lower_bound = lower_bound.max(rt.credentialed.max(rt.vouched));
             by_registrar.push(rt);
         }
         let vouched = counts.vouched.len() as u64;
@@ -114,6 +131,7 @@ impl LogState {
             campaign: *campaign,
             tree_size: self.size,
             credible: credentialed + vouched,
+            distinct_lower_bound: lower_bound,
             credentialed,
             credentialed_over_bound: over,
             vouched,

@@ -67,6 +67,7 @@ pub fn campaign(
         opens_at,
         closes_at,
         unverified_difficulty: difficulty,
+        min_anonymity: crate::entry::limits::MIN_ANONYMITY,
         signature: [0; 64],
     })
     .sign(organiser)
@@ -93,23 +94,32 @@ pub fn vouched(
     .expect("vouched fields are valid")
 }
 
-/// An issuance batch signed by the registrar's key.
-pub fn batch(
+/// The issuance period entry for `period`, signed by the registrar's key.
+pub fn period(
     registrar_key: &SigningKey,
     registrar: RegistrarId,
-    batch: u32,
+    period: crate::period::Period,
     size: u32,
 ) -> (Entry, Vec<u8>) {
-    Entry::IssuanceBatch(IssuanceBatch {
+    Entry::IssuancePeriod(IssuancePeriod {
         registrar,
-        batch,
+        period,
         size,
-        period_start: 1_767_225_600,
-        period_end: 1_767_830_400,
         signature: [0; 64],
     })
     .sign(registrar_key)
-    .expect("batch fields are valid")
+    .expect("period fields are valid")
+}
+
+/// A registrar's retirement, signed by its key.
+pub fn retirement(registrar_key: &SigningKey, registrar: RegistrarId) -> (Entry, Vec<u8>) {
+    Entry::RegistrarRetirement(RegistrarRetirement {
+        registrar,
+        reason: "Our signing key may have been copied.".into(),
+        signature: [0; 64],
+    })
+    .sign(registrar_key)
+    .expect("retirement fields are valid")
 }
 
 /// An unverified declaration with enough work for `difficulty`.

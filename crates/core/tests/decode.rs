@@ -45,10 +45,12 @@ fn trailing_bytes() {
 #[test]
 fn wrong_version_and_unknown_type() {
     let mut b = vouched_bytes("alias", "");
-    b[0] = 2;
+    b[0] = 1; // version 1 entries (registrar-chosen batch numbers) are no longer read
+    assert_eq!(code(&b), "unsupported_version");
+    b[0] = 3;
     assert_eq!(code(&b), "unsupported_version");
     let mut b = vouched_bytes("alias", "");
-    b[1] = 8;
+    b[1] = 9;
     assert_eq!(code(&b), "unknown_entry_type");
     b[1] = 0;
     assert_eq!(code(&b), "unknown_entry_type");
@@ -167,22 +169,25 @@ proptest! {
     }
 
     #[test]
-    fn declaration_round_trip(alias in text_strategy(limits::ALIAS), proof in proptest::collection::vec(any::<u8>(), 1..300), batch in any::<u32>()) {
+    fn declaration_round_trip(alias in text_strategy(limits::ALIAS), proof in proptest::collection::vec(any::<u8>(), 1..300), period in any::<u32>(), pred in any::<[u8; 32]>()) {
         let e = Entry::Declaration(Declaration {
             campaign: CampaignId([1; 32]), pseudonym: Pseudonym([2; 48]), registrar: RegistrarId([3; 32]),
-            batch, alias, message: String::new(), proof,
+            period: headcount_core::Period(period), predecessor: EntryHash(pred), alias, message: String::new(), proof,
         });
         let b = e.encode();
         prop_assert_eq!(Entry::decode(&b).unwrap(), e);
     }
 
     #[test]
-    fn unverified_and_batch_round_trip(nonce in any::<u64>(), batch in any::<u32>(), size in 1u32.., start in 0u64..1<<40, len in 0u64..1<<20) {
+    fn unverified_period_and_retirement_round_trip(nonce in any::<u64>(), period in any::<u32>(), size in 1u32.., reason in text_strategy(limits::RETIREMENT_REASON)) {
         let e = Entry::UnverifiedDeclaration(UnverifiedDeclaration {
             campaign: CampaignId([1; 32]), alias: "a".into(), message: String::new(), nonce });
         prop_assert_eq!(Entry::decode(&e.encode()).unwrap(), e);
-        let e = Entry::IssuanceBatch(IssuanceBatch {
-            registrar: RegistrarId([1; 32]), batch, size, period_start: start, period_end: start + len, signature: [0; 64] });
+        let e = Entry::IssuancePeriod(IssuancePeriod {
+            registrar: RegistrarId([1; 32]), period: headcount_core::Period(period), size, signature: [0; 64] });
+        prop_assert_eq!(Entry::decode(&e.encode()).unwrap(), e);
+        let e = Entry::RegistrarRetirement(RegistrarRetirement {
+            registrar: RegistrarId([1; 32]), reason, signature: [0; 64] });
         prop_assert_eq!(Entry::decode(&e.encode()).unwrap(), e);
     }
 

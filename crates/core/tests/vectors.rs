@@ -5,7 +5,7 @@
 use headcount_core::entry::*;
 use headcount_core::ids::*;
 use headcount_core::testkit::{self, test_key};
-use headcount_core::{Leaf, LogState, NoCredentials, Timestamp};
+use headcount_core::{Leaf, LogState, NoCredentials, Period, Timestamp};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, PartialEq, Debug)]
@@ -32,7 +32,9 @@ fn build_vectors() -> Vec<(Entry, Vec<u8>, &'static str)> {
         unreachable!()
     };
     let rid = r.id();
-    let (batch, batch_bytes) = testkit::batch(&reg_key, rid, 7, 500);
+    // December 2025: over when the vector campaign opens.
+    let december = Period::from_year_month(2025, 12).unwrap();
+    let (batch, batch_bytes) = testkit::period(&reg_key, rid, december, 500);
     let (camp, camp_bytes) = testkit::campaign(&org_key, vec![rid], OPENS, CLOSES, 8);
     let Entry::Campaign(c) = &camp else {
         unreachable!()
@@ -42,7 +44,8 @@ fn build_vectors() -> Vec<(Entry, Vec<u8>, &'static str)> {
         campaign: cid,
         pseudonym: Pseudonym([0x11; 48]),
         registrar: rid,
-        batch: 7,
+        period: december,
+        predecessor: EntryHash::NONE,
         alias: "Lotus".into(),
         message: "我退出。I renounce.".into(),
         proof: vec![0xab; 16],
@@ -53,13 +56,15 @@ fn build_vectors() -> Vec<(Entry, Vec<u8>, &'static str)> {
         campaign: cid,
         pseudonym: Pseudonym([0x11; 48]),
         registrar: rid,
-        batch: 7,
+        period: december,
+        predecessor: EntryHash::of(&decl_bytes),
         proof: vec![0xcd; 16],
     })
     .build()
     .unwrap();
     let (v, v_bytes) = testkit::vouched(&reg_key, rid, cid, [0x22; 32], "Phone caller 17");
     let (u, u_bytes) = testkit::unverified(cid, "Anonymous", 8);
+    let (ret, ret_bytes) = testkit::retirement(&reg_key, rid);
     vec![
         (
             reg,
@@ -69,12 +74,12 @@ fn build_vectors() -> Vec<(Entry, Vec<u8>, &'static str)> {
         (
             batch,
             batch_bytes,
-            "batch 7 of 500 credentials of the vector registrar",
+            "issuance period 2025-12 (671): 500 credentials of the vector registrar",
         ),
         (
             camp,
             camp_bytes,
-            "bilingual campaign (en, zh) accepting the vector registrar, difficulty 8, signed by seed 0x02",
+            "bilingual campaign (en, zh) accepting the vector registrar, difficulty 8, minimum anonymity 100, signed by seed 0x02",
         ),
         (
             decl,
@@ -84,7 +89,7 @@ fn build_vectors() -> Vec<(Entry, Vec<u8>, &'static str)> {
         (
             wd,
             wd_bytes,
-            "withdrawal with a placeholder 16-byte proof (encoding only)",
+            "withdrawal of the declaration above (its predecessor) with a placeholder 16-byte proof (encoding only)",
         ),
         (
             v,
@@ -92,6 +97,11 @@ fn build_vectors() -> Vec<(Entry, Vec<u8>, &'static str)> {
             "vouched declaration, reference 0x22.., signed by the vector registrar",
         ),
         (u, u_bytes, "unverified declaration with 8 bits of work"),
+        (
+            ret,
+            ret_bytes,
+            "the vector registrar retires its keys, signed by its Ed25519 key",
+        ),
     ]
 }
 
@@ -142,7 +152,7 @@ fn every_type_has_a_vector_that_decodes_and_reencodes() {
         types.push(e.entry_type() as u8);
     }
     types.sort();
-    assert_eq!(types, (1..=7).collect::<Vec<u8>>());
+    assert_eq!(types, (1..=8).collect::<Vec<u8>>());
 }
 
 #[test]
@@ -161,8 +171,9 @@ fn vector_signatures_and_work_verify_in_a_log() {
                 assert_eq!(err.code(), "unsupported_entry");
             }
             EntryType::Withdrawal => {
+                // Its predecessor, the declaration, is not in the log.
                 let err = state.validate_leaf(&leaf, &NoCredentials).unwrap_err();
-                assert_eq!(err.code(), "not_declared");
+                assert_eq!(err.code(), "stale_predecessor");
             }
             _ => {
                 state.push(&leaf, &NoCredentials).unwrap();

@@ -33,7 +33,7 @@
 //!   scalars with the ciphersuite's `MapMessageToScalarAsHash` (`hash_to_scalar(msg,
 //!   API_ID_NYM || "MAP_MSG_TO_SCALAR_AS_HASH_")`):
 //!   * `messages[0]` = the registrar id, its 32 raw octets;
-//!   * `messages[1]` = the batch number, `I2OSP(batch, 4)` (4 octets, big-endian).
+//!   * `messages[1]` = the issuance period (calendar month, months since 1970-01), `I2OSP(period, 4)` (4 octets, big-endian).
 //! * **Committed messages**: none (M = 0).
 //! * **Prover nyms**: a vector of exactly one scalar, `prover_nym`, derived from the wallet's
 //!   32 octets of key material `km` as `hash_to_scalar(km, "HEADCOUNT_V1_PROVER_NYM_")`
@@ -55,7 +55,7 @@
 //! | [`IssuanceRequest`] | [`REQUEST_LEN`] = 144 | the draft's `commitment_with_proof`: `C` (G1, 48) ‖ `s^` ‖ `m^` (the prover nym's response) ‖ `challenge` (scalars, 32 each) |
 //! | [`IssuanceState`] | [`STATE_LEN`] = 32 | `secret_prover_blind` |
 //! | [`BlindSignature`] | [`BLIND_SIGNATURE_LEN`] = 112 | BBS signature `A` (G1, 48) ‖ `e` (32) ‖ `signer_nym_entropy` (32) |
-//! | [`Credential`] | [`CREDENTIAL_LEN`] = 180 | `registrar_id` (32) ‖ `I2OSP(batch, 4)` ‖ signature (80) ‖ `secret_prover_blind` (32) ‖ `nym_secret` (32) |
+//! | [`Credential`] | [`CREDENTIAL_LEN`] = 180 | `registrar_id` (32) ‖ `I2OSP(period, 4)` ‖ signature (80) ‖ `secret_prover_blind` (32) ‖ `nym_secret` (32) |
 //! | [`Pseudonym`] | [`PSEUDONYM_LEN`] = 48 | compressed G1 point, in the subgroup, not the identity |
 //! | [`PseudonymProof`] | [`PROOF_LEN`] = 336 | `Abar` ‖ `Bbar` ‖ `D` (G1, 48 each) ‖ `e^` ‖ `r1^` ‖ `r3^` ‖ `m^(prover_blind)` ‖ `m^(nym_secret)` ‖ `challenge` (scalars, 32 each) |
 //!
@@ -369,16 +369,16 @@ impl fmt::Debug for NymSecret {
 pub struct Attributes {
     /// The registrar id (32 octets).
     pub registrar_id: [u8; 32],
-    /// The issuance batch number.
-    pub batch: u32,
+    /// The issuance period: the calendar month of issuance, months since January 1970 (the core's `Period`).
+    pub period: u32,
 }
 
 impl Attributes {
-    /// The BBS signer messages: `[registrar_id, I2OSP(batch, 4)]`.
+    /// The BBS signer messages: `[registrar_id, I2OSP(period, 4)]`.
     fn messages(&self) -> Vec<Vec<u8>> {
         vec![
             self.registrar_id.to_vec(),
-            self.batch.to_be_bytes().to_vec(),
+            self.period.to_be_bytes().to_vec(),
         ]
     }
 }
@@ -560,7 +560,7 @@ pub fn issue<R: RngCore + CryptoRng>(
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Credential {
     registrar_id: [u8; 32],
-    batch: u32,
+    period: u32,
     signature: [u8; BBS_SIGNATURE_LEN],
     prover_blind: [u8; SCALAR_LEN],
     nym_secret: [u8; SCALAR_LEN],
@@ -589,7 +589,7 @@ pub fn finish_credential(
     }
     Ok(Credential {
         registrar_id: attrs.registrar_id,
-        batch: attrs.batch,
+        period: attrs.period,
         signature: sig.signature,
         prover_blind: state.prover_blind,
         nym_secret: *nym_secret,
@@ -601,12 +601,12 @@ impl Credential {
     pub fn attributes(&self) -> Attributes {
         Attributes {
             registrar_id: self.registrar_id,
-            batch: self.batch,
+            period: self.period,
         }
     }
 
     /// A pseudonym proof (`ProofGenWithNym`) for `scope` (the campaign id) with presentation
-    /// header `header`, disclosing the registrar id and batch. The same credential always
+    /// header `header`, disclosing the registrar id and period. The same credential always
     /// yields the same pseudonym for the same scope.
     pub fn prove<R: RngCore + CryptoRng>(
         &self,
@@ -636,7 +636,7 @@ impl Credential {
         let mut at = 0;
         for part in [
             &self.registrar_id[..],
-            &self.batch.to_be_bytes()[..],
+            &self.period.to_be_bytes()[..],
             &self.signature[..],
             &self.prover_blind[..],
             &self.nym_secret[..],
@@ -653,7 +653,7 @@ impl Credential {
         let b = Zeroizing::new(exact::<CREDENTIAL_LEN>("credential", bytes)?);
         let c = Self {
             registrar_id: arr::<32>(&b[..32]),
-            batch: u32::from_be_bytes(arr::<4>(&b[32..36])),
+            period: u32::from_be_bytes(arr::<4>(&b[32..36])),
             signature: arr::<BBS_SIGNATURE_LEN>(&b[36..]),
             prover_blind: arr::<SCALAR_LEN>(&b[36 + BBS_SIGNATURE_LEN..]),
             nym_secret: arr::<SCALAR_LEN>(&b[36 + BBS_SIGNATURE_LEN + SCALAR_LEN..]),

@@ -366,7 +366,7 @@ fn nym_commitments() {
             .unwrap();
             let attrs = headcount_credentials::Attributes {
                 registrar_id: [1; 32],
-                batch: 1,
+                period: 1,
             };
             headcount_credentials::issue(&sk, &req, &attrs, &mut rand::rngs::OsRng).unwrap();
             wrapper_checked += 1;

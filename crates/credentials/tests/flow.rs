@@ -17,7 +17,7 @@ fn setup() -> Fixture {
     let pk = sk.public_key();
     let attrs = Attributes {
         registrar_id: [7u8; 32],
-        batch: 42,
+        period: 42,
     };
     let nym = NymSecret::generate(&mut rng);
     let (req, state) = request_credential(&nym, &mut rng).unwrap();
@@ -55,7 +55,7 @@ fn round_trip_and_linkability() {
     assert!(verify(&f.pk, &a, &h1, &f.attrs, &n2, &p1).is_err());
     // wrong attributes
     let mut wrong = f.attrs;
-    wrong.batch += 1;
+    wrong.period += 1;
     assert!(verify(&f.pk, &a, &h1, &wrong, &n1, &p1).is_err());
     let mut wrong = f.attrs;
     wrong.registrar_id[0] ^= 1;

@@ -100,7 +100,7 @@ fn setup() -> Setup {
     let pk = sk.public_key();
     let attrs = Attributes {
         registrar_id: [3u8; 32],
-        batch: 7,
+        period: 7,
     };
     let nym = NymSecret::from_key_material(&[5u8; 32]).unwrap();
     let (req, state) = request_credential(&nym, &mut rng).unwrap();
@@ -210,7 +210,7 @@ fn finish_rejects_wrong_inputs() {
     assert!(finish_credential(&other, &sig, st(), &s.nym, &s.attrs).is_err());
     // Wrong attributes.
     let mut a = s.attrs;
-    a.batch ^= 1;
+    a.period ^= 1;
     assert!(finish_credential(&s.pk, &sig, st(), &s.nym, &a).is_err());
     // Wrong nym secret.
     let n2 = NymSecret::from_key_material(&[6u8; 32]).unwrap();

@@ -29,7 +29,7 @@ fn timings() {
     let pk = sk.public_key();
     let attrs = Attributes {
         registrar_id: [1; 32],
-        batch: 1,
+        period: 1,
     };
     let nym = time("nym secret from key material", n, || {
         NymSecret::from_key_material(&[2; 32]).unwrap()
