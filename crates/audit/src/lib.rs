@@ -35,7 +35,7 @@
 //! 7. **Verdict.** At the checkpoint size every campaign's tally must equal the
 //!    published one; a campaign the server omits ([`Finding::CampaignOmitted`])
 //!    or invents ([`Finding::CampaignInvented`]) is a finding. Over-bound
-//!    (campaign, registrar, batch) groups are listed in
+//!    (campaign, registrar, issuance month) groups are listed in
 //!    [`AuditReport::over_bound`] as evidence against the *registrar*: the log
 //!    is right to accept them, so they do not change the verdict.
 //!
@@ -522,17 +522,17 @@ impl Verdict {
     }
 }
 
-/// A (campaign, registrar, batch) group with more credentialed declarations
-/// than the registrar logged for the batch: evidence that the registrar
+/// A (campaign, registrar, issuance month) group with more credentialed declarations
+/// than the registrar logged for the month: evidence that the registrar
 /// issued credentials off the log (DESIGN §5).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OverBound {
     pub campaign: CampaignId,
     pub registrar: RegistrarId,
-    pub batch: u32,
-    /// Current credentialed declarations disclosing the batch.
+    pub period: headcount_core::Period,
+    /// Current credentialed declarations disclosing the month.
     pub declarations: u64,
-    /// The batch size the registrar logged.
+    /// The number of credentials the registrar logged for the month.
     pub size: u32,
 }
 
@@ -944,7 +944,7 @@ pub(crate) async fn run(
             t.over_bound().map(|(r, b)| OverBound {
                 campaign: t.campaign,
                 registrar: *r,
-                batch: b.batch,
+                period: b.period,
                 declarations: b.declarations,
                 size: b.size,
             })

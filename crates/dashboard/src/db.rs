@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use headcount_core::entry::{Campaign, Entry, Registrar};
-use headcount_core::{CampaignId, CampaignTally, RegistrarId};
+use headcount_core::{CampaignId, CampaignTally, Period, RegistrarId};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 /// A dashboard error: the page shows a plain 500 and nothing of the cause.
@@ -66,13 +66,11 @@ pub struct RegistrarRow {
     pub registrar: Registrar,
 }
 
-/// An issuance batch.
+/// A logged issuance period (calendar month).
 #[derive(Clone, Debug)]
-pub struct BatchRow {
-    pub batch: u32,
+pub struct PeriodRow {
+    pub period: Period,
     pub size: u32,
-    pub period_start: u64,
-    pub period_end: u64,
     pub leaf_index: u64,
 }
 
@@ -84,7 +82,7 @@ pub struct DeclRow {
     pub kind: String,
     pub timestamp: u64,
     pub registrar: Option<RegistrarId>,
-    pub batch: Option<u32>,
+    pub period: Option<Period>,
     pub pseudonym: Option<Vec<u8>>,
     pub alias: Option<String>,
     pub message: Option<String>,
@@ -106,7 +104,7 @@ pub struct Db {
 }
 
 const DECL_COLUMNS: &str =
-    "leaf_index, campaign, kind, timestamp, registrar, batch, pseudonym, alias, message";
+    "leaf_index, campaign, kind, timestamp, registrar, period, pseudonym, alias, message";
 
 fn decl_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeclRow> {
     let id32 = |v: Option<Vec<u8>>| v.and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok());
@@ -116,7 +114,7 @@ fn decl_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeclRow> {
         kind: r.get(2)?,
         timestamp: r.get::<_, i64>(3)? as u64,
         registrar: id32(r.get(4)?).map(RegistrarId),
-        batch: r.get(5)?,
+        period: r.get::<_, Option<u32>>(5)?.map(Period),
         pseudonym: r.get(6)?,
         alias: r.get(7)?,
         message: r.get(8)?,
@@ -247,22 +245,38 @@ impl Db {
         Ok(out)
     }
 
-    /// The batches a registrar published (primary-key prefix scan).
-    pub fn batches(&self, registrar: &RegistrarId) -> Result<Vec<BatchRow>> {
+    /// The issuance periods a registrar logged (primary-key prefix scan).
+    pub fn periods(&self, registrar: &RegistrarId) -> Result<Vec<PeriodRow>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT batch, size, period_start, period_end, leaf_index FROM batches
-             WHERE registrar = ?1 ORDER BY batch",
+            "SELECT period, size, leaf_index FROM periods
+             WHERE registrar = ?1 ORDER BY period",
         )?;
         let rows = st.query_map(params![&registrar.0[..]], |r| {
-            Ok(BatchRow {
-                batch: r.get(0)?,
+            Ok(PeriodRow {
+                period: Period(r.get(0)?),
                 size: r.get(1)?,
-                period_start: r.get::<_, i64>(2)? as u64,
-                period_end: r.get::<_, i64>(3)? as u64,
-                leaf_index: r.get::<_, i64>(4)? as u64,
+                leaf_index: r.get::<_, i64>(2)? as u64,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The registrar's retirement: (leaf, timestamp, reason), if it retired its keys.
+    pub fn retirement(&self, registrar: &RegistrarId) -> Result<Option<(u64, u64, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT leaf_index, timestamp, reason FROM retirements WHERE registrar = ?1",
+                params![&registrar.0[..]],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)? as u64,
+                        r.get::<_, i64>(1)? as u64,
+                        r.get(2)?,
+                    ))
+                },
+            )
+            .optional()?)
     }
 
     /// The campaign's tally as of `tree_size` (the latest stored at or below

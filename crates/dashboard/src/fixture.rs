@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use headcount_core::entry::Entry;
 use headcount_core::testkit::{self, test_key};
-use headcount_core::{BatchTally, CampaignId, CampaignTally, RegistrarId, RegistrarTally};
+use headcount_core::{CampaignId, CampaignTally, Period, PeriodTally, RegistrarId, RegistrarTally};
+
+/// The fixture's first issuance month (2024-01); month `b` is `FIRST_PERIOD + b`.
+const FIRST_PERIOD: u32 = 648;
 use headcount_server::derived::Derived;
 use headcount_tlog::{Checkpoint, LogSigner, TreeSize};
 use rusqlite::{Connection, params};
@@ -78,9 +81,12 @@ pub fn build(path: &Path, n: u64, tally_every: u64) -> Fixture {
     .expect("registrar");
     for b in 0..batches {
         tx.execute(
-            "INSERT INTO batches (registrar, batch, size, period_start, period_end, leaf_index)
-             VALUES (?1, ?2, ?3, 1767225600, 1767830400, 1)",
-            params![&rid.0[..], b, size_of(b, batches, batch_size)],
+            "INSERT INTO periods (registrar, period, size, leaf_index) VALUES (?1, ?2, ?3, 1)",
+            params![
+                &rid.0[..],
+                FIRST_PERIOD + b,
+                size_of(b, batches, batch_size)
+            ],
         )
         .expect("batch");
     }
@@ -95,7 +101,7 @@ pub fn build(path: &Path, n: u64, tally_every: u64) -> Fixture {
     {
         let mut ins = tx
             .prepare(
-                "INSERT INTO declarations (leaf_index, campaign, kind, timestamp, registrar, batch, pseudonym, alias, message)
+                "INSERT INTO declarations (leaf_index, campaign, kind, timestamp, registrar, period, pseudonym, alias, message)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )
             .expect("prepare");
@@ -125,7 +131,7 @@ pub fn build(path: &Path, n: u64, tally_every: u64) -> Fixture {
                         "declaration",
                         ts as i64,
                         &rid.0[..],
-                        (i % u64::from(batches)) as u32,
+                        FIRST_PERIOD + (i % u64::from(batches)) as u32,
                         &nym[..],
                         alias,
                         message
@@ -173,7 +179,7 @@ pub fn build(path: &Path, n: u64, tally_every: u64) -> Fixture {
                         "withdrawal",
                         ts as i64,
                         &rid.0[..],
-                        ((i - 9) % u64::from(batches)) as u32,
+                        FIRST_PERIOD + ((i - 9) % u64::from(batches)) as u32,
                         &nym[..],
                         None::<String>,
                         None::<String>
@@ -265,8 +271,8 @@ fn tally(
         } else {
             within += declarations;
         }
-        bt.push(BatchTally {
-            batch: b,
+        bt.push(PeriodTally {
+            period: Period(FIRST_PERIOD + b),
             size: size_of(b, batches, batch_size),
             declarations,
             over_bound,
@@ -276,6 +282,7 @@ fn tally(
         campaign,
         tree_size: size,
         credible: within + vouched,
+        distinct_lower_bound: within.max(vouched),
         credentialed: within,
         credentialed_over_bound: over,
         vouched,
@@ -283,9 +290,10 @@ fn tally(
         withdrawals,
         by_registrar: vec![RegistrarTally {
             registrar,
+            retired: false,
             vouched,
             credentialed: within,
-            batches: bt,
+            periods: bt,
         }],
     }
 }

@@ -139,6 +139,7 @@ fn empty_tally(c: CampaignId, size: u64) -> CampaignTally {
         campaign: c,
         tree_size: size,
         credible: 0,
+        distinct_lower_bound: 0,
         credentialed: 0,
         credentialed_over_bound: 0,
         vouched: 0,
@@ -299,7 +300,7 @@ fn decl_item(ctx: &Ctx<'_>, d: &DeclRow) -> Markup {
                 a.leaf href=(ctx.href(&format!("/lookup?q={}", d.leaf_index))) { "#" (d.leaf_index) }
                 " · " time { (utc(d.timestamp)) }
                 " " span class=(format!("kind {class}")) { (label) }
-                @if let Some(b) = d.batch { " " span.batchref { (t.batch) " " (b) } }
+                @if let Some(p) = d.period { " " span.batchref { (t.batch) " " (p.to_string()) } }
             }
             @if let Some(a) = &d.alias {
                 div.alias { bdi { (a) } }
@@ -406,7 +407,10 @@ pub fn campaign(
                             @for (r, name) in tally.by_registrar.iter().zip(&names) {
                                 @let link = ctx.href(&format!("/registrars/{}", r.registrar));
                                 @let rname = html! { a href=(link) { bdi { (name.as_deref().unwrap_or("?")) } } };
-                                @if r.vouched > 0 || r.batches.is_empty() {
+                                @if r.retired {
+                                    tr { td { (rname) } td colspan="4" { strong { (t.retired) } } }
+                                }
+                                @if r.vouched > 0 || r.periods.is_empty() {
                                     tr {
                                         td { (rname) }
                                         td { (t.vouched_row) }
@@ -415,10 +419,10 @@ pub fn campaign(
                                         td { "—" }
                                     }
                                 }
-                                @for b in &r.batches {
+                                @for b in &r.periods {
                                     tr class=(if b.over_bound { "overrow" } else { "" }) {
                                         td { (rname) }
-                                        td { (b.batch) }
+                                        td { (b.period.to_string()) }
                                         td.num { (thousands(u64::from(b.size))) }
                                         td.num { (thousands(b.declarations)) }
                                         @if b.over_bound {
@@ -483,7 +487,8 @@ pub fn registrar(ctx: &Ctx<'_>, db: &Db, id: &RegistrarId) -> Result<Option<Mark
         return Ok(None);
     };
     let r = &row.registrar;
-    let batches = db.batches(id)?;
+    let batches = db.periods(id)?;
+    let retired = db.retirement(id)?;
     let campaigns: Vec<_> = db
         .campaigns()?
         .into_iter()
@@ -496,6 +501,13 @@ pub fn registrar(ctx: &Ctx<'_>, db: &Db, id: &RegistrarId) -> Result<Option<Mark
             dt { (t.registrar_id) } dd { code.hash { (id) } }
             dt { (t.contact) } dd dir="auto" { (r.contact) }
             dt { (t.logged_at) } dd { a href=(ctx.href(&format!("/lookup?q={}", row.leaf_index))) { "#" (row.leaf_index) } " · " (utc(row.timestamp)) " UTC" }
+            @if let Some((leaf, ts, reason)) = &retired {
+                dt { (t.retired) } dd.over data-retired="true" {
+                    a href=(ctx.href(&format!("/lookup?q={leaf}"))) { "#" (leaf) } " · " (utc(*ts)) " UTC"
+                    @if !reason.is_empty() { " — " bdi dir="auto" { (reason) } }
+                    br; (t.retired_note)
+                }
+            }
         }
         section {
             h2 { (t.policy) }
@@ -511,9 +523,9 @@ pub fn registrar(ctx: &Ctx<'_>, db: &Db, id: &RegistrarId) -> Result<Option<Mark
                     tbody {
                         @for b in &batches {
                             tr {
-                                td { (b.batch) }
+                                td { (b.period.to_string()) }
                                 td.num { (thousands(u64::from(b.size))) }
-                                td { (date(b.period_start)) " – " (date(b.period_end)) }
+                                td { (date(b.period.start())) " – " (date(b.period.end() - 1)) }
                                 td { a href=(ctx.href(&format!("/lookup?q={}", b.leaf_index))) { "#" (b.leaf_index) } }
                             }
                         }
@@ -646,11 +658,15 @@ fn entry_details(ctx: &Ctx<'_>, index: u64, leaf: &Leaf) -> Markup {
                         Entry::Registrar(r) => {
                             dt { (t.registrar) } dd { a href=(ctx.href(&format!("/registrars/{}", r.id()))) { bdi { (r.name) } } }
                         }
-                        Entry::IssuanceBatch(b) => {
+                        Entry::IssuancePeriod(b) => {
                             dt { (t.registrar) } dd { (reg(&b.registrar)) }
-                            dt { (t.batch) } dd { (b.batch) }
+                            dt { (t.batch) } dd { (b.period.to_string()) }
                             dt { (t.batch_size) } dd { (thousands(u64::from(b.size))) }
-                            dt { (t.period) } dd { (date(b.period_start)) " – " (date(b.period_end)) }
+                            dt { (t.period) } dd { (date(b.period.start())) " – " (date(b.period.end() - 1)) }
+                        }
+                        Entry::RegistrarRetirement(r) => {
+                            dt { (t.registrar) } dd { (reg(&r.registrar)) }
+                            dt { (t.retired) } dd.msg dir="auto" { (multiline(&r.reason)) }
                         }
                         Entry::Campaign(c) => {
                             @let text = title_of(c, ctx.lang);
@@ -659,14 +675,14 @@ fn entry_details(ctx: &Ctx<'_>, index: u64, leaf: &Leaf) -> Markup {
                         Entry::Declaration(d) => {
                             dt { (t.campaign_id) } dd { (camp(&d.campaign)) }
                             dt { (t.pseudonym) } dd { code.hash { (d.pseudonym.to_hex()) } }
-                            dt { (t.registrar) } dd { (reg(&d.registrar)) " · " (t.batch) " " (d.batch) }
+                            dt { (t.registrar) } dd { (reg(&d.registrar)) " · " (t.batch) " " (d.period.to_string()) }
                             dt { (t.alias) } dd.alias { bdi { (d.alias) } }
                             dt { (t.message) } dd.msg dir="auto" { (multiline(&d.message)) }
                         }
                         Entry::Withdrawal(d) => {
                             dt { (t.campaign_id) } dd { (camp(&d.campaign)) }
                             dt { (t.pseudonym) } dd { code.hash { (d.pseudonym.to_hex()) } }
-                            dt { (t.registrar) } dd { (reg(&d.registrar)) " · " (t.batch) " " (d.batch) }
+                            dt { (t.registrar) } dd { (reg(&d.registrar)) " · " (t.batch) " " (d.period.to_string()) }
                         }
                         Entry::VouchedDeclaration(d) => {
                             dt { (t.campaign_id) } dd { (camp(&d.campaign)) }

@@ -7,8 +7,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::ledger::{BatchInfo, PendingRequest, Status};
+use crate::ledger::{PendingRequest, PeriodInfo, Status};
 use crate::wire::{CredentialRequest, CredentialResponse, RequestId, parse_request_id};
+use headcount_core::Period;
 
 fn base(url: &str) -> &str {
     url.trim_end_matches('/')
@@ -80,39 +81,35 @@ pub async fn poll(http: &reqwest::Client, url: &str, id: &RequestId) -> Result<S
 /// What `GET /admin/requests` returns.
 #[derive(Clone, Debug, Deserialize)]
 pub struct PendingList {
-    /// The batch approvals issue into.
-    pub current_batch: u32,
+    /// The month approvals issue into.
+    pub current_period: Period,
     /// Pending requests, oldest first.
     pub pending: Vec<PendingRequest>,
 }
 
-/// What `GET /admin/batches` returns.
+/// What `GET /admin/periods` returns.
 #[derive(Clone, Debug, Deserialize)]
-pub struct BatchList {
-    /// The batch approvals issue into.
-    pub current_batch: u32,
-    /// Every batch that issued or is closed.
-    pub batches: Vec<BatchInfo>,
+pub struct PeriodList {
+    /// The month approvals issue into.
+    pub current_period: Period,
+    /// Every month that issued or is closed.
+    pub periods: Vec<PeriodInfo>,
+    /// Months that are over and not yet closed.
+    pub to_close: Vec<Period>,
 }
 
-/// What `POST /admin/batches/{n}/close` returns.
+/// What `POST /admin/periods/{YYYY-MM}/close` returns.
 #[derive(Clone, Debug, Deserialize)]
-pub struct BatchClosed {
-    /// The batch closed.
-    pub batch: u32,
+pub struct PeriodClosed {
+    /// The month closed.
+    pub period: Period,
     /// Its final size.
     pub size: u32,
-    /// Minute of its first issuance.
-    pub period_start: u64,
-    /// Minute of its last issuance.
-    pub period_end: u64,
-    /// The batch approvals now issue into.
-    pub current_batch: u32,
-    /// The signed issuance-batch entry (hex), to submit to the log.
+    /// The signed issuance-period entry (hex), to submit to the log.
     pub entry: String,
 }
 
-impl BatchClosed {
+impl PeriodClosed {
     /// The entry bytes.
     pub fn entry_bytes(&self) -> Result<Vec<u8>, Error> {
         hex::decode(&self.entry).map_err(|_| Error::InvalidHex("entry"))
@@ -125,9 +122,9 @@ pub async fn admin_list(http: &reqwest::Client, admin_url: &str) -> Result<Pendi
     serde_json::from_value(v).map_err(|e| Error::Http(format!("unreadable list: {e}")))
 }
 
-/// Admin: every batch.
-pub async fn admin_batches(http: &reqwest::Client, admin_url: &str) -> Result<BatchList, Error> {
-    let v = send(http.get(format!("{}/admin/batches", base(admin_url)))).await?;
+/// Admin: every month.
+pub async fn admin_periods(http: &reqwest::Client, admin_url: &str) -> Result<PeriodList, Error> {
+    let v = send(http.get(format!("{}/admin/periods", base(admin_url)))).await?;
     serde_json::from_value(v).map_err(|e| Error::Http(format!("unreadable list: {e}")))
 }
 
@@ -169,12 +166,12 @@ pub async fn admin_reject(
     Ok(())
 }
 
-/// Admin: closes a batch; returns its final size, period and the signed entry to log.
+/// Admin: closes a month (once it is over); returns its final size and the signed entry to log.
 pub async fn admin_close(
     http: &reqwest::Client,
     admin_url: &str,
-    batch: u32,
-) -> Result<BatchClosed, Error> {
-    let v = send(http.post(format!("{}/admin/batches/{batch}/close", base(admin_url)))).await?;
+    period: Period,
+) -> Result<PeriodClosed, Error> {
+    let v = send(http.post(format!("{}/admin/periods/{period}/close", base(admin_url)))).await?;
     serde_json::from_value(v).map_err(|e| Error::Http(format!("unreadable answer: {e}")))
 }

@@ -9,14 +9,14 @@
 //!   CredentialResponse}` | `{"status": "rejected", "reason"}`.
 //!
 //! Admin:
-//! * `GET /admin/requests` — `{"current_batch", "pending": [{"request_id", "received", "batch"}]}`;
-//! * `POST /admin/requests/{id}/approve` — issues into the current batch; `200 {"request_id",
+//! * `GET /admin/requests` — `{"current_period", "pending": [{"request_id", "received", "period"}]}`;
+//! * `POST /admin/requests/{id}/approve` — issues into the current month; `200 {"request_id",
 //!   "status": "approved", "response"}`;
 //! * `POST /admin/requests/{id}/reject` — body `{"reason": "..."}`; `200 {"request_id", "status":
 //!   "rejected", "reason"}`;
-//! * `POST /admin/batches/{n}/close` — `200 {"batch", "size", "period_start", "period_end",
-//!   "current_batch", "entry": hex}` (`entry`: the signed issuance-batch entry to log);
-//! * `GET /admin/batches` — `{"current_batch", "batches": [BatchInfo]}`.
+//! * `POST /admin/periods/{YYYY-MM}/close` — `200 {"period", "size", "entry": hex}` (`entry`:
+//!   the signed issuance-period entry to log); refused while the month is not over;
+//! * `GET /admin/periods` — `{"current_period", "periods": [PeriodInfo], "to_close": [period]}`.
 //!
 //! Errors: `{"error": code, "message"}` with the status of [`Error::status`]. No client
 //! address or user agent is read, stored or logged.
@@ -32,7 +32,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ed25519_dalek::SigningKey;
-use headcount_core::RegistrarId;
+use headcount_core::{Period, RegistrarId};
 use headcount_credentials::RegistrarSecretKey;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -63,7 +63,7 @@ impl std::fmt::Debug for Service {
 
 impl Service {
     /// A service issuing for `registrar_id` (SHA-256 of its registrar entry's signed bytes)
-    /// with its BBS secret key, signing batch entries with its Ed25519 key.
+    /// with its BBS secret key, signing period entries with its Ed25519 key.
     pub fn new(
         ledger: Ledger,
         secret: RegistrarSecretKey,
@@ -163,13 +163,15 @@ async fn poll(
 }
 
 async fn admin_list(State(service): State<Arc<Service>>) -> Response {
-    let (current, pending) = service.with_ledger(|l| (l.current_batch(), l.pending()));
-    axum::Json(json!({"current_batch": current, "pending": pending})).into_response()
+    let (current, pending) = service.with_ledger(|l| (l.current_period(), l.pending()));
+    axum::Json(json!({"current_period": current, "pending": pending})).into_response()
 }
 
-async fn admin_batches(State(service): State<Arc<Service>>) -> Response {
-    let (current, batches) = service.with_ledger(|l| (l.current_batch(), l.batches()));
-    axum::Json(json!({"current_batch": current, "batches": batches})).into_response()
+async fn admin_periods(State(service): State<Arc<Service>>) -> Response {
+    let (current, periods, to_close) =
+        service.with_ledger(|l| (l.current_period(), l.periods(), l.periods_to_close()));
+    axum::Json(json!({"current_period": current, "periods": periods, "to_close": to_close}))
+        .into_response()
 }
 
 async fn admin_approve(
@@ -213,19 +215,16 @@ async fn admin_close(
     State(service): State<Arc<Service>>,
     UrlPath(n): UrlPath<String>,
 ) -> Result<Response, Error> {
-    let batch: u32 = n
+    let period: Period = n
         .parse()
-        .map_err(|_| Error::InvalidJson(format!("batch number {n:?} is not a u32")))?;
+        .map_err(|e| Error::InvalidJson(format!("month {n:?}: {e}")))?;
     let body = blocking(service, move |s| {
         s.with_ledger(|l| {
-            let (size, period_start, period_end) = l.close_batch(batch)?;
-            let (_, entry) = l.issuance_batch_entry(&s.signing, s.registrar_id, batch)?;
+            let size = l.close_period(period)?;
+            let (_, entry) = l.issuance_period_entry(&s.signing, s.registrar_id, period)?;
             Ok(json!({
-                "batch": batch,
+                "period": period,
                 "size": size,
-                "period_start": period_start,
-                "period_end": period_end,
-                "current_batch": l.current_batch(),
                 "entry": hex::encode(entry),
             }))
         })
@@ -263,8 +262,8 @@ pub fn admin_router(service: Arc<Service>) -> Router {
         .route("/admin/requests", get(admin_list))
         .route("/admin/requests/{id}/approve", post(admin_approve))
         .route("/admin/requests/{id}/reject", post(admin_reject))
-        .route("/admin/batches", get(admin_batches))
-        .route("/admin/batches/{n}/close", post(admin_close))
+        .route("/admin/periods", get(admin_periods))
+        .route("/admin/periods/{n}/close", post(admin_close))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -1,13 +1,18 @@
-//! The issuance ledger: durable per-batch counts, answered requests and the approval queue.
+//! The issuance ledger: durable per-period counts, answered requests and the approval queue.
+//!
+//! Credentials are issued into the current calendar month (UTC), never into a period the
+//! registrar picks: the month a credential discloses is the registrar's whole issuance of that
+//! month, and a registrar cannot give one person a "batch" of their own. A month is logged
+//! (`issuance-period`) once it is over, once.
 //!
 //! State directory layout (every file written atomically: temporary file, fsync, rename,
 //! fsync of the directory):
 //!
 //! * `LOCK` — held (`File::try_lock`) by the one process using the directory;
-//! * `ledger.json` — the registrar this directory belongs to, the current batch, and each
-//!   closed batch's final size and period;
-//! * `issued/<request id>.json` — one per credential issued: the batch, the minute it was
-//!   issued, and the response (so a replayed request gets the same answer). The batch counts
+//! * `ledger.json` — the registrar this directory belongs to and each closed (logged) month's
+//!   final size;
+//! * `issued/<request id>.json` — one per credential issued: the minute it was issued and the
+//!   response, which names its month (so a replayed request gets the same answer). The month counts
 //!   are the number of these files: writing one *is* the durable increment, done before the
 //!   response leaves [`Ledger::issue`];
 //! * `queue/<request id>.json` — requests waiting for approval (or rejected, with the reason),
@@ -20,8 +25,8 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::SigningKey;
-use headcount_core::entry::IssuanceBatch;
-use headcount_core::{Entry, RegistrarId, Timestamp};
+use headcount_core::entry::IssuancePeriod;
+use headcount_core::{Entry, Period, RegistrarId, Timestamp};
 use headcount_credentials::{Attributes, RegistrarSecretKey};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -38,34 +43,18 @@ pub const MAX_REASON_CHARS: usize = 500;
 const LEDGER_FILE: &str = "ledger.json";
 const ISSUED_DIR: &str = "issued";
 const QUEUE_DIR: &str = "queue";
-const STATE_VERSION: u32 = 1;
+const STATE_VERSION: u32 = 2;
 /// Largest state file read back (a queue or issued record is well under 2 KiB).
 const MAX_STATE_FILE: u64 = 1 << 20;
 
-/// A closed batch: its final size and period (Unix seconds, whole minutes).
+/// What the registrar issued in one calendar month.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClosedBatch {
-    /// Credentials issued (≥ 1).
-    pub size: u32,
-    /// Minute of the first issuance.
-    pub period_start: u64,
-    /// Minute of the last issuance.
-    pub period_end: u64,
-}
-
-/// What a batch has issued so far.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BatchInfo {
-    /// The batch number.
-    pub batch: u32,
-    /// Credentials issued.
+pub struct PeriodInfo {
+    /// The month.
+    pub period: Period,
+    /// Credentials issued in it.
     pub issued: u32,
-    /// Minute of the first issuance (0 if none).
-    pub first_issued: u64,
-    /// Minute of the last issuance (0 if none).
-    pub last_issued: u64,
-    /// Whether the batch is closed.
+    /// Whether it is closed: its size is final and its `issuance-period` entry can be logged.
     pub closed: bool,
 }
 
@@ -106,8 +95,8 @@ pub struct PendingRequest {
     pub request_id: String,
     /// The minute it arrived (Unix seconds).
     pub received: u64,
-    /// The batch it asks for, if any.
-    pub batch: Option<u32>,
+    /// The month it asks to be issued in, if it says.
+    pub period: Option<Period>,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -115,8 +104,8 @@ pub struct PendingRequest {
 struct LedgerFile {
     version: u32,
     registrar: Option<RegistrarId>,
-    current_batch: u32,
-    closed: BTreeMap<u32, ClosedBatch>,
+    /// Closed months and their final sizes.
+    closed: BTreeMap<Period, u32>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -137,19 +126,13 @@ struct QueueRecord {
     rejected: Option<String>,
 }
 
-#[derive(Clone, Copy, Default)]
-struct Count {
-    issued: u32,
-    first: u64,
-    last: u64,
-}
-
 /// The registrar's durable state in one directory, locked for this process.
 pub struct Ledger {
     dir: PathBuf,
     _lock: File,
     file: LedgerFile,
-    counts: BTreeMap<u32, Count>,
+    counts: BTreeMap<Period, u32>,
+    clock_offset: i64,
     issued: HashMap<RequestId, CredentialResponse>,
     queue: BTreeMap<RequestId, QueueRecord>,
 }
@@ -214,7 +197,6 @@ impl Ledger {
             None => LedgerFile {
                 version: STATE_VERSION,
                 registrar: None,
-                current_batch: 1,
                 closed: BTreeMap::new(),
             },
         };
@@ -224,6 +206,7 @@ impl Ledger {
             _lock: lock,
             file,
             counts: BTreeMap::new(),
+            clock_offset: 0,
             issued: HashMap::new(),
             queue: BTreeMap::new(),
         };
@@ -243,15 +226,14 @@ impl Ledger {
                     path.display()
                 )));
             }
-            ledger.count(rec.response.batch, rec.issued_at)?;
+            ledger.count(rec.response.period)?;
             ledger.issued.insert(id, rec.response);
         }
-        for (n, closed) in &ledger.file.closed {
-            let c = ledger.counts.get(n).copied().unwrap_or_default();
-            if c.issued != closed.size {
+        for (p, size) in &ledger.file.closed {
+            let issued = ledger.counts.get(p).copied().unwrap_or_default();
+            if issued != *size {
                 return Err(Error::Corrupt(format!(
-                    "closed batch {n} logged {} credentials but {} are recorded",
-                    closed.size, c.issued
+                    "closed month {p} logged {size} credentials but {issued} are recorded"
                 )));
             }
         }
@@ -284,60 +266,61 @@ impl Ledger {
         self.file.registrar
     }
 
-    /// The batch the service issues into (1 in a new directory).
-    pub fn current_batch(&self) -> u32 {
-        self.file.current_batch
+    /// Shifts this ledger's clock by `seconds` (negative: into the past). For demonstrations
+    /// and tests that must issue credentials "last month" so that the month can be logged
+    /// now; a real registrar never sets it.
+    pub fn set_clock_offset(&mut self, seconds: i64) {
+        self.clock_offset = seconds;
     }
 
-    /// Sets the batch the service issues into. Refused for a closed batch.
-    pub fn set_current_batch(&mut self, batch: u32) -> Result<(), Error> {
-        if self.file.closed.contains_key(&batch) {
-            return Err(Error::BatchClosed(batch));
-        }
-        if self.file.current_batch != batch {
-            let old = self.file.current_batch;
-            self.file.current_batch = batch;
-            if let Err(e) = self.save_ledger_file() {
-                self.file.current_batch = old;
-                return Err(e);
-            }
-        }
-        Ok(())
+    fn now(&self) -> u64 {
+        now_minute().saturating_add_signed(self.clock_offset)
     }
 
-    /// What `batch` has issued so far.
-    pub fn batch(&self, batch: u32) -> BatchInfo {
-        let c = self.counts.get(&batch).copied().unwrap_or_default();
-        BatchInfo {
-            batch,
-            issued: c.issued,
-            first_issued: c.first,
-            last_issued: c.last,
-            closed: self.file.closed.contains_key(&batch),
+    /// The month credentials are issued into now.
+    pub fn current_period(&self) -> Period {
+        Period::containing(self.now())
+    }
+
+    /// What `period` has issued so far.
+    pub fn period(&self, period: Period) -> PeriodInfo {
+        PeriodInfo {
+            period,
+            issued: self.counts.get(&period).copied().unwrap_or_default(),
+            closed: self.file.closed.contains_key(&period),
         }
     }
 
-    /// Every batch that issued a credential or is closed, in order.
-    pub fn batches(&self) -> Vec<BatchInfo> {
-        let mut ns: Vec<u32> = self.counts.keys().copied().collect();
-        ns.extend(self.file.closed.keys().copied());
-        ns.sort_unstable();
-        ns.dedup();
-        ns.into_iter().map(|n| self.batch(n)).collect()
+    /// Every month that issued a credential or is closed, in order.
+    pub fn periods(&self) -> Vec<PeriodInfo> {
+        let mut ps: Vec<Period> = self.counts.keys().copied().collect();
+        ps.extend(self.file.closed.keys().copied());
+        ps.sort_unstable();
+        ps.dedup();
+        ps.into_iter().map(|p| self.period(p)).collect()
     }
 
-    /// Signs `request` blindly into `batch` and records it.
+    /// Months that are over, issued credentials, and are not closed yet: what
+    /// `close-period` should log.
+    pub fn periods_to_close(&self) -> Vec<Period> {
+        let now = self.now();
+        self.counts
+            .keys()
+            .copied()
+            .filter(|p| p.is_over_at(now) && !self.file.closed.contains_key(p))
+            .collect()
+    }
+
+    /// Signs `request` blindly into the current month and records it.
     ///
     /// * A request already answered gets the stored response back (no second credential).
-    /// * Refused: a request for another registrar, a request whose batch differs from
-    ///   `batch`, a closed batch, and a malformed or unproven commitment
-    ///   ([`Error::InvalidCommitment`]).
-    /// * The issued record (which is the batch count) is durable before this returns.
+    /// * Refused: a request for another registrar, a request that asks for another month,
+    ///   a closed month, and a malformed or unproven commitment ([`Error::InvalidCommitment`]).
+    /// * The issued record (which is the month's count) is durable before this returns.
     pub fn issue(
         &mut self,
         secret: &RegistrarSecretKey,
         registrar_id: RegistrarId,
-        batch: u32,
         request: &CredentialRequest,
     ) -> Result<CredentialResponse, Error> {
         self.check_registrar(registrar_id, request)?;
@@ -345,26 +328,26 @@ impl Ledger {
         if let Some(r) = self.issued.get(&id) {
             return Ok(r.clone());
         }
-        if let Some(requested) = request.batch
-            && requested != batch
+        let period = self.current_period();
+        if let Some(requested) = request.period
+            && requested != period
         {
-            return Err(Error::BatchMismatch {
+            return Err(Error::PeriodMismatch {
                 requested,
-                current: batch,
+                current: period,
             });
         }
-        if self.file.closed.contains_key(&batch) {
-            return Err(Error::BatchClosed(batch));
+        if self.file.closed.contains_key(&period) {
+            return Err(Error::PeriodClosed(period));
         }
-        let count = self.counts.get(&batch).copied().unwrap_or_default();
-        if count.issued == u32::MAX {
-            return Err(Error::BatchFull(batch));
+        if self.counts.get(&period).copied().unwrap_or_default() == u32::MAX {
+            return Err(Error::PeriodFull(period));
         }
         self.bind_registrar(registrar_id)?;
 
         let attrs = Attributes {
             registrar_id: registrar_id.0,
-            batch,
+            period: period.0,
         };
         let signature = headcount_credentials::issue(secret, &request.request, &attrs, &mut OsRng)
             .map_err(|e| match e {
@@ -375,11 +358,11 @@ impl Ledger {
             })?;
         let response = CredentialResponse {
             registrar: registrar_id,
-            batch,
+            period,
             request_id: id,
             blind_signature: signature,
         };
-        let now = now_minute();
+        let now = self.now();
         let rec = IssuedRecord {
             version: STATE_VERSION,
             issued_at: now,
@@ -391,7 +374,7 @@ impl Ledger {
             &format!("{}.json", hex::encode(id)),
             &to_json(&rec),
         )?;
-        self.count(batch, now)?;
+        self.count(period)?;
         self.issued.insert(id, response.clone());
         if self.queue.remove(&id).is_some() {
             let p = self.queue_path(&id);
@@ -403,80 +386,66 @@ impl Ledger {
         Ok(response)
     }
 
-    /// Closes `batch`: its size becomes final and no more credentials are issued into it.
-    /// Returns `(size, period_start, period_end)`; closing again returns the same.
-    /// Refused for a batch that issued nothing. If `batch` was the current batch, the current
-    /// batch moves to the next batch that is not closed.
-    pub fn close_batch(&mut self, batch: u32) -> Result<(u32, u64, u64), Error> {
-        if let Some(c) = self.file.closed.get(&batch) {
-            return Ok((c.size, c.period_start, c.period_end));
+    /// Closes `period`: its size becomes final. Returns the size; closing again returns the
+    /// same. Refused for a month that is not over yet ([`Error::PeriodNotOver`]: credentials
+    /// are still being issued into it) and for one that issued nothing.
+    pub fn close_period(&mut self, period: Period) -> Result<u32, Error> {
+        if let Some(size) = self.file.closed.get(&period) {
+            return Ok(*size);
         }
-        let c = self.counts.get(&batch).copied().unwrap_or_default();
-        if c.issued == 0 {
-            return Err(Error::EmptyBatch(batch));
+        if !period.is_over_at(self.now()) {
+            return Err(Error::PeriodNotOver(period));
         }
-        let closed = ClosedBatch {
-            size: c.issued,
-            period_start: c.first,
-            period_end: c.last,
-        };
-        let old_current = self.file.current_batch;
-        self.file.closed.insert(batch, closed);
-        if self.file.current_batch == batch {
-            let mut next = batch;
-            while self.file.closed.contains_key(&next) && next < u32::MAX {
-                next += 1;
-            }
-            self.file.current_batch = next;
+        let issued = self.counts.get(&period).copied().unwrap_or_default();
+        if issued == 0 {
+            return Err(Error::EmptyPeriod(period));
         }
+        self.file.closed.insert(period, issued);
         if let Err(e) = self.save_ledger_file() {
-            self.file.closed.remove(&batch);
-            self.file.current_batch = old_current;
+            self.file.closed.remove(&period);
             return Err(e);
         }
-        Ok((closed.size, closed.period_start, closed.period_end))
+        Ok(issued)
     }
 
-    /// The final size and period of a closed batch.
-    pub fn closed_batch(&self, batch: u32) -> Option<ClosedBatch> {
-        self.file.closed.get(&batch).copied()
+    /// The final size of a closed month.
+    pub fn closed_period(&self, period: Period) -> Option<u32> {
+        self.file.closed.get(&period).copied()
     }
 
-    /// The signed `issuance-batch` entry of a closed batch: `(entry, encoded bytes)`, ready to
+    /// The signed `issuance-period` entry of a closed month: `(entry, encoded bytes)`, ready to
     /// submit to the log.
-    pub fn issuance_batch_entry(
+    pub fn issuance_period_entry(
         &self,
         signing_key: &SigningKey,
         registrar_id: RegistrarId,
-        batch: u32,
+        period: Period,
     ) -> Result<(Entry, Vec<u8>), Error> {
         if let Some(r) = self.file.registrar
             && r != registrar_id
         {
             return Err(Error::LedgerRegistrarMismatch(r.to_hex()));
         }
-        let c = self
+        let size = self
             .file
             .closed
-            .get(&batch)
-            .ok_or(Error::BatchNotClosed(batch))?;
-        Entry::IssuanceBatch(IssuanceBatch {
+            .get(&period)
+            .ok_or(Error::PeriodNotClosed(period))?;
+        Entry::IssuancePeriod(IssuancePeriod {
             registrar: registrar_id,
-            batch,
-            size: c.size,
-            period_start: c.period_start,
-            period_end: c.period_end,
+            period,
+            size: *size,
             signature: [0; 64],
         })
         .sign(signing_key)
-        .map_err(|e| Error::Internal(format!("building the batch entry: {e}")))
+        .map_err(|e| Error::Internal(format!("building the period entry: {e}")))
     }
 
     // ----- the approval queue -----
 
     /// Queues `request` for approval (the HTTP service's `POST /v1/requests`). Returns its id,
     /// its status, and whether it was new. An identical request answers its current status.
-    /// Refused: another registrar; a batch that is closed or not the current batch; a full
+    /// Refused: another registrar; a request for a month other than the current one; a full
     /// queue ([`MAX_PENDING`]).
     pub fn enqueue(
         &mut self,
@@ -486,7 +455,7 @@ impl Ledger {
         self.check_registrar(registrar_id, request)?;
         let id = request.request_id();
         if let Some(r) = self.issued.get(&id) {
-            if request.batch.is_some_and(|b| b != r.batch) {
+            if request.period.is_some_and(|p| p != r.period) {
                 return Err(Error::RequestConflict);
             }
             return Ok((
@@ -498,19 +467,17 @@ impl Ledger {
             ));
         }
         if let Some(q) = self.queue.get(&id) {
-            if q.request.batch != request.batch {
+            if q.request.period != request.period {
                 return Err(Error::RequestConflict);
             }
             return Ok((id, queue_status(q), false));
         }
-        if let Some(b) = request.batch {
-            if self.file.closed.contains_key(&b) {
-                return Err(Error::BatchClosed(b));
-            }
-            if b != self.file.current_batch {
-                return Err(Error::BatchMismatch {
-                    requested: b,
-                    current: self.file.current_batch,
+        if let Some(p) = request.period {
+            let current = self.current_period();
+            if p != current {
+                return Err(Error::PeriodMismatch {
+                    requested: p,
+                    current,
                 });
             }
         }
@@ -520,7 +487,7 @@ impl Ledger {
         self.bind_registrar(registrar_id)?;
         let rec = QueueRecord {
             version: STATE_VERSION,
-            received: now_minute(),
+            received: self.now(),
             request: request.clone(),
             rejected: None,
         };
@@ -548,14 +515,14 @@ impl Ledger {
             .map(|(id, q)| PendingRequest {
                 request_id: hex::encode(id),
                 received: q.received,
-                batch: q.request.batch,
+                period: q.request.period,
             })
             .collect();
         v.sort_by(|a, b| (a.received, &a.request_id).cmp(&(b.received, &b.request_id)));
         v
     }
 
-    /// Approves a pending request: issues it into the current batch. Approving an approved
+    /// Approves a pending request: issues it into the current month. Approving an approved
     /// request returns its response again. If its commitment proof does not verify, the request
     /// is rejected (durably) and the error returned.
     pub fn approve(
@@ -571,8 +538,7 @@ impl Ledger {
         if q.rejected.is_some() {
             return Err(Error::NotPending("rejected"));
         }
-        let batch = self.file.current_batch;
-        match self.issue(secret, registrar_id, batch, &q.request) {
+        match self.issue(secret, registrar_id, &q.request) {
             Err(e @ Error::InvalidCommitment(_)) => {
                 self.reject(id, "the commitment proof does not verify")?;
                 Err(e)
@@ -637,14 +603,11 @@ impl Ledger {
         Ok(())
     }
 
-    fn count(&mut self, batch: u32, at: u64) -> Result<(), Error> {
-        let c = self.counts.entry(batch).or_default();
-        c.issued = c
-            .issued
+    fn count(&mut self, period: Period) -> Result<(), Error> {
+        let c = self.counts.entry(period).or_default();
+        *c = c
             .checked_add(1)
-            .ok_or_else(|| Error::Corrupt(format!("batch {batch} overflows")))?;
-        c.first = if c.issued == 1 { at } else { c.first.min(at) };
-        c.last = c.last.max(at);
+            .ok_or_else(|| Error::Corrupt(format!("month {period} overflows")))?;
         Ok(())
     }
 

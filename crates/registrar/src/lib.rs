@@ -8,7 +8,7 @@
 //!   the registrar approves each request from a separate, loopback-only admin API after its
 //!   out-of-band check. [`client`] has the calls for the CLI.
 //!
-//! [`Ledger`] is the registrar's durable state: what each batch issued, which requests were
+//! [`Ledger`] is the registrar's durable state: what each month issued, which requests were
 //! answered (a replayed request gets the same answer, never a second credential), and the
 //! queue of requests waiting for approval. See the crate README for what is stored, and what
 //! never is.
@@ -20,11 +20,10 @@ pub mod http;
 mod ledger;
 pub mod wire;
 
-pub use ledger::{
-    BatchInfo, ClosedBatch, Ledger, MAX_PENDING, MAX_REASON_CHARS, PendingRequest, Status,
-};
+pub use ledger::{Ledger, MAX_PENDING, MAX_REASON_CHARS, PendingRequest, PeriodInfo, Status};
 pub use wire::{CredentialRequest, CredentialResponse, RequestId, request_id_of};
 
+use headcount_core::Period;
 use std::path::PathBuf;
 
 /// Errors. Each has a stable machine-readable [`Error::code`] and an HTTP status.
@@ -68,26 +67,32 @@ pub enum Error {
         /// The request's registrar.
         got: String,
     },
-    /// The request asks for another batch than the one being issued.
-    #[error("the request asks for batch {requested}, but batch {current} is being issued")]
-    BatchMismatch {
-        /// What the request asked for.
-        requested: u32,
-        /// The batch being issued.
-        current: u32,
+    /// The request asks for another month than the one being issued.
+    #[error(
+        "the request asks to be issued in {requested}, but credentials are issued into the \
+         current month, {current}"
+    )]
+    PeriodMismatch {
+        /// The month asked for.
+        requested: Period,
+        /// The month being issued.
+        current: Period,
     },
-    /// The batch is closed: its size is final.
-    #[error("batch {0} is closed")]
-    BatchClosed(u32),
-    /// The batch has reached the largest size an entry can carry.
-    #[error("batch {0} is full")]
-    BatchFull(u32),
-    /// A batch with no credential cannot be closed into an entry (its size would be 0).
-    #[error("batch {0} has issued no credential")]
-    EmptyBatch(u32),
-    /// An issuance-batch entry is only made for a closed batch.
-    #[error("batch {0} is not closed")]
-    BatchNotClosed(u32),
+    /// The month is closed: its size is final (the registrar's clock is wrong).
+    #[error("{0} is closed")]
+    PeriodClosed(Period),
+    /// The month has reached the largest size an entry can carry.
+    #[error("{0} is full")]
+    PeriodFull(Period),
+    /// A month with no credential cannot be logged (its size would be 0).
+    #[error("no credential was issued in {0}")]
+    EmptyPeriod(Period),
+    /// A month can be closed only once it is over.
+    #[error("{0} is not over yet: close it once the month has ended")]
+    PeriodNotOver(Period),
+    /// An issuance-period entry is only made for a closed month.
+    #[error("{0} is not closed")]
+    PeriodNotClosed(Period),
     /// No request with this id.
     #[error("no request with this id")]
     NotFound,
@@ -95,7 +100,7 @@ pub enum Error {
     #[error("the request is not pending (it is {0})")]
     NotPending(&'static str),
     /// The same request bytes were submitted with different fields.
-    #[error("this request was already submitted with a different batch")]
+    #[error("this request was already submitted asking for a different month")]
     RequestConflict,
     /// Too many requests are waiting for approval; try again later.
     #[error("the approval queue is full; try again later")]
@@ -148,11 +153,12 @@ impl Error {
             Error::InvalidSignature(_) => "invalid_signature",
             Error::TooLarge => "payload_too_large",
             Error::WrongRegistrar { .. } => "wrong_registrar",
-            Error::BatchMismatch { .. } => "batch_mismatch",
-            Error::BatchClosed(_) => "batch_closed",
-            Error::BatchFull(_) => "batch_full",
-            Error::EmptyBatch(_) => "empty_batch",
-            Error::BatchNotClosed(_) => "batch_not_closed",
+            Error::PeriodMismatch { .. } => "period_mismatch",
+            Error::PeriodClosed(_) => "period_closed",
+            Error::PeriodFull(_) => "period_full",
+            Error::EmptyPeriod(_) => "empty_period",
+            Error::PeriodNotOver(_) => "period_not_over",
+            Error::PeriodNotClosed(_) => "period_not_closed",
             Error::NotFound => "not_found",
             Error::NotPending(_) => "not_pending",
             Error::RequestConflict => "request_conflict",
@@ -178,11 +184,12 @@ impl Error {
             | Error::InvalidLength { .. }
             | Error::InvalidReason => 400,
             Error::NotFound => 404,
-            Error::BatchMismatch { .. }
-            | Error::BatchClosed(_)
-            | Error::BatchFull(_)
-            | Error::EmptyBatch(_)
-            | Error::BatchNotClosed(_)
+            Error::PeriodMismatch { .. }
+            | Error::PeriodClosed(_)
+            | Error::PeriodFull(_)
+            | Error::EmptyPeriod(_)
+            | Error::PeriodNotOver(_)
+            | Error::PeriodNotClosed(_)
             | Error::NotPending(_)
             | Error::RequestConflict
             | Error::LedgerRegistrarMismatch(_) => 409,

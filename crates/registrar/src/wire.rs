@@ -3,7 +3,7 @@
 //! Both are JSON objects with a `version` (always `1`) and strictly known fields
 //! (`deny_unknown_fields`); every byte string is lowercase hex of an exact length.
 
-use headcount_core::RegistrarId;
+use headcount_core::{Period, RegistrarId};
 use headcount_credentials::{
     Attributes, BLIND_SIGNATURE_LEN, BlindSignature, IssuanceRequest, REQUEST_LEN,
 };
@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::Error;
 
 /// The only wire version.
-pub const WIRE_VERSION: u32 = 1;
+pub const WIRE_VERSION: u32 = 2;
 
 /// Largest request or response file accepted (both are well under 1 KiB).
 pub const MAX_WIRE_LEN: usize = 4096;
@@ -46,8 +46,9 @@ pub fn parse_request_id(s: &str) -> Result<RequestId, Error> {
 pub struct CredentialRequest {
     /// The registrar asked to sign.
     pub registrar: RegistrarId,
-    /// The batch the declarant asks for, if any (normally `None`: the registrar's current batch).
-    pub batch: Option<u32>,
+    /// The month the declarant expects to be issued in, if it says (the registrar refuses
+    /// another; normally `None`).
+    pub period: Option<Period>,
     /// The blind commitment with its proof.
     pub request: IssuanceRequest,
 }
@@ -57,8 +58,8 @@ pub struct CredentialRequest {
 pub struct CredentialResponse {
     /// The signing registrar.
     pub registrar: RegistrarId,
-    /// The batch the credential belongs to (a disclosed, signed attribute).
-    pub batch: u32,
+    /// The calendar month of issuance (a disclosed, signed attribute).
+    pub period: Period,
     /// SHA-256 of the request bytes this answers.
     pub request_id: RequestId,
     /// The blind signature.
@@ -71,7 +72,7 @@ struct RawRequest {
     version: u32,
     registrar: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    batch: Option<u32>,
+    period: Option<Period>,
     request: String,
 }
 
@@ -80,7 +81,7 @@ struct RawRequest {
 struct RawResponse {
     version: u32,
     registrar: String,
-    batch: u32,
+    period: Period,
     request_id: String,
     blind_signature: String,
 }
@@ -117,10 +118,10 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> 
 
 impl CredentialRequest {
     /// A request for `registrar`.
-    pub fn new(registrar: RegistrarId, batch: Option<u32>, request: IssuanceRequest) -> Self {
+    pub fn new(registrar: RegistrarId, period: Option<Period>, request: IssuanceRequest) -> Self {
         Self {
             registrar,
-            batch,
+            period,
             request,
         }
     }
@@ -130,7 +131,7 @@ impl CredentialRequest {
         request_id_of(&self.request)
     }
 
-    /// Parses the JSON file/body: strict fields, version 1, exact hex lengths, and a
+    /// Parses the JSON file/body: strict fields, version 2, exact hex lengths, and a
     /// well-formed commitment (a valid non-identity point and canonical scalars; the proof
     /// itself is checked when the registrar signs).
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
@@ -142,7 +143,7 @@ impl CredentialRequest {
             .map_err(|e| Error::InvalidCommitment(e.to_string()))?;
         Ok(Self {
             registrar,
-            batch: raw.batch,
+            period: raw.period,
             request,
         })
     }
@@ -152,7 +153,7 @@ impl CredentialRequest {
         let raw = RawRequest {
             version: WIRE_VERSION,
             registrar: self.registrar.to_hex(),
-            batch: self.batch,
+            period: self.period,
             request: hex::encode(self.request.to_bytes()),
         };
         let mut s = serde_json::to_string_pretty(&raw).expect("plain struct serialises");
@@ -166,11 +167,11 @@ impl CredentialResponse {
     pub fn attributes(&self) -> Attributes {
         Attributes {
             registrar_id: self.registrar.0,
-            batch: self.batch,
+            period: self.period.0,
         }
     }
 
-    /// Parses the JSON file/body: strict fields, version 1, exact hex lengths, a well-formed
+    /// Parses the JSON file/body: strict fields, version 2, exact hex lengths, a well-formed
     /// signature encoding (verified against the key by `finish_credential`).
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
         let raw: RawResponse = parse_json(bytes)?;
@@ -182,7 +183,7 @@ impl CredentialResponse {
             BlindSignature::from_bytes(&sig).map_err(|e| Error::InvalidSignature(e.to_string()))?;
         Ok(Self {
             registrar,
-            batch: raw.batch,
+            period: raw.period,
             request_id,
             blind_signature,
         })
@@ -209,7 +210,7 @@ impl CredentialResponse {
         RawResponse {
             version: WIRE_VERSION,
             registrar: self.registrar.to_hex(),
-            batch: self.batch,
+            period: self.period,
             request_id: hex::encode(self.request_id),
             blind_signature: hex::encode(self.blind_signature.to_bytes()),
         }
@@ -235,7 +236,7 @@ impl Serialize for CredentialRequest {
         RawRequest {
             version: WIRE_VERSION,
             registrar: self.registrar.to_hex(),
-            batch: self.batch,
+            period: self.period,
             request: hex::encode(self.request.to_bytes()),
         }
         .serialize(s)

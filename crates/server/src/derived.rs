@@ -2,7 +2,7 @@
 //!
 //! The log (tiles + checkpoint) is the only source of truth. This database
 //! indexes it for the API and the dashboard: which entry hash sits at which
-//! index (idempotent resubmission), campaigns, registrars, batches,
+//! index (idempotent resubmission), campaigns, registrars, issuance periods, retirements,
 //! declarations, the checkpoints the server signed, and each campaign's tally
 //! at every checkpoint where it changed. `applied_size` says how far it has
 //! caught up; at start-up the server applies whatever the log has beyond it,
@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use headcount_core::entry::Entry;
-use headcount_core::{CampaignId, CampaignTally, EntryHash, Leaf, RegistrarId};
+use headcount_core::{CampaignId, CampaignTally, EntryHash, Leaf, Period, RegistrarId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// A derived-state error.
@@ -38,14 +38,18 @@ CREATE TABLE IF NOT EXISTS registrars (
     timestamp INTEGER NOT NULL,
     entry BLOB NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS batches (
+CREATE TABLE IF NOT EXISTS periods (
     registrar BLOB NOT NULL,
-    batch INTEGER NOT NULL,
+    period INTEGER NOT NULL,
     size INTEGER NOT NULL,
-    period_start INTEGER NOT NULL,
-    period_end INTEGER NOT NULL,
     leaf_index INTEGER NOT NULL,
-    PRIMARY KEY (registrar, batch)
+    PRIMARY KEY (registrar, period)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS retirements (
+    registrar BLOB PRIMARY KEY,
+    leaf_index INTEGER NOT NULL,
+    timestamp INTEGER NOT NULL,
+    reason TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS campaigns (
     id BLOB PRIMARY KEY,
@@ -59,7 +63,7 @@ CREATE TABLE IF NOT EXISTS declarations (
     kind TEXT NOT NULL,
     timestamp INTEGER NOT NULL,
     registrar BLOB,
-    batch INTEGER,
+    period INTEGER,
     pseudonym BLOB,
     alias TEXT,
     message TEXT
@@ -90,7 +94,8 @@ pub struct DeclarationRow {
     pub kind: String,
     pub timestamp: u64,
     pub registrar: Option<String>,
-    pub batch: Option<u32>,
+    /// The issuance month a credentialed entry discloses.
+    pub period: Option<Period>,
     pub pseudonym: Option<String>,
     pub alias: Option<String>,
     pub message: Option<String>,
@@ -108,14 +113,23 @@ pub struct AttestationRow {
     pub note: String,
 }
 
-/// A published issuance batch.
+/// A logged issuance period (calendar month).
 #[derive(Clone, Debug, serde::Serialize)]
-pub struct BatchRow {
-    pub batch: u32,
+pub struct PeriodRow {
+    /// Months since January 1970.
+    pub period: Period,
+    /// `YYYY-MM`.
+    pub month: String,
     pub size: u32,
-    pub period_start: u64,
-    pub period_end: u64,
     pub leaf_index: u64,
+}
+
+/// A registrar's retirement.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RetirementRow {
+    pub leaf_index: u64,
+    pub timestamp: u64,
+    pub reason: String,
 }
 
 /// Where an entry sits in the log.
@@ -157,7 +171,7 @@ impl Derived {
     pub fn reset(&mut self) -> Result<(), DerivedError> {
         self.conn.execute_batch(
             "DELETE FROM meta; DELETE FROM entries; DELETE FROM checkpoints; DELETE FROM registrars;
-             DELETE FROM batches; DELETE FROM campaigns; DELETE FROM declarations; DELETE FROM tallies;
+             DELETE FROM periods; DELETE FROM retirements; DELETE FROM campaigns; DELETE FROM declarations; DELETE FROM tallies;
              DELETE FROM tally_notes;",
         )?;
         Ok(())
@@ -199,7 +213,7 @@ impl Derived {
                 "INSERT OR IGNORE INTO entries (hash, leaf_index, timestamp, receipt_size) VALUES (?1, ?2, ?3, ?4)",
             )?;
             let mut ins_decl = tx.prepare_cached(
-                "INSERT OR REPLACE INTO declarations (leaf_index, campaign, kind, timestamp, registrar, batch, pseudonym, alias, message)
+                "INSERT OR REPLACE INTO declarations (leaf_index, campaign, kind, timestamp, registrar, period, pseudonym, alias, message)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             for l in leaves {
@@ -220,11 +234,18 @@ impl Derived {
                             params![&c.id().0[..], l.index as i64, ts, &l.leaf.entry],
                         )?;
                     }
-                    Entry::IssuanceBatch(b) => {
+                    Entry::IssuancePeriod(b) => {
                         tx.execute(
-                            "INSERT OR REPLACE INTO batches (registrar, batch, size, period_start, period_end, leaf_index)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                            params![&b.registrar.0[..], b.batch, b.size, b.period_start as i64, b.period_end as i64, l.index as i64],
+                            "INSERT OR REPLACE INTO periods (registrar, period, size, leaf_index)
+                             VALUES (?1, ?2, ?3, ?4)",
+                            params![&b.registrar.0[..], b.period.0, b.size, l.index as i64],
+                        )?;
+                    }
+                    Entry::RegistrarRetirement(r) => {
+                        tx.execute(
+                            "INSERT OR REPLACE INTO retirements (registrar, leaf_index, timestamp, reason)
+                             VALUES (?1, ?2, ?3, ?4)",
+                            params![&r.registrar.0[..], l.index as i64, ts, &r.reason],
                         )?;
                     }
                     Entry::Declaration(d) => {
@@ -234,7 +255,7 @@ impl Derived {
                             kind,
                             ts,
                             &d.registrar.0[..],
-                            d.batch,
+                            d.period.0,
                             &d.pseudonym.0[..],
                             &d.alias,
                             &d.message
@@ -247,7 +268,7 @@ impl Derived {
                             kind,
                             ts,
                             &d.registrar.0[..],
-                            d.batch,
+                            d.period.0,
                             &d.pseudonym.0[..],
                             None::<String>,
                             None::<String>
@@ -439,21 +460,42 @@ impl Derived {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The batches a registrar published, by number.
-    pub fn batches(&self, registrar: &RegistrarId) -> Result<Vec<BatchRow>, DerivedError> {
+    /// The issuance periods a registrar logged, oldest month first.
+    pub fn periods(&self, registrar: &RegistrarId) -> Result<Vec<PeriodRow>, DerivedError> {
         let mut st = self.conn.prepare_cached(
-            "SELECT batch, size, period_start, period_end, leaf_index FROM batches WHERE registrar = ?1 ORDER BY batch",
+            "SELECT period, size, leaf_index FROM periods WHERE registrar = ?1 ORDER BY period",
         )?;
         let rows = st.query_map(params![&registrar.0[..]], |r| {
-            Ok(BatchRow {
-                batch: r.get(0)?,
+            let period = Period(r.get(0)?);
+            Ok(PeriodRow {
+                period,
+                month: period.to_string(),
                 size: r.get(1)?,
-                period_start: r.get::<_, i64>(2)? as u64,
-                period_end: r.get::<_, i64>(3)? as u64,
-                leaf_index: r.get::<_, i64>(4)? as u64,
+                leaf_index: r.get::<_, i64>(2)? as u64,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The registrar's retirement, if it retired its keys.
+    pub fn retirement(
+        &self,
+        registrar: &RegistrarId,
+    ) -> Result<Option<RetirementRow>, DerivedError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT leaf_index, timestamp, reason FROM retirements WHERE registrar = ?1",
+                params![&registrar.0[..]],
+                |r| {
+                    Ok(RetirementRow {
+                        leaf_index: r.get::<_, i64>(0)? as u64,
+                        timestamp: r.get::<_, i64>(1)? as u64,
+                        reason: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
     }
 
     /// The campaign's tally as of `tree_size`: the latest stored tally at or
@@ -503,7 +545,7 @@ impl Derived {
         limit: u32,
     ) -> Result<Vec<DeclarationRow>, DerivedError> {
         let mut st = self.conn.prepare_cached(
-            "SELECT leaf_index, kind, timestamp, registrar, batch, pseudonym, alias, message FROM declarations
+            "SELECT leaf_index, kind, timestamp, registrar, period, pseudonym, alias, message FROM declarations
              WHERE campaign = ?1 AND leaf_index < ?2 ORDER BY leaf_index DESC LIMIT ?3",
         )?;
         let rows = st.query_map(
@@ -518,7 +560,7 @@ impl Derived {
                     kind: r.get(1)?,
                     timestamp: r.get::<_, i64>(2)? as u64,
                     registrar: r.get::<_, Option<Vec<u8>>>(3)?.map(hex::encode),
-                    batch: r.get(4)?,
+                    period: r.get::<_, Option<u32>>(4)?.map(Period),
                     pseudonym: r.get::<_, Option<Vec<u8>>>(5)?.map(hex::encode),
                     alias: r.get(6)?,
                     message: r.get(7)?,

@@ -368,7 +368,10 @@ impl Log {
         // state knows every campaign-scoped entry in memory.
         let may_be_logged = matches!(
             entry,
-            Entry::Registrar(_) | Entry::Campaign(_) | Entry::IssuanceBatch(_)
+            Entry::Registrar(_)
+                | Entry::Campaign(_)
+                | Entry::IssuancePeriod(_)
+                | Entry::RegistrarRetirement(_)
         ) || self.with_state(|s| s.contains_entry(&hash));
         if may_be_logged
             && let Some(found) = self

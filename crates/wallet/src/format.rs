@@ -22,7 +22,7 @@ use zeroize::Zeroizing;
 
 use crate::Error;
 use crate::kdf::{Identity, Params, SALT_LEN};
-use crate::records::{PendingIssuance, Receipt, ReceiptKind, StoredCredential};
+use crate::records::{PendingEntry, PendingIssuance, Receipt, ReceiptKind, StoredCredential};
 
 /// The 8-byte magic.
 pub const MAGIC: &[u8; 8] = b"HCWALLET";
@@ -35,7 +35,7 @@ pub const HEADER_LEN: usize = 8 + 1 + 12 + SALT_LEN + NONCE_LEN;
 /// Poly1305 tag length.
 pub const TAG_LEN: usize = 16;
 /// The contents (plaintext) version inside the ciphertext.
-pub const CONTENTS_VERSION: u8 = 1;
+pub const CONTENTS_VERSION: u8 = 2;
 /// The plaintext is zero-padded to a multiple of this (at least one block), so that the file
 /// size does not move with every receipt.
 pub const PAD_BLOCK: usize = 64 * 1024;
@@ -106,11 +106,13 @@ pub(crate) struct Contents {
     pub credentials: Vec<StoredCredential>,
     pub pending: Vec<PendingIssuance>,
     pub receipts: Vec<Receipt>,
+    pub pending_entries: Vec<PendingEntry>,
 }
 
 const CRED_REC: usize = 32 + 4 + PUBLIC_KEY_LEN + CREDENTIAL_LEN;
-const PENDING_REC: usize = 32 + 32 + 1 + 4 + REQUEST_LEN + STATE_LEN;
+const PENDING_REC: usize = 32 + 32 + 1 + 4 + 32 + REQUEST_LEN + STATE_LEN;
 const RECEIPT_FIXED: usize = 32 + 32 + 8 + 1 + 4 + 4;
+const PENDING_ENTRY_FIXED: usize = 32 + 1 + 8 + 4;
 
 fn len_u32(n: usize) -> Result<[u8; 4], Error> {
     u32::try_from(n)
@@ -130,6 +132,12 @@ impl Contents {
                 .iter()
                 .map(|r| RECEIPT_FIXED + r.tlog_proof.len() + r.entry.len())
                 .sum::<usize>()
+            + 4
+            + self
+                .pending_entries
+                .iter()
+                .map(|e| PENDING_ENTRY_FIXED + e.entry.len())
+                .sum::<usize>()
     }
 
     /// Encodes and pads into a buffer with room for the tag, so that it never reallocates
@@ -146,7 +154,7 @@ impl Contents {
         for c in &self.credentials {
             let a = c.attributes();
             out.extend_from_slice(&a.registrar_id);
-            out.extend_from_slice(&a.batch.to_be_bytes());
+            out.extend_from_slice(&a.period.to_be_bytes());
             out.extend_from_slice(c.registrar_public_key().as_bytes());
             out.extend_from_slice(c.credential().to_bytes().as_ref());
         }
@@ -154,8 +162,9 @@ impl Contents {
         for p in &self.pending {
             out.extend_from_slice(&p.request_id);
             out.extend_from_slice(&p.registrar_id);
-            out.push(u8::from(p.batch.is_some()));
-            out.extend_from_slice(&p.batch.unwrap_or(0).to_be_bytes());
+            out.push(u8::from(p.period.is_some()));
+            out.extend_from_slice(&p.period.map_or(0, |p| p.0).to_be_bytes());
+            out.extend_from_slice(&p.prover_key_material);
             out.extend_from_slice(&p.request.to_bytes());
             out.extend_from_slice(p.state.to_bytes().as_ref());
         }
@@ -169,6 +178,14 @@ impl Contents {
             out.extend_from_slice(r.tlog_proof.as_bytes());
             out.extend_from_slice(&len_u32(r.entry.len())?);
             out.extend_from_slice(&r.entry);
+        }
+        out.extend_from_slice(&len_u32(self.pending_entries.len())?);
+        for e in &self.pending_entries {
+            out.extend_from_slice(&e.campaign_id);
+            out.push(e.kind as u8);
+            out.extend_from_slice(&e.created.to_be_bytes());
+            out.extend_from_slice(&len_u32(e.entry.len())?);
+            out.extend_from_slice(&e.entry);
         }
         debug_assert_eq!(out.len(), len);
         out.resize(padded, 0);
@@ -184,11 +201,11 @@ impl Contents {
         let mut c = Contents::default();
         for _ in 0..r.count(CRED_REC)? {
             let registrar_id = r.take(32)?;
-            let batch = r.u32()?;
+            let period = r.u32()?;
             let pk = RegistrarPublicKey::from_bytes(r.take(PUBLIC_KEY_LEN)?)?;
             let cred = Credential::from_bytes(r.take(CREDENTIAL_LEN)?)?;
             let a = cred.attributes();
-            if a.registrar_id[..] != *registrar_id || a.batch != batch {
+            if a.registrar_id[..] != *registrar_id || a.period != period {
                 return Err(Error::InvalidContents);
             }
             c.credentials.push(StoredCredential::new(pk, cred));
@@ -197,18 +214,20 @@ impl Contents {
             let request_id = r.arr32()?;
             let registrar_id = r.arr32()?;
             let flag = r.u8()?;
-            let batch = r.u32()?;
-            let batch = match (flag, batch) {
+            let period = r.u32()?;
+            let period = match (flag, period) {
                 (0, 0) => None,
-                (1, b) => Some(b),
+                (1, p) => Some(headcount_core::Period(p)),
                 _ => return Err(Error::InvalidContents),
             };
+            let prover_key_material = r.arr32()?;
             let request = IssuanceRequest::from_bytes(r.take(REQUEST_LEN)?)?;
             let state = IssuanceState::from_bytes(r.take(STATE_LEN)?)?;
             c.pending.push(PendingIssuance {
                 request_id,
                 registrar_id,
-                batch,
+                period,
+                prover_key_material,
                 request,
                 state,
             });
@@ -230,6 +249,20 @@ impl Contents {
                 leaf_index,
                 kind,
                 tlog_proof,
+                entry,
+            });
+        }
+        for _ in 0..r.count(PENDING_ENTRY_FIXED)? {
+            let campaign_id = r.arr32()?;
+            let kind = ReceiptKind::from_u8(r.u8()?).ok_or(Error::InvalidContents)?;
+            let created =
+                u64::from_be_bytes(r.take(8)?.try_into().map_err(|_| Error::InvalidContents)?);
+            let n = r.u32()? as usize;
+            let entry = r.take(n)?.to_vec();
+            c.pending_entries.push(PendingEntry {
+                campaign_id,
+                kind,
+                created,
                 entry,
             });
         }

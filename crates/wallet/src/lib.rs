@@ -21,8 +21,8 @@ pub use kdf::{
     INFO_FILE_KEY, INFO_NYM, Identity, MAX_M_COST_KIB, MAX_P_COST, MAX_T_COST, Params, SALT_LEN,
 };
 pub use passphrase::{MAX_PASSPHRASE_FILE, Passphrase};
-pub use records::{PendingIssuance, Receipt, ReceiptKind, StoredCredential};
-pub use wallet::Wallet;
+pub use records::{PendingEntry, PendingIssuance, Receipt, ReceiptKind, StoredCredential};
+pub use wallet::{Wallet, is_current_period};
 
 /// Errors. None carries secret material.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +76,19 @@ pub enum Error {
     /// The registrar's answer names another registrar or batch than the request.
     #[error("the issued attributes do not match the pending request")]
     IssuanceMismatch,
+    /// The registrar signed a credential for a month other than the current one.
+    #[error(
+        "the registrar issued this credential for {credential}, but the current month is \
+         {current}: a credential must be issued in the month it is requested, so that the \
+         month it discloses is shared by everyone the registrar issued to that month. Do not \
+         use this registrar (it may be trying to single you out), or check your clock"
+    )]
+    WrongPeriod {
+        /// The month in the credential.
+        credential: headcount_core::Period,
+        /// The current month.
+        current: headcount_core::Period,
+    },
     /// A credential operation failed.
     #[error("credential: {0}")]
     Credential(#[from] headcount_credentials::Error),

@@ -1,6 +1,7 @@
 //! What the wallet holds: credentials, pending issuances, receipts. Every `Debug` is redacted:
 //! even a campaign id or a count is what a seized wallet must not reveal.
 
+use headcount_core::Period;
 use headcount_credentials::{
     Attributes, Credential, IssuanceRequest, IssuanceState, RegistrarPublicKey,
 };
@@ -29,12 +30,12 @@ impl StoredCredential {
         self.credential.attributes().registrar_id
     }
 
-    /// The batch number (disclosed attribute 1).
-    pub fn batch(&self) -> u32 {
-        self.credential.attributes().batch
+    /// The calendar month of issuance (disclosed attribute 1).
+    pub fn period(&self) -> Period {
+        Period(self.credential.attributes().period)
     }
 
-    /// Registrar id and batch.
+    /// Registrar id and period.
     pub fn attributes(&self) -> Attributes {
         self.credential.attributes()
     }
@@ -63,8 +64,11 @@ pub struct PendingIssuance {
     pub request_id: [u8; 32],
     /// The registrar asked.
     pub registrar_id: [u8; 32],
-    /// The batch, if known when requesting (else the registrar chooses it).
-    pub batch: Option<u32>,
+    /// The month the declarant expects the credential to be issued in, if it said.
+    pub period: Option<Period>,
+    /// Fresh random key material of this request's prover nym: every credential has its own
+    /// prover secret, so two credentials of one wallet share nothing a registrar could relate.
+    pub prover_key_material: [u8; 32],
     /// The request sent (public, but linkable: kept only here).
     pub request: IssuanceRequest,
     /// The secret blinding state needed to finish.
@@ -88,7 +92,7 @@ impl Drop for PendingIssuance {
     fn drop(&mut self) {
         self.request_id.zeroize();
         self.registrar_id.zeroize();
-        self.batch.zeroize();
+        self.prover_key_material.zeroize();
     }
 }
 
@@ -147,6 +151,42 @@ impl Drop for Receipt {
         self.entry_hash.zeroize();
         self.leaf_index.zeroize();
         self.tlog_proof.zeroize();
+        self.entry.zeroize();
+    }
+}
+
+/// An entry made and stored *before* it is sent, so that a retry after a timeout resubmits the
+/// same bytes (the log answers an identical entry with its first receipt) instead of making a
+/// second, different entry. Removed when its receipt is stored or the log refuses it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PendingEntry {
+    /// The campaign id (32 octets).
+    pub campaign_id: [u8; 32],
+    /// Declaration or withdrawal.
+    pub kind: ReceiptKind,
+    /// When it was made (Unix seconds).
+    pub created: u64,
+    /// The encoded entry.
+    pub entry: Vec<u8>,
+}
+
+impl PendingEntry {
+    /// SHA-256 of the entry: its entry hash, by which the log knows it.
+    pub fn entry_hash(&self) -> [u8; 32] {
+        Sha256::digest(&self.entry).into()
+    }
+}
+
+impl fmt::Debug for PendingEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PendingEntry(<redacted>)")
+    }
+}
+
+impl Drop for PendingEntry {
+    fn drop(&mut self) {
+        self.campaign_id.zeroize();
+        self.created.zeroize();
         self.entry.zeroize();
     }
 }

@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 
 use crate::format::{self, Contents, Header, MAX_FILE_LEN, NONCE_LEN};
 use crate::kdf::{Identity, Params, SALT_LEN};
-use crate::records::{PendingIssuance, Receipt, StoredCredential};
+use crate::records::{PendingEntry, PendingIssuance, Receipt, StoredCredential};
 use crate::{Error, Passphrase};
+use headcount_core::Period;
 
 /// An open wallet. Changes stay in memory until [`Wallet::save`].
 /// Zeroized on drop (every secret field is); `Debug` prints nothing.
@@ -164,20 +165,29 @@ impl Wallet {
         &self.contents.pending
     }
 
-    /// Step 1 of the offline flow: makes a credential request for `registrar_id` from this
-    /// identity's nym secret and records its secret state (call [`Wallet::save`] before sending
-    /// the request). Returns the request to send; its id is
-    /// [`PendingIssuance::request_id_of`].
+    /// Step 1 of the offline flow: makes a credential request for `registrar_id` with a fresh,
+    /// random prover secret (kept, encrypted, in this wallet: every credential has its own, so
+    /// nothing a registrar stores relates two credentials of one wallet) and records its secret
+    /// state (call [`Wallet::save`] before sending the request). Returns the request to send;
+    /// its id is [`PendingIssuance::request_id_of`].
     pub fn start_issuance(
         &mut self,
         registrar_id: [u8; 32],
-        batch: Option<u32>,
+        period: Option<Period>,
     ) -> Result<IssuanceRequest, Error> {
-        let (request, state) = request_credential(self.identity.nym_secret(), &mut OsRng)?;
+        let (prover_key_material, nym) = loop {
+            let mut km = [0u8; 32];
+            OsRng.fill_bytes(&mut km);
+            if let Ok(nym) = NymSecret::from_key_material(&km) {
+                break (km, nym);
+            }
+        };
+        let (request, state) = request_credential(&nym, &mut OsRng)?;
         self.contents.pending.push(PendingIssuance {
             request_id: PendingIssuance::request_id_of(&request),
             registrar_id,
-            batch,
+            period,
+            prover_key_material,
             request: request.clone(),
             state,
         });
@@ -202,12 +212,18 @@ impl Wallet {
     /// Step 3 of the offline flow: verifies the registrar's blind signature, turns the pending
     /// request into a credential and stores it (call [`Wallet::save`] afterwards). On any error
     /// the pending request is kept.
+    ///
+    /// The credential's issuance period must be the current calendar month at `now` (Unix
+    /// seconds; a few minutes of clock difference at a month's edge are allowed): a registrar
+    /// that signs a past or future month — to put this person in a small set of their own, or
+    /// into a month it has already logged — is refused with [`Error::WrongPeriod`].
     pub fn finish_issuance(
         &mut self,
         request_id: &[u8; 32],
         registrar_public_key: &RegistrarPublicKey,
         signature: &BlindSignature,
         attributes: &Attributes,
+        now: u64,
     ) -> Result<&StoredCredential, Error> {
         let p = self
             .contents
@@ -215,19 +231,20 @@ impl Wallet {
             .iter()
             .find(|p| &p.request_id == request_id)
             .ok_or(Error::UnknownRequest)?;
-        if p.registrar_id != attributes.registrar_id
-            || p.batch.is_some_and(|b| b != attributes.batch)
-        {
+        let period = Period(attributes.period);
+        if p.registrar_id != attributes.registrar_id || p.period.is_some_and(|x| x != period) {
             return Err(Error::IssuanceMismatch);
         }
+        if !is_current_period(period, now) {
+            return Err(Error::WrongPeriod {
+                credential: period,
+                current: Period::containing(now),
+            });
+        }
         let state = IssuanceState::from_bytes(p.state.to_bytes().as_ref())?;
-        let credential = finish_credential(
-            registrar_public_key,
-            signature,
-            state,
-            self.identity.nym_secret(),
-            attributes,
-        )?;
+        let nym = NymSecret::from_key_material(&p.prover_key_material)?;
+        let credential =
+            finish_credential(registrar_public_key, signature, state, &nym, attributes)?;
         drop(self.take_pending(request_id));
         self.contents
             .credentials
@@ -266,6 +283,43 @@ impl Wallet {
         }
     }
 
+    /// The entry hash of this wallet's latest logged entry in a campaign (by leaf index), or
+    /// `None`: what its next declaration or withdrawal there must name as its predecessor.
+    pub fn latest_entry(&self, campaign_id: &[u8; 32]) -> Option<[u8; 32]> {
+        self.receipts_for_campaign(campaign_id)
+            .max_by_key(|r| r.leaf_index)
+            .map(|r| r.entry_hash)
+    }
+
+    // ----- entries made but not yet acknowledged -----
+
+    /// Entries stored before sending and not yet acknowledged or refused.
+    pub fn pending_entries(&self) -> &[PendingEntry] {
+        &self.contents.pending_entries
+    }
+
+    /// Records an entry before it is sent (call [`Wallet::save`] before sending it).
+    pub fn add_pending_entry(&mut self, entry: PendingEntry) {
+        if !self
+            .contents
+            .pending_entries
+            .iter()
+            .any(|e| e.entry == entry.entry)
+        {
+            self.contents.pending_entries.push(entry);
+        }
+    }
+
+    /// Removes and returns the pending entry with this entry hash (acknowledged or refused).
+    pub fn remove_pending_entry(&mut self, entry_hash: &[u8; 32]) -> Option<PendingEntry> {
+        let i = self
+            .contents
+            .pending_entries
+            .iter()
+            .position(|e| &e.entry_hash() == entry_hash)?;
+        Some(self.contents.pending_entries.remove(i))
+    }
+
     /// Removes and returns the receipt with this entry hash.
     pub fn remove_receipt(&mut self, entry_hash: &[u8; 32]) -> Option<Receipt> {
         let i = self
@@ -275,6 +329,21 @@ impl Wallet {
             .position(|r| &r.entry_hash == entry_hash)?;
         Some(self.contents.receipts.remove(i))
     }
+}
+
+/// Clock difference tolerated at the edge of a month between the registrar and the wallet.
+const PERIOD_EDGE_TOLERANCE: u64 = 15 * 60;
+
+/// Whether `period` is the calendar month at `now`, allowing [`PERIOD_EDGE_TOLERANCE`] either
+/// side of a month's edge.
+pub fn is_current_period(period: Period, now: u64) -> bool {
+    [
+        now,
+        now.saturating_sub(PERIOD_EDGE_TOLERANCE),
+        now.saturating_add(PERIOD_EDGE_TOLERANCE),
+    ]
+    .iter()
+    .any(|t| Period::containing(*t) == period)
 }
 
 /// A fresh salt and the identity it gives (a new salt in the negligible case that the derived

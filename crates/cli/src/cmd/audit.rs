@@ -187,8 +187,8 @@ pub fn print_report(r: &AuditReport) -> bool {
     }
     for o in &r.over_bound {
         println!(
-            "EVIDENCE   registrar {} batch {}: {} declarations in campaign {} but the batch logged only {} credentials",
-            o.registrar, o.batch, o.declarations, o.campaign, o.size
+            "EVIDENCE   registrar {} month {}: {} declarations in campaign {} but it logged only {} credentials for that month",
+            o.registrar, o.period, o.declarations, o.campaign, o.size
         );
     }
     match &r.verdict {

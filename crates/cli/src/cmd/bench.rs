@@ -127,6 +127,7 @@ pub async fn run(a: Args) -> Result<()> {
         opens_at: (now - 3600).to_string(),
         closes_at: (now + 86_400).to_string(),
         unverified_difficulty: 0,
+        min_anonymity: headcount_core::entry::limits::MIN_ANONYMITY,
         registrars: vec![reg.id().to_hex()],
         addressees: vec![],
         text: vec![TextSpec {
@@ -297,6 +298,7 @@ async fn credentialed(a: &Args, ed25519_rate: f64) -> Result<()> {
             opens_at: (now - 3600).to_string(),
             closes_at: (now + 86_400).to_string(),
             unverified_difficulty: 0,
+            min_anonymity: headcount_core::entry::limits::MIN_ANONYMITY,
             registrars: vec![reg.id().to_hex()],
             addressees: vec![],
             text: vec![TextSpec {
@@ -309,16 +311,17 @@ async fn credentialed(a: &Args, ed25519_rate: f64) -> Result<()> {
         client.submit_ok(&bytes).await?;
         campaigns.push(c.id());
     }
-    let batch = headcount_core::entry::Entry::IssuanceBatch(headcount_core::entry::IssuanceBatch {
-        registrar: reg.id(),
-        batch: 1,
-        size: per as u32,
-        period_start: now - 86_400,
-        period_end: now,
-        signature: [0; 64],
-    })
-    .sign(&keys.signing)?
-    .1;
+    // Credentials of last month, logged now (at least the minimum anonymity set).
+    let period = headcount_core::Period(headcount_core::Period::containing(now).0 - 1);
+    let batch =
+        headcount_core::entry::Entry::IssuancePeriod(headcount_core::entry::IssuancePeriod {
+            registrar: reg.id(),
+            period,
+            size: (per as u32).max(headcount_core::entry::limits::MIN_ANONYMITY),
+            signature: [0; 64],
+        })
+        .sign(&keys.signing)?
+        .1;
     client.submit_ok(&batch).await?;
 
     println!(
@@ -342,7 +345,7 @@ async fn credentialed(a: &Args, ed25519_rate: f64) -> Result<()> {
                         let (req, st) = bbs::request_credential(&nym, &mut rand::rngs::OsRng)?;
                         let attrs = bbs::Attributes {
                             registrar_id: rid.0,
-                            batch: 1,
+                            period: period.0,
                         };
                         let sig = bbs::issue(&sk, &req, &attrs, &mut rand::rngs::OsRng)?;
                         out.push(bbs::finish_credential(
@@ -384,6 +387,7 @@ async fn credentialed(a: &Args, ed25519_rate: f64) -> Result<()> {
                                 &creds[*i],
                                 &pk,
                                 *c,
+                                headcount_core::EntryHash::NONE,
                                 "Bench",
                                 "",
                                 &mut rand::rngs::OsRng,

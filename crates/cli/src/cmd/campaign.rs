@@ -44,6 +44,10 @@ pub struct CampaignSpec {
     /// Leading zero bits of work an unverified declaration needs (0: none accepted).
     #[serde(default)]
     pub unverified_difficulty: u8,
+    /// The smallest issuance month (anonymity set) a credentialed declaration may disclose:
+    /// at least 100 (the default); raise it to protect declarants of small registrars.
+    #[serde(default = "default_min_anonymity")]
+    pub min_anonymity: u32,
     /// Registrar ids (hex) whose credentials and vouches count.
     #[serde(default)]
     pub registrars: Vec<String>,
@@ -51,6 +55,10 @@ pub struct CampaignSpec {
     pub addressees: Vec<String>,
     /// One or more language versions; the first is the original.
     pub text: Vec<TextSpec>,
+}
+
+fn default_min_anonymity() -> u32 {
+    headcount_core::entry::limits::MIN_ANONYMITY
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,6 +98,7 @@ pub fn campaign_entry(
         opens_at: parse_time(&spec.opens_at)?,
         closes_at: parse_time(&spec.closes_at)?,
         unverified_difficulty: spec.unverified_difficulty,
+        min_anonymity: spec.min_anonymity,
         signature: [0; 64],
     });
     let (e, bytes) = e.sign(key).context("the campaign is not valid")?;

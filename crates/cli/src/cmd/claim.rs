@@ -140,7 +140,7 @@ pub fn verify_bundle(
             &declaration.campaign,
             &declaration.presentation_header(),
             &declaration.registrar,
-            declaration.batch,
+            declaration.period,
             &declaration.pseudonym,
             &declaration.proof,
         )
@@ -151,7 +151,7 @@ pub fn verify_bundle(
         &declaration.campaign,
         challenge,
         &declaration.registrar,
-        declaration.batch,
+        declaration.period,
         &declaration.pseudonym,
         &proof,
     )
@@ -204,7 +204,7 @@ pub async fn prove(
     let cred = wallet
         .credentials()
         .iter()
-        .find(|c| c.registrar_id() == decl.registrar.0 && c.batch() == decl.batch)
+        .find(|c| c.registrar_id() == decl.registrar.0 && c.period() == decl.period)
         .ok_or_else(|| anyhow!("the credential behind that declaration is not in this wallet"))?;
     let (pk, credential, ch) = (
         *cred.registrar_public_key(),
@@ -257,8 +257,8 @@ pub fn print(v: &VerifiedClaim) {
         v.checkpoint.origin, v.checkpoint.size.0
     );
     println!(
-        "  credential    registrar \"{}\", batch {}",
-        v.registrar.name, v.declaration.batch
+        "  credential    registrar \"{}\", issued in {}",
+        v.registrar.name, v.declaration.period
     );
     println!("It proves nothing else: not the declarant's name, nor their other declarations.");
 }

@@ -34,9 +34,6 @@ pub enum Command {
         /// The registrar's id (64 hex), as published in the log.
         #[arg(long)]
         registrar: String,
-        /// Ask for a specific batch (normally not: the registrar chooses its current batch).
-        #[arg(long)]
-        batch: Option<u32>,
         /// Offline: write the request file here, for the registrar's `registrar issue`.
         #[arg(
             long,
@@ -146,14 +143,21 @@ async fn finish(wallet: &mut Wallet, log: &LogClient, resp: &CredentialResponse)
             &pk,
             &resp.blind_signature,
             &resp.attributes(),
+            crate::cmd::issuance_now(),
         )
         .map_err(|e| {
             anyhow!("the response does not finish the request (the request stays pending): {e}")
         })?;
     wallet.save().context("saving the wallet")?;
     println!(
-        "credential stored: registrar {} (\"{name}\"), batch {}",
-        resp.registrar, resp.batch
+        "credential stored: registrar {} (\"{name}\"), issued in {}",
+        resp.registrar, resp.period
+    );
+    println!(
+        "it can be used once the registrar has logged how many credentials it issued in {} \
+         (after the month ends), with at least {} in that month",
+        resp.period,
+        headcount_core::entry::limits::MIN_ANONYMITY
     );
     Ok(())
 }
@@ -196,7 +200,6 @@ pub async fn run(c: Command) -> Result<()> {
         Command::Request {
             wallet,
             registrar,
-            batch,
             out,
             registrar_url,
             wait,
@@ -207,11 +210,11 @@ pub async fn run(c: Command) -> Result<()> {
                 .ok_or_else(|| anyhow!("{registrar:?} is not a registrar id (64 hex digits)"))?;
             let mut w = wallet.open()?;
             let req = w
-                .start_issuance(rid.0, batch)
+                .start_issuance(rid.0, None)
                 .context("making the request")?;
             // The secret state is durable before the request leaves this machine.
             w.save().context("saving the wallet")?;
-            let doc = CredentialRequest::new(rid, batch, req);
+            let doc = CredentialRequest::new(rid, None, req);
             let id = doc.request_id();
             println!("request id: {}", hex::encode(id));
             if let Some(out) = out {

@@ -1,12 +1,16 @@
 //! `headcount declare` and `headcount withdraw`.
 
 use anyhow::{Context, Result, anyhow, bail};
-use headcount_core::CampaignId;
+use headcount_core::entry::limits::MIN_ANONYMITY;
 use headcount_core::entry::{Entry, UnverifiedDeclaration};
 use headcount_core::text::to_nfc;
-use headcount_wallet::{Receipt as WalletReceipt, ReceiptKind, StoredCredential, Wallet};
+use headcount_core::{CampaignId, EntryHash};
+use headcount_wallet::{
+    PendingEntry, Receipt as WalletReceipt, ReceiptKind, StoredCredential, Wallet,
+};
+use sha2::Digest;
 
-use crate::client::{LogClient, Receipt, check_witnessed, verify_receipt};
+use crate::client::{LogClient, Receipt, Submitted, check_witnessed, verify_receipt};
 use crate::cmd::identity::WalletArgs;
 
 #[derive(clap::Args)]
@@ -103,29 +107,211 @@ async fn log_key(client: &LogClient, given: Option<String>) -> Result<String> {
     }
 }
 
-/// Submits, verifies the receipt, and keeps it in the wallet.
-pub async fn submit_and_keep(
+/// The credential behind this wallet's latest declaration or withdrawal in the campaign (the
+/// pseudonym its next entry must continue), or else any credential the campaign accepts.
+pub fn credential_for<'a>(
+    wallet: &'a Wallet,
+    campaign: CampaignId,
+    campaign_json: &serde_json::Value,
+) -> Result<&'a StoredCredential> {
+    let latest = wallet
+        .receipts_for_campaign(&campaign.0)
+        .max_by_key(|r| r.leaf_index)
+        .and_then(|r| match Entry::decode(&r.entry) {
+            Ok(Entry::Declaration(d)) => Some((d.registrar, d.period)),
+            Ok(Entry::Withdrawal(w)) => Some((w.registrar, w.period)),
+            _ => None,
+        });
+    match latest.and_then(|(r, p)| {
+        wallet
+            .credentials()
+            .iter()
+            .find(|c| c.registrar_id() == r.0 && c.period() == p)
+    }) {
+        Some(c) => Ok(c),
+        None => pick_credential(wallet, campaign_json),
+    }
+}
+
+/// The declarant's own check of the anonymity set its credential discloses: the registrar must
+/// have logged the credential's month, with at least the protocol minimum and the campaign's
+/// minimum of credentials. Refuses (saying why and what to do) rather than let a registrar
+/// single the person out with a month it issued to them alone.
+pub async fn check_anonymity_set(
+    client: &LogClient,
+    credential: &StoredCredential,
+    campaign_json: &serde_json::Value,
+) -> Result<u32> {
+    let rid = hex::encode(credential.registrar_id());
+    let period = credential.period();
+    let need = campaign_json["min_anonymity"]
+        .as_u64()
+        .map_or(MIN_ANONYMITY, |n| n.min(u64::from(u32::MAX)) as u32)
+        .max(MIN_ANONYMITY);
+    let r = client.get_json(&format!("/v1/registrars/{rid}")).await?;
+    let logged = r["periods"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["period"].as_u64() == Some(u64::from(period.0)))
+        .and_then(|p| p["size"].as_u64());
+    let Some(size) = logged else {
+        bail!(
+            "your credential was issued in {period}, and the registrar has not logged how many \
+             credentials it issued that month yet. It can do so only once the month is over \
+             (after {} UTC); until then nobody can tell how large the group you would be hiding \
+             in is. Wait until the registrar logs {period} (`headcount registrar close-period`), \
+             then declare again.",
+            crate::cmd::fmt_time(period.end())
+        );
+    };
+    if size < u64::from(need) {
+        bail!(
+            "the registrar logged only {size} credentials for {period}, fewer than the {need} this \
+             campaign requires: declaring would narrow you down to a group of {size}. Your \
+             software refuses; ask the registrar why so few were issued that month, or use a \
+             credential from another month or registrar."
+        );
+    }
+    Ok(size as u32)
+}
+
+/// What became of a stored entry that was (re)submitted.
+pub enum Outcome {
+    Logged(Receipt),
+    Refused(String),
+}
+
+/// Submits an entry that the wallet already holds as pending: keeps the receipt and drops the
+/// pending entry when it is logged; drops it with the log's reason when the log refuses it; keeps
+/// it (for the next run to resubmit the very same bytes) when the log cannot be reached.
+pub async fn submit_pending(
     client: &LogClient,
     key: &str,
     wallet: &mut Wallet,
     campaign: CampaignId,
     kind: ReceiptKind,
     bytes: &[u8],
+) -> Result<Outcome> {
+    let hash: [u8; 32] = sha2::Sha256::digest(bytes).into();
+    let result = async {
+        for _ in 0..30 {
+            match client.submit(bytes).await? {
+                Submitted::Accepted(r) => return Ok(Ok(r)),
+                Submitted::Refused { status: 503, .. } => {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await
+                }
+                Submitted::Refused { status, error } => {
+                    return Ok(Err(format!(
+                        "{} ({}, HTTP {status})",
+                        error.message, error.error
+                    )));
+                }
+            }
+        }
+        bail!("the log stayed overloaded")
+    }
+    .await;
+    match result {
+        Ok(Ok(receipt)) => {
+            verify_receipt(bytes, &receipt, key)?;
+            wallet.add_receipt(WalletReceipt {
+                campaign_id: campaign.0,
+                entry_hash: hash,
+                leaf_index: receipt.leaf_index,
+                kind,
+                tlog_proof: receipt.proof.clone(),
+                entry: bytes.to_vec(),
+            });
+            wallet.remove_pending_entry(&hash);
+            wallet.save()?;
+            Ok(Outcome::Logged(receipt))
+        }
+        Ok(Err(reason)) => {
+            wallet.remove_pending_entry(&hash);
+            wallet.save()?;
+            Ok(Outcome::Refused(reason))
+        }
+        Err(e) => Err(e.context(
+            "the entry is kept in your wallet: run the same command again to resubmit exactly \
+             this entry (a retry never makes a second, different one)",
+        )),
+    }
+}
+
+/// Resubmits the entries of `campaign` left pending by an earlier run, before anything new.
+async fn resume_pending(
+    client: &LogClient,
+    key: &str,
+    wallet: &mut Wallet,
+    campaign: CampaignId,
+) -> Result<()> {
+    let pending: Vec<(ReceiptKind, Vec<u8>)> = wallet
+        .pending_entries()
+        .iter()
+        .filter(|e| e.campaign_id == campaign.0)
+        .map(|e| (e.kind, e.entry.clone()))
+        .collect();
+    for (kind, bytes) in pending {
+        eprintln!("resubmitting an entry this wallet made earlier and has no receipt for…");
+        match submit_pending(client, key, wallet, campaign, kind, &bytes).await? {
+            Outcome::Logged(r) => eprintln!("  logged at index {}", r.leaf_index),
+            Outcome::Refused(why) => eprintln!("  the log refused it: {why}"),
+        }
+    }
+    Ok(())
+}
+
+/// Builds a credentialed declaration or withdrawal, stores it in the wallet as pending, then
+/// submits it.
+#[allow(clippy::too_many_arguments)]
+pub async fn make_and_submit(
+    client: &LogClient,
+    key: &str,
+    wallet: &mut Wallet,
+    campaign: CampaignId,
+    campaign_json: &serde_json::Value,
+    kind: ReceiptKind,
+    alias: String,
+    message: String,
 ) -> Result<Receipt> {
-    let receipt = client.submit_ok(bytes).await?;
-    verify_receipt(bytes, &receipt, key)?;
-    let mut hash = [0u8; 32];
-    hex::decode_to_slice(&receipt.entry_hash, &mut hash).context("receipt entry hash")?;
-    wallet.add_receipt(WalletReceipt {
+    resume_pending(client, key, wallet, campaign).await?;
+    let cred = credential_for(wallet, campaign, campaign_json)?;
+    check_anonymity_set(client, cred, campaign_json).await?;
+    let (pk, credential) = (*cred.registrar_public_key(), cred.credential().clone());
+    let predecessor = wallet
+        .latest_entry(&campaign.0)
+        .map_or(EntryHash::NONE, EntryHash);
+    let (_, bytes) = tokio::task::spawn_blocking(move || match kind {
+        ReceiptKind::Declaration => headcount_core::credentials::declaration(
+            &credential,
+            &pk,
+            campaign,
+            predecessor,
+            &alias,
+            &message,
+            &mut rand::rngs::OsRng,
+        ),
+        ReceiptKind::Withdrawal => headcount_core::credentials::withdrawal(
+            &credential,
+            &pk,
+            campaign,
+            predecessor,
+            &mut rand::rngs::OsRng,
+        ),
+    })
+    .await??;
+    wallet.add_pending_entry(PendingEntry {
         campaign_id: campaign.0,
-        entry_hash: hash,
-        leaf_index: receipt.leaf_index,
         kind,
-        tlog_proof: receipt.proof.clone(),
-        entry: bytes.to_vec(),
+        created: crate::cmd::now(),
+        entry: bytes.clone(),
     });
     wallet.save()?;
-    Ok(receipt)
+    match submit_pending(client, key, wallet, campaign, kind, &bytes).await? {
+        Outcome::Logged(r) => Ok(r),
+        Outcome::Refused(why) => bail!("the log refused the entry: {why}"),
+    }
 }
 
 pub async fn run(a: Args) -> Result<()> {
@@ -158,28 +344,16 @@ pub async fn run(a: Args) -> Result<()> {
         return Ok(());
     }
     let mut wallet = a.wallet.open()?;
-    let cred = pick_credential(&wallet, &c)?;
-    let (pk, credential) = (*cred.registrar_public_key(), cred.credential().clone());
-    let (alias, message) = (a.alias.clone(), a.message.clone());
-    let (_, bytes) = tokio::task::spawn_blocking(move || {
-        headcount_core::credentials::declaration(
-            &credential,
-            &pk,
-            campaign,
-            &alias,
-            &message,
-            &mut rand::rngs::OsRng,
-        )
-    })
-    .await??;
     let key = log_key(&client, a.log_key).await?;
-    let receipt = submit_and_keep(
+    let receipt = make_and_submit(
         &client,
         &key,
         &mut wallet,
         campaign,
+        &c,
         ReceiptKind::Declaration,
-        &bytes,
+        a.alias.clone(),
+        a.message.clone(),
     )
     .await?;
     if let Some(p) = &a.policy {
@@ -199,38 +373,16 @@ pub async fn withdraw(a: WithdrawArgs) -> Result<()> {
         .get_json(&format!("/v1/campaigns/{campaign}"))
         .await?;
     let mut wallet = a.wallet.open()?;
-    // The credential behind this wallet's latest declaration in the campaign,
-    // if it holds one; otherwise any credential the campaign accepts.
-    let declared = wallet
-        .receipts_for_campaign(&campaign.0)
-        .filter(|r| r.kind == ReceiptKind::Declaration)
-        .max_by_key(|r| r.leaf_index)
-        .and_then(|r| match Entry::decode(&r.entry) {
-            Ok(Entry::Declaration(d)) => Some((d.registrar, d.batch)),
-            _ => None,
-        });
-    let cred = match declared.and_then(|(r, b)| {
-        wallet
-            .credentials()
-            .iter()
-            .find(|c| c.registrar_id() == r.0 && c.batch() == b)
-    }) {
-        Some(c) => c,
-        None => pick_credential(&wallet, &c)?,
-    };
-    let (pk, credential) = (*cred.registrar_public_key(), cred.credential().clone());
-    let (_, bytes) = tokio::task::spawn_blocking(move || {
-        headcount_core::credentials::withdrawal(&credential, &pk, campaign, &mut rand::rngs::OsRng)
-    })
-    .await??;
     let key = log_key(&client, a.log_key).await?;
-    let receipt = submit_and_keep(
+    let receipt = make_and_submit(
         &client,
         &key,
         &mut wallet,
         campaign,
+        &c,
         ReceiptKind::Withdrawal,
-        &bytes,
+        String::new(),
+        String::new(),
     )
     .await?;
     if let Some(p) = &a.policy {

@@ -3,6 +3,7 @@
 //! submitted over HTTP with every receipt verified, and an independent audit
 //! over HTTP that recomputes every count.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -10,7 +11,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use futures::stream::{self, StreamExt};
 use headcount_audit::AuditOptions;
-use headcount_core::{BbsCredentials, CampaignId, RegistrarId};
+use headcount_core::{BbsCredentials, CampaignId, EntryHash, Period, RegistrarId};
 use headcount_credentials as bbs;
 
 use crate::client::{LogClient, verify_receipt};
@@ -31,7 +32,8 @@ pub struct Args {
     /// Leave the server running afterwards (Ctrl-C to stop) to browse and audit it.
     #[arg(long)]
     pub keep_running: bool,
-    /// Declarants who get a credential (issued blindly, in two batches).
+    /// Declarants who get a credential (issued blindly over two months; at least 200, so
+    /// that each month holds the minimum anonymity set of 100).
     #[arg(long, default_value_t = 240)]
     pub declarants: usize,
     /// Vouched declarations per campaign (people the registrar checked by phone).
@@ -180,6 +182,7 @@ pub async fn run(a: Args) -> Result<()> {
             opens_at: opens.clone(),
             closes_at: closes.clone(),
             unverified_difficulty: 12,
+            min_anonymity: headcount_core::entry::limits::MIN_ANONYMITY,
             registrars: vec![rid.to_hex()],
             addressees: vec!["The public · 公众".into()],
             text: vec![
@@ -199,6 +202,7 @@ pub async fn run(a: Args) -> Result<()> {
             opens_at: opens,
             closes_at: closes,
             unverified_difficulty: 12,
+            min_anonymity: headcount_core::entry::limits::MIN_ANONYMITY,
             registrars: vec![rid.to_hex()],
             addressees: vec![
                 "United Nations High Commissioner for Refugees · 联合国难民署".into(),
@@ -233,8 +237,10 @@ pub async fn run(a: Args) -> Result<()> {
     }
 
     // 4. Credentials: each declarant commits to a secret, the registrar signs
-    //    blindly (it never sees the secret), in two batches; the registrar
-    //    then logs each batch's size.
+    //    blindly (it never sees the secret). Credentials disclose only their
+    //    calendar month of issuance, and a month can be logged only once it is
+    //    over: the demo plays the registrar's last two months (issued two months
+    //    ago and last month), then logs both months' sizes now.
     let t = Instant::now();
     let bbs_sk = bbs::RegistrarSecretKey::from_bytes(
         reg_keys
@@ -244,27 +250,41 @@ pub async fn run(a: Args) -> Result<()> {
             .as_ref(),
     )?;
     let bbs_pk = bbs_sk.public_key();
-    let first_batch = a.declarants / 2 + a.declarants / 10;
-    let credentials = issue_credentials(&bbs_sk, rid, a.declarants, first_batch).await?;
-    // Batch 2 also holds the credential of the declarant with a wallet (step 6).
-    let second_batch = a.declarants - first_batch + 1;
-    for (batch, size) in [(1u32, first_batch), (2, second_batch)] {
-        if size == 0 {
-            continue;
-        }
-        let e = headcount_core::entry::Entry::IssuanceBatch(headcount_core::entry::IssuanceBatch {
-            registrar: rid,
-            batch,
-            size: size as u32,
-            period_start: now - 7 * 86_400,
-            period_end: now - now % 60,
-            signature: [0; 64],
-        });
+    if a.declarants < 2 * headcount_core::entry::limits::MIN_ANONYMITY as usize {
+        bail!(
+            "--declarants must be at least {}: each of the demo's two months of issuance must hold the minimum anonymity set of {}",
+            2 * headcount_core::entry::limits::MIN_ANONYMITY,
+            headcount_core::entry::limits::MIN_ANONYMITY
+        );
+    }
+    let this_month = Period::containing(now);
+    let last_month = Period(this_month.0 - 1);
+    let month_before = Period(this_month.0 - 2);
+    let first_month = a.declarants / 2;
+    let credentials = issue_credentials(
+        &bbs_sk,
+        rid,
+        a.declarants,
+        first_month,
+        (month_before, last_month),
+    )
+    .await?;
+    // Last month also holds the credential of the declarant with a wallet (step 6).
+    let second_month = a.declarants - first_month + 1;
+    for (period, size) in [(month_before, first_month), (last_month, second_month)] {
+        let e =
+            headcount_core::entry::Entry::IssuancePeriod(headcount_core::entry::IssuancePeriod {
+                registrar: rid,
+                period,
+                size: size as u32,
+                signature: [0; 64],
+            });
         let (_, bytes) = e.sign(&reg_keys.signing)?;
         submit_idempotent(&client, &bytes, &log_key).await?;
     }
     println!(
-        "4. credentials  {} issued blindly in {:.1}s: batch 1 of {first_batch}, batch 2 of {second_batch}; both batch sizes logged",
+        "4. credentials  {} issued blindly in {:.1}s: {first_month} in {month_before}, {second_month} in {last_month}; \
+         each month's size logged after it ended (a declaration discloses only its month: everyone issued that month is its anonymity set)",
         credentials.len() + 1,
         t.elapsed().as_secs_f64(),
     );
@@ -278,19 +298,27 @@ pub async fn run(a: Args) -> Result<()> {
     let mut jobs: Vec<Job> = Vec::new();
     for (i, cred) in credentials.iter().enumerate() {
         jobs.push(Job::Declare(
+            i,
             cred.clone(),
             c0,
             alias(i),
             MESSAGES[i % MESSAGES.len()].into(),
         ));
         if i % 3 != 2 {
-            jobs.push(Job::Declare(cred.clone(), c1, alias(i + 7), String::new()));
+            jobs.push(Job::Declare(
+                i,
+                cred.clone(),
+                c1,
+                alias(i + 7),
+                String::new(),
+            ));
         }
     }
     let mut later: Vec<Job> = Vec::new();
     for (i, cred) in credentials.iter().enumerate() {
         if i % 10 == 0 {
             later.push(Job::Declare(
+                i,
                 cred.clone(),
                 c0,
                 alias(i),
@@ -298,7 +326,7 @@ pub async fn run(a: Args) -> Result<()> {
             ));
         }
         if i % 3 == 0 && i % 15 == 0 {
-            later.push(Job::Withdraw(cred.clone(), c1));
+            later.push(Job::Withdraw(i, cred.clone(), c1));
         }
     }
     for (k, cid) in [c0, c1].into_iter().enumerate() {
@@ -334,9 +362,11 @@ pub async fn run(a: Args) -> Result<()> {
         jobs.extend(unverified.into_iter().map(Job::Ready));
     }
     let submitted = jobs.len() + later.len();
-    run_jobs(&client, &log_key, &bbs_pk, jobs).await?;
-    // Re-declarations and withdrawals come after the declarations they replace.
-    run_jobs(&client, &log_key, &bbs_pk, later).await?;
+    let mut latest = HashMap::new();
+    run_jobs(&client, &log_key, &bbs_pk, jobs, &mut latest).await?;
+    // Re-declarations and withdrawals come after the declarations they replace,
+    // and name them as their predecessors.
+    run_jobs(&client, &log_key, &bbs_pk, later, &mut latest).await?;
     println!(
         "5. declarations {submitted} submitted over HTTP in {:.1}s (credentialed with fresh pseudonym proofs, vouched, \
          unverified with proof of work, re-declarations and withdrawals); every receipt verified",
@@ -354,34 +384,48 @@ pub async fn run(a: Args) -> Result<()> {
         &pass,
         headcount_wallet::Params::insecure_for_tests(),
     )?;
-    let req = wallet.start_issuance(rid.0, Some(2))?;
+    // Her credential was issued last month: her wallet checks, when it finishes
+    // the credential, that the registrar signed the month it was issued in
+    // (here: the wallet's clock of last month), not a month of its choosing.
+    let req = wallet.start_issuance(rid.0, None)?;
     wallet.save()?;
     let attrs = bbs::Attributes {
         registrar_id: rid.0,
-        batch: 2,
+        period: last_month.0,
     };
     let sig = bbs::issue(&bbs_sk, &req, &attrs, &mut rand::rngs::OsRng)?;
     let request_id = headcount_wallet::PendingIssuance::request_id_of(&req);
-    wallet.finish_issuance(&request_id, &bbs_pk, &sig, &attrs)?;
-    wallet.save()?;
-    let cred = wallet.credentials()[0].credential().clone();
-    let (_, bytes) = headcount_core::credentials::declaration(
-        &cred,
+    wallet.finish_issuance(
+        &request_id,
         &bbs_pk,
-        c1,
-        "Mei",
-        "Please let him stay. 请让他留下。",
-        &mut rand::rngs::OsRng,
+        &sig,
+        &attrs,
+        last_month.start() + 10 * 86_400,
     )?;
-    declare::submit_and_keep(
+    wallet.save()?;
+    // Before declaring, her software checks the month is logged with at least
+    // the campaign's minimum anonymity set, stores the entry (a retry resubmits
+    // the same bytes), and names her previous entry in the campaign (none).
+    let c1_json = client.get_json(&format!("/v1/campaigns/{c1}")).await?;
+    let anonymity =
+        declare::check_anonymity_set(&client, &wallet.credentials()[0], &c1_json).await?;
+    let receipt = declare::make_and_submit(
         &client,
         &log_key,
         &mut wallet,
         c1,
+        &c1_json,
         headcount_wallet::ReceiptKind::Declaration,
-        &bytes,
+        "Mei".into(),
+        "Please let him stay. 请让他留下。".into(),
     )
     .await?;
+    println!(
+        "6. wallet       declarant \"Mei\": credential issued in {last_month} (her wallet checked it is the month it was issued in); \
+         {last_month} logged with {anonymity} credentials (at least the {} her software and the campaign require); declared at leaf {}",
+        headcount_core::entry::limits::MIN_ANONYMITY,
+        receipt.leaf_index
+    );
     let challenge = "UNHCR Hong Kong, case 2026-HK-0412, interview of 29 November 2026";
     let bundle = crate::cmd::claim::prove(&client, &wallet, c1, challenge).await?;
     let claim_file = wallet_dir.join("mei.claim");
@@ -389,7 +433,7 @@ pub async fn run(a: Args) -> Result<()> {
     let verified = crate::cmd::claim::verify_bundle(&bundle, challenge, &log_key)?;
     let replay = crate::cmd::claim::verify_bundle(&bundle, "another officer's challenge", &log_key);
     println!(
-        "6. claim        declarant \"{}\" proved her declaration (leaf {}, {}) to the officer's challenge; \
+        "   claim        declarant \"{}\" proved her declaration (leaf {}, {}) to the officer's challenge; \
          the same bundle fails for any other challenge: {}",
         verified.declaration.alias,
         verified.index,
@@ -504,10 +548,10 @@ pub async fn run(a: Args) -> Result<()> {
                 &r.registrar.to_hex()[..16],
                 r.vouched
             );
-            for b in &r.batches {
+            for b in &r.periods {
                 println!(
-                    "      batch {}: {} credentialed of {} issued{}",
-                    b.batch,
+                    "      issued in {}: {} credentialed of {} issued{}",
+                    b.period,
                     b.declarations,
                     b.size,
                     if b.over_bound {
@@ -577,8 +621,9 @@ pub async fn run(a: Args) -> Result<()> {
 /// One submission of the demo.
 enum Job {
     Ready(Vec<u8>),
-    Declare(bbs::Credential, CampaignId, String, String),
-    Withdraw(bbs::Credential, CampaignId),
+    /// Declarant `usize` declares in a campaign (naming its latest entry there).
+    Declare(usize, bbs::Credential, CampaignId, String, String),
+    Withdraw(usize, bbs::Credential, CampaignId),
 }
 
 async fn run_jobs(
@@ -586,58 +631,78 @@ async fn run_jobs(
     log_key: &str,
     pk: &bbs::RegistrarPublicKey,
     jobs: Vec<Job>,
+    latest: &mut HashMap<(usize, CampaignId), EntryHash>,
 ) -> Result<()> {
-    let results: Vec<Result<()>> = stream::iter(jobs)
+    let predecessors: &HashMap<(usize, CampaignId), EntryHash> = latest;
+    let results: Vec<Result<Option<((usize, CampaignId), EntryHash)>>> = stream::iter(jobs)
         .map(|job| {
             let (client, log_key, pk) = (client.clone(), log_key.to_owned(), *pk);
             async move {
-                let bytes = match job {
-                    Job::Ready(b) => b,
-                    Job::Declare(cred, campaign, alias, message) => {
-                        tokio::task::spawn_blocking(move || {
+                let (key, bytes) = match job {
+                    Job::Ready(b) => (None, b),
+                    Job::Declare(i, cred, campaign, alias, message) => {
+                        let prev = predecessors
+                            .get(&(i, campaign))
+                            .copied()
+                            .unwrap_or(EntryHash::NONE);
+                        let b = tokio::task::spawn_blocking(move || {
                             headcount_core::credentials::declaration(
                                 &cred,
                                 &pk,
                                 campaign,
+                                prev,
                                 &alias,
                                 &message,
                                 &mut rand::rngs::OsRng,
                             )
                         })
                         .await??
-                        .1
+                        .1;
+                        (Some((i, campaign)), b)
                     }
-                    Job::Withdraw(cred, campaign) => {
-                        tokio::task::spawn_blocking(move || {
+                    Job::Withdraw(i, cred, campaign) => {
+                        let prev = predecessors
+                            .get(&(i, campaign))
+                            .copied()
+                            .unwrap_or(EntryHash::NONE);
+                        let b = tokio::task::spawn_blocking(move || {
                             headcount_core::credentials::withdrawal(
                                 &cred,
                                 &pk,
                                 campaign,
+                                prev,
                                 &mut rand::rngs::OsRng,
                             )
                         })
                         .await??
-                        .1
+                        .1;
+                        (Some((i, campaign)), b)
                     }
                 };
                 let receipt = client.submit_ok(&bytes).await?;
                 verify_receipt(&bytes, &receipt, &log_key)?;
-                Ok(())
+                Ok(key.map(|k| (k, EntryHash::of(&bytes))))
             }
         })
         .buffer_unordered(32)
         .collect()
         .await;
-    results.into_iter().collect()
+    for r in results {
+        if let Some((k, h)) = r? {
+            latest.insert(k, h);
+        }
+    }
+    Ok(())
 }
 
-/// Blind issuance for `n` declarants: the first `first_batch` in batch 1,
-/// the rest in batch 2. Each declarant's secret stays on its side.
+/// Blind issuance for `n` declarants: the first `first` in the first month,
+/// the rest in the second. Each declarant's secret stays on its side.
 async fn issue_credentials(
     sk: &bbs::RegistrarSecretKey,
     rid: RegistrarId,
     n: usize,
-    first_batch: usize,
+    first: usize,
+    months: (Period, Period),
 ) -> Result<Vec<bbs::Credential>> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -650,12 +715,12 @@ async fn issue_credentials(
                 let pk = sk.public_key();
                 let mut out = Vec::new();
                 for i in (t..n).step_by(threads) {
-                    let batch = if i < first_batch { 1 } else { 2 };
+                    let period = if i < first { months.0 } else { months.1 };
                     let nym = bbs::NymSecret::generate(&mut rand::rngs::OsRng);
                     let (req, state) = bbs::request_credential(&nym, &mut rand::rngs::OsRng)?;
                     let attrs = bbs::Attributes {
                         registrar_id: rid.0,
-                        batch,
+                        period: period.0,
                     };
                     let sig = bbs::issue(&sk, &req, &attrs, &mut rand::rngs::OsRng)?;
                     out.push(bbs::finish_credential(&pk, &sig, state, &nym, &attrs)?);

@@ -120,9 +120,9 @@ pub async fn run(c: Command) -> Result<()> {
             println!("wallet {}", w.path().display());
             for c in w.credentials() {
                 println!(
-                    "credential: registrar {} batch {}",
+                    "credential: registrar {} issued in {}",
                     hex::encode(c.registrar_id()),
-                    c.batch()
+                    c.period()
                 );
             }
             for p in w.pending_issuances() {

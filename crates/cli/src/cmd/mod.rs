@@ -42,3 +42,15 @@ pub fn now() -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+/// The clock against which a credential's issuance month is checked: the real time, shifted
+/// by `HEADCOUNT_CLOCK_OFFSET` seconds when set. That variable exists only for demonstrations
+/// and tests, which must issue credentials "last month" so that the month can be logged now;
+/// the registrar commands honour the same variable. A real declarant never sets it.
+pub fn issuance_now() -> u64 {
+    let offset: i64 = std::env::var("HEADCOUNT_CLOCK_OFFSET")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    now().saturating_add_signed(offset)
+}

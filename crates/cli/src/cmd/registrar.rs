@@ -1,17 +1,19 @@
-//! `headcount registrar …`: a registrar's entries, credential issuance and batches.
+//! `headcount registrar …`: a registrar's entries, credential issuance and monthly logs.
 //!
 //! A registrar checks out of band that an applicant is a real, distinct person (its published
 //! policy), then signs a BBS credential **blindly**: it never sees the declarant's secret, so it
-//! can never tell which pseudonym, in which campaign, is whose. What it logs publicly is the size
-//! of every batch it issued in, so anyone can check that its holders never outnumber it.
+//! can never tell which pseudonym, in which campaign, is whose. Credentials are issued into the
+//! current calendar month, and what it logs publicly, once a month is over, is how many it issued
+//! that month: anyone can check that its holders never outnumber it, and a declaration discloses
+//! only the month — everyone the registrar issued to that month is its anonymity set.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
-use headcount_core::RegistrarId;
-use headcount_core::entry::{Entry, Registrar};
+use headcount_core::entry::{Entry, Registrar, RegistrarRetirement};
+use headcount_core::{Period, RegistrarId};
 use headcount_registrar::{CredentialRequest, Ledger, client as reg_client, http as reg_http};
 use zeroize::Zeroizing;
 
@@ -24,10 +26,19 @@ pub struct IssuerArgs {
     /// The registrar key file (from `headcount keygen registrar`).
     #[arg(long)]
     pub key: PathBuf,
-    /// The registrar's durable issuance ledger: batch counts, issued answers, approval queue.
-    /// One process at a time; back it up (the batch sizes you log are counted from it).
+    /// The registrar's durable issuance ledger: monthly counts, issued answers, approval queue.
+    /// One process at a time; back it up (the monthly sizes you log are counted from it).
     #[arg(long)]
     pub state: PathBuf,
+    /// Shift the ledger's clock by this many seconds (negative: the past). Only for
+    /// demonstrations and tests that must issue "last month"; never for a real registrar.
+    #[arg(
+        long,
+        hide = true,
+        env = "HEADCOUNT_CLOCK_OFFSET",
+        allow_hyphen_values = true
+    )]
+    pub clock_offset: Option<i64>,
     /// The registrar id (64 hex); default: the `.id` file written by `registrar register`
     /// next to the key file (`registrar.key` → `registrar.id`).
     #[arg(long)]
@@ -70,23 +81,22 @@ pub enum Command {
         /// The request file the declarant gave you.
         #[arg(long)]
         request: PathBuf,
-        /// Issue into this batch (must not be closed); default: the ledger's current batch.
-        #[arg(long)]
-        batch: Option<u32>,
         /// Where to write the response file to hand back to the declarant.
         #[arg(long)]
         out: PathBuf,
     },
-    /// Close batch N (its size becomes final) and log the signed issuance-batch entry.
+    /// Close a month that is over (its size becomes final) and log the signed
+    /// issuance-period entry.
     ///
-    /// Declarations that disclose batch N are only accepted once this entry is in the log.
-    /// The entry holds the registrar id, N, the number of credentials issued in it, and the
-    /// first and last minute of issuance — nothing about who received them. With `--admin`
-    /// the running service closes the batch; otherwise the ledger in `--state` is used
-    /// directly (the service must not be running). Running it again resubmits the same entry.
-    CloseBatch {
-        /// The batch to close.
-        batch: u32,
+    /// Credentials are issued into the current calendar month (UTC); declarations that
+    /// disclose a month are accepted once that month's entry is in the log, which can only be
+    /// after the month ends. The entry holds the registrar id, the month and the number of
+    /// credentials issued in it — nothing about who received them. With `--admin` the
+    /// running service closes it; otherwise the ledger in `--state` is used directly (the
+    /// service must not be running). Running it again resubmits the same entry.
+    ClosePeriod {
+        /// The month to close, `YYYY-MM`; default: every month that is over and not closed.
+        period: Option<String>,
         /// Log server URL.
         #[arg(long)]
         server: String,
@@ -102,13 +112,42 @@ pub enum Command {
         /// The registrar id; default: the `.id` file next to the key file.
         #[arg(long)]
         registrar: Option<String>,
+        /// Shift the ledger's clock (seconds; demonstrations and tests only).
+        #[arg(
+            long,
+            hide = true,
+            env = "HEADCOUNT_CLOCK_OFFSET",
+            allow_hyphen_values = true
+        )]
+        clock_offset: Option<i64>,
+    },
+    /// Retire this registrar's keys (e.g. after the key may have been copied) and log it.
+    ///
+    /// Afterwards the log accepts no issuance month, vouched declaration or new campaign that
+    /// names this registrar; declarations with credentials of months logged before still count,
+    /// within those months' logged sizes (a thief can only mint into months whose size is
+    /// already fixed, and is caught when holders outnumber it). Irreversible: register a new
+    /// registrar with new keys to go on issuing.
+    Retire {
+        /// Log server URL.
+        #[arg(long)]
+        server: String,
+        /// The registrar key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The registrar id; default: the `.id` file next to the key file.
+        #[arg(long)]
+        registrar: Option<String>,
+        /// Why, in words (public).
+        #[arg(long, default_value = "")]
+        reason: String,
     },
     /// Run the online issuance service: declarants submit requests and poll; you approve or
     /// reject each one from the admin API after your out-of-band check. Ctrl-C stops it.
     ///
     /// The public API may face the world (e.g. behind a Tor onion service); the admin API
     /// must listen on loopback. The service stores no IP address, header or anything from
-    /// your check: only request ids, minutes of arrival, batch counts and issued answers.
+    /// your check: only request ids, minutes of arrival, monthly counts and issued answers.
     Serve {
         #[command(flatten)]
         issuer: IssuerArgs,
@@ -118,10 +157,6 @@ pub enum Command {
         /// Admin API address: loopback only.
         #[arg(long, default_value = "127.0.0.1:8091")]
         admin: SocketAddr,
-        /// Issue into this batch from now on (must not be closed); default: the ledger's
-        /// current batch (1 in a new ledger).
-        #[arg(long)]
-        batch: Option<u32>,
     },
     /// List the requests waiting for your approval (admin API of a running service).
     ///
@@ -133,7 +168,7 @@ pub enum Command {
         admin: String,
     },
     /// Approve a pending request (after your out-of-band check): the service signs it blindly
-    /// into the current batch; the declarant's next poll finishes the credential.
+    /// into the current month; the declarant's next poll finishes the credential.
     Approve {
         /// The request id (64 hex; the declarant sees it when submitting).
         id: String,
@@ -225,9 +260,14 @@ fn bbs_secret(k: &RegistrarKeys) -> Result<headcount_credentials::RegistrarSecre
 }
 
 /// Opens the ledger with a clear error.
-fn open_ledger(state: &Path) -> Result<Ledger> {
+fn open_ledger(state: &Path, clock_offset: Option<i64>) -> Result<Ledger> {
     std::fs::create_dir_all(state).with_context(|| format!("creating {}", state.display()))?;
-    Ledger::open(state).with_context(|| format!("opening the registrar ledger {}", state.display()))
+    let mut l = Ledger::open(state)
+        .with_context(|| format!("opening the registrar ledger {}", state.display()))?;
+    if let Some(o) = clock_offset {
+        l.set_clock_offset(o);
+    }
+    Ok(l)
 }
 
 /// Reads a request file (at most a few KiB).
@@ -259,38 +299,39 @@ pub fn write_file(path: &Path, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Submits a signed issuance-batch entry, verifies the receipt, prints what was logged.
-async fn log_batch_entry(
-    server: &str,
-    bytes: &[u8],
-    expect: RegistrarId,
-    batch: u32,
-) -> Result<()> {
-    let Entry::IssuanceBatch(b) = Entry::decode(bytes).context("decoding the batch entry")? else {
-        bail!("the batch entry is not an issuance-batch entry");
+/// Submits a signed issuance-period entry, verifies the receipt, prints what was logged.
+async fn log_period_entry(server: &str, bytes: &[u8], expect: RegistrarId) -> Result<()> {
+    let Entry::IssuancePeriod(b) = Entry::decode(bytes).context("decoding the period entry")?
+    else {
+        bail!("the entry is not an issuance-period entry");
     };
-    if b.registrar != expect || b.batch != batch {
+    if b.registrar != expect {
         bail!(
-            "the batch entry is for registrar {} batch {}, not registrar {expect} batch {batch}",
-            b.registrar,
-            b.batch
+            "the period entry is for registrar {}, not {expect}",
+            b.registrar
         );
     }
     let client = LogClient::new(server);
     let receipt = client.submit_ok(bytes).await?;
     let cp = verify_receipt(bytes, &receipt, &client.log_key().await?)?;
     println!(
-        "batch {} closed: {} credential(s) issued between {} and {}",
-        b.batch,
-        b.size,
-        crate::cmd::fmt_time(b.period_start),
-        crate::cmd::fmt_time(b.period_end)
+        "{}: {} credential(s) issued that month, logged at index {} (checkpoint size {}, receipt verified)",
+        b.period, b.size, receipt.leaf_index, cp.size.0
     );
-    println!(
-        "batch size {} logged at index {} (checkpoint size {}, receipt verified)",
-        b.size, receipt.leaf_index, cp.size.0
-    );
+    if b.size < headcount_core::entry::limits::MIN_ANONYMITY {
+        println!(
+            "warning: fewer than {} credentials: no campaign accepts declarations with credentials of {} (too small an anonymity set)",
+            headcount_core::entry::limits::MIN_ANONYMITY,
+            b.period
+        );
+    }
     Ok(())
+}
+
+fn parse_period(s: &str) -> Result<Period> {
+    s.trim()
+        .parse()
+        .map_err(|e| anyhow!("{s:?} is not a month (YYYY-MM): {e}"))
 }
 
 fn http() -> reqwest::Client {
@@ -336,7 +377,6 @@ pub async fn run(c: Command) -> Result<()> {
         Command::Issue {
             issuer,
             request,
-            batch,
             out,
         } => {
             let k = load(&issuer.key)?;
@@ -344,62 +384,112 @@ pub async fn run(c: Command) -> Result<()> {
             let sk = bbs_secret(&k)?;
             let req = CredentialRequest::from_json(&read_small(&request)?)
                 .map_err(|e| anyhow!("{}: {e} ({})", request.display(), e.code()))?;
-            let mut ledger = open_ledger(&issuer.state)?;
-            let batch = batch.unwrap_or_else(|| ledger.current_batch());
-            let resp = tokio::task::block_in_place(|| ledger.issue(&sk, rid, batch, &req))
+            let mut ledger = open_ledger(&issuer.state, issuer.clock_offset)?;
+            let resp = tokio::task::block_in_place(|| ledger.issue(&sk, rid, &req))
                 .map_err(|e| anyhow!("not issued: {e} ({})", e.code()))?;
             write_file(&out, resp.to_json().as_bytes())?;
             println!(
-                "issued request {} into batch {} ({} issued in this batch so far)",
+                "issued request {} in {} ({} issued this month so far)",
                 hex::encode(resp.request_id),
-                resp.batch,
-                ledger.batch(resp.batch).issued
+                resp.period,
+                ledger.period(resp.period).issued
             );
             println!("wrote {}: hand it back to the declarant", out.display());
         }
-        Command::CloseBatch {
-            batch,
+        Command::ClosePeriod {
+            period,
             server,
             admin,
             key,
             state,
             registrar,
+            clock_offset,
         } => {
-            let (rid, bytes) = if let Some(admin) = admin {
-                let closed = reg_client::admin_close(&http(), &admin, batch)
-                    .await
-                    .map_err(|e| anyhow!("closing batch {batch}: {e}"))?;
-                let bytes = closed.entry_bytes()?;
-                let rid = match (&registrar, &key) {
-                    (None, None) => match Entry::decode(&bytes) {
-                        Ok(Entry::IssuanceBatch(b)) => b.registrar,
-                        _ => bail!("the service answered with an entry that is not a batch entry"),
+            let period = period.as_deref().map(parse_period).transpose()?;
+            let mut entries: Vec<Vec<u8>> = Vec::new();
+            let rid;
+            if let Some(admin) = admin {
+                let periods = match period {
+                    Some(p) => vec![p],
+                    None => {
+                        reg_client::admin_periods(&http(), &admin)
+                            .await
+                            .map_err(|e| anyhow!("listing months: {e}"))?
+                            .to_close
+                    }
+                };
+                for p in &periods {
+                    let closed = reg_client::admin_close(&http(), &admin, *p)
+                        .await
+                        .map_err(|e| anyhow!("closing {p}: {e}"))?;
+                    entries.push(closed.entry_bytes()?);
+                }
+                rid = match (&registrar, &key) {
+                    (None, None) => match entries.first().map(|b| Entry::decode(b)) {
+                        Some(Ok(Entry::IssuancePeriod(b))) => b.registrar,
+                        None => RegistrarId([0; 32]),
+                        _ => bail!("the service answered with an entry that is not a period entry"),
                     },
                     _ => registrar_id(registrar.as_deref(), key.as_deref())?,
                 };
-                (rid, bytes)
             } else {
                 let (key, state) = (
                     key.context("--key is needed without --admin")?,
                     state.context("--state is needed without --admin")?,
                 );
                 let k = load(&key)?;
-                let rid = registrar_id(registrar.as_deref(), Some(&key))?;
-                let mut ledger = open_ledger(&state)?;
-                tokio::task::block_in_place(|| ledger.close_batch(batch))
-                    .map_err(|e| anyhow!("closing batch {batch}: {e} ({})", e.code()))?;
-                let (_, bytes) = ledger
-                    .issuance_batch_entry(&k.signing, rid, batch)
-                    .map_err(|e| anyhow!("building the batch entry: {e}"))?;
-                (rid, bytes)
-            };
-            log_batch_entry(&server, &bytes, rid, batch).await?;
+                rid = registrar_id(registrar.as_deref(), Some(&key))?;
+                let mut ledger = open_ledger(&state, clock_offset)?;
+                let periods = match period {
+                    Some(p) => vec![p],
+                    None => ledger.periods_to_close(),
+                };
+                for p in periods {
+                    tokio::task::block_in_place(|| ledger.close_period(p))
+                        .map_err(|e| anyhow!("closing {p}: {e} ({})", e.code()))?;
+                    let (_, bytes) = ledger
+                        .issuance_period_entry(&k.signing, rid, p)
+                        .map_err(|e| anyhow!("building the period entry: {e}"))?;
+                    entries.push(bytes);
+                }
+            }
+            if entries.is_empty() {
+                println!(
+                    "no month to close: months are closed once they are over, and only if they issued a credential"
+                );
+            }
+            for bytes in &entries {
+                log_period_entry(&server, bytes, rid).await?;
+            }
+        }
+        Command::Retire {
+            server,
+            key,
+            registrar,
+            reason,
+        } => {
+            let k = load(&key)?;
+            let rid = registrar_id(registrar.as_deref(), Some(&key))?;
+            let (_, bytes) = Entry::RegistrarRetirement(RegistrarRetirement {
+                registrar: rid,
+                reason: headcount_core::text::to_nfc(reason.trim()),
+                signature: [0; 64],
+            })
+            .sign(&k.signing)
+            .context("the retirement entry is not valid")?;
+            let client = LogClient::new(&server);
+            let receipt = client.submit_ok(&bytes).await?;
+            let cp = verify_receipt(&bytes, &receipt, &client.log_key().await?)?;
+            println!(
+                "registrar {rid} retired at index {} (checkpoint size {}, receipt verified): \
+                 the log accepts nothing new from it",
+                receipt.leaf_index, cp.size.0
+            );
         }
         Command::Serve {
             issuer,
             listen,
             admin,
-            batch,
         } => {
             if !admin.ip().is_loopback() {
                 bail!("the admin API must listen on a loopback address, not {admin}");
@@ -407,7 +497,7 @@ pub async fn run(c: Command) -> Result<()> {
             let k = load(&issuer.key)?;
             let rid = registrar_id(issuer.registrar.as_deref(), Some(&issuer.key))?;
             let sk = bbs_secret(&k)?;
-            let mut ledger = open_ledger(&issuer.state)?;
+            let ledger = open_ledger(&issuer.state, issuer.clock_offset)?;
             if let Some(r) = ledger.registrar()
                 && r != rid
             {
@@ -416,12 +506,7 @@ pub async fn run(c: Command) -> Result<()> {
                     issuer.state.display()
                 );
             }
-            if let Some(b) = batch {
-                ledger
-                    .set_current_batch(b)
-                    .map_err(|e| anyhow!("batch {b}: {e}"))?;
-            }
-            let current = ledger.current_batch();
+            let current = ledger.current_period();
             let public = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
@@ -429,7 +514,7 @@ pub async fn run(c: Command) -> Result<()> {
                 .await
                 .with_context(|| format!("binding {admin}"))?;
             let service = Arc::new(reg_http::Service::new(ledger, sk, k.signing.clone(), rid));
-            println!("registrar {rid} issuing into batch {current}");
+            println!("registrar {rid} issuing into {current} (the current month)");
             println!("public API listening on http://{}", public.local_addr()?);
             println!("admin API listening on http://{}", admin_l.local_addr()?);
             {
@@ -448,17 +533,17 @@ pub async fn run(c: Command) -> Result<()> {
                 .await
                 .map_err(|e| anyhow!("listing requests: {e}"))?;
             println!(
-                "{} pending request(s); approvals issue into batch {}",
+                "{} pending request(s); approvals issue into {}",
                 list.pending.len(),
-                list.current_batch
+                list.current_period
             );
             for p in &list.pending {
                 println!(
                     "{}  received {}{}",
                     p.request_id,
                     crate::cmd::fmt_time(p.received),
-                    p.batch
-                        .map(|b| format!("  asks for batch {b}"))
+                    p.period
+                        .map(|b| format!("  asks for {b}"))
                         .unwrap_or_default()
                 );
             }
@@ -469,9 +554,9 @@ pub async fn run(c: Command) -> Result<()> {
                 .await
                 .map_err(|e| anyhow!("approving: {e}"))?;
             println!(
-                "approved request {} into batch {}: the declarant's next poll finishes the credential",
+                "approved request {} in {}: the declarant's next poll finishes the credential",
                 hex::encode(resp.request_id),
-                resp.batch
+                resp.period
             );
         }
         Command::Reject { id, reason, admin } => {

@@ -57,6 +57,8 @@ pub struct CampaignView {
     opens_at: u64,
     closes_at: u64,
     unverified_difficulty: u8,
+    /// The smallest issuance month (anonymity set) a credentialed declaration may disclose.
+    min_anonymity: u32,
     tally: Option<CampaignTally>,
 }
 
@@ -92,6 +94,7 @@ fn campaign_view(
         opens_at: c.opens_at,
         closes_at: c.closes_at,
         unverified_difficulty: c.unverified_difficulty,
+        min_anonymity: c.min_anonymity,
         tally,
     })
 }
@@ -234,7 +237,10 @@ pub struct RegistrarView {
     contact: String,
     signing_key: String,
     bbs_key: String,
-    batches: Vec<crate::derived::BatchRow>,
+    /// Logged issuance months: each is the anonymity set of the credentials issued in it.
+    periods: Vec<crate::derived::PeriodRow>,
+    /// Set once the registrar retired its keys: nothing of it is valid after this leaf.
+    retired: Option<crate::derived::RetirementRow>,
 }
 
 fn registrar_view(
@@ -245,8 +251,10 @@ fn registrar_view(
 ) -> Result<RegistrarView, ApiError> {
     let id = r.id();
     let entry_hash = Entry::Registrar(r.clone()).hash();
-    let batches = log
-        .with_db(|db| db.batches(&id))
+    let (periods, retired) = log
+        .with_db(|db| {
+            Ok::<_, crate::derived::DerivedError>((db.periods(&id)?, db.retirement(&id)?))
+        })
         .map_err(ApiError::internal)?;
     Ok(RegistrarView {
         id,
@@ -258,7 +266,8 @@ fn registrar_view(
         contact: r.contact,
         signing_key: hex::encode(r.signing_key),
         bbs_key: hex::encode(r.bbs_key),
-        batches,
+        periods,
+        retired,
     })
 }
 
