@@ -129,7 +129,7 @@ fn fixture_entries() -> (Fixture, Vec<Vec<u8>>) {
         unreachable!()
     };
     let campaign = c.id();
-    let (_, batch_bytes) = testkit::batch(&registrar_key, registrar, 1, 1000);
+    let (_, batch_bytes) = testkit::period(&registrar_key, registrar, headcount_core::Period(headcount_core::Period::containing(now()).0 - 1), 1000);
     (
         Fixture {
             registrar_key,
@@ -552,22 +552,32 @@ async fn credentialed_log_reports_over_bound_registrar() {
     else {
         unreachable!()
     };
-    // The registrar logs a batch of 1 but issues 3 credentials from it.
-    let (_, bb) = testkit::batch(&reg_key, rid, 1, 1);
+    // The registrar logs last month with the minimum of 100 credentials but
+    // issues 101 in it.
+    let month = headcount_core::Period(headcount_core::Period::containing(now()).0 - 1);
+    let (_, bb) = testkit::period(&reg_key, rid, month, 100);
     for e in [rb, bb, cb] {
         submit_all(&server.url, vec![e]).await;
     }
-    let declarations: Vec<Vec<u8>> = (0..3)
+    let declarations: Vec<Vec<u8>> = (0..101)
         .map(|i| {
             let nym = bbs::NymSecret::generate(&mut OsRng);
             let (req, st) = bbs::request_credential(&nym, &mut OsRng).unwrap();
             let attrs = bbs::Attributes {
                 registrar_id: rid.0,
-                batch: 1,
+                period: month.0,
             };
             let sig = bbs::issue(&sk, &req, &attrs, &mut OsRng).unwrap();
             let cred = bbs::finish_credential(&pk, &sig, st, &nym, &attrs).unwrap();
-            credentials::declaration(&cred, &pk, c.id(), &format!("D{i}"), "", &mut OsRng)
+            credentials::declaration(
+                &cred,
+                &pk,
+                c.id(),
+                headcount_core::EntryHash::NONE,
+                &format!("D{i}"),
+                "",
+                &mut OsRng,
+            )
                 .unwrap()
                 .1
         })
@@ -582,15 +592,15 @@ async fn credentialed_log_reports_over_bound_registrar() {
         vec![OverBound {
             campaign: c.id(),
             registrar: rid,
-            batch: 1,
-            declarations: 3,
-            size: 1,
+            period: month,
+            declarations: 101,
+            size: 100,
         }]
     );
     let t = &r.tallies[0];
     assert_eq!(
         (t.credentialed, t.credentialed_over_bound, t.credible),
-        (0, 3, 0)
+        (0, 101, 0)
     );
 
     // An auditor without credential support cannot accept the declarations.

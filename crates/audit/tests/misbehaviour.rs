@@ -219,7 +219,12 @@ fn fixture() -> (Fixture, Vec<Vec<u8>>) {
         unreachable!()
     };
     let campaign = c.id();
-    let (_, batch_bytes) = testkit::batch(&registrar_key, registrar, 1, 1000);
+    let (_, batch_bytes) = testkit::period(
+        &registrar_key,
+        registrar,
+        headcount_core::Period(headcount_core::Period::containing(now()).0 - 1),
+        1000,
+    );
     (
         Fixture {
             registrar_key,

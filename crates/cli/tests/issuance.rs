@@ -1,7 +1,9 @@
 //! Credential issuance through the real `headcount` binary, end to end: a log server, a
 //! registrar issuing offline (files) and online (its HTTP service, approved from the admin
-//! API), the batch closed and logged, then declarations, re-declaration, withdrawal, a claim
-//! and an audit. Loopback only; every child process is killed when the test ends.
+//! API) into a calendar month, the month closed and logged once it is over, then declarations,
+//! re-declaration, withdrawal, a claim and an audit. Issuance runs 40 days in the past
+//! (`HEADCOUNT_CLOCK_OFFSET`, honoured only by the registrar's ledger and the wallet's month
+//! check) so that its month can be closed now. Loopback only; every child process is killed when the test ends.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -36,11 +38,19 @@ impl Drop for Children {
     }
 }
 
+/// Issuance happens this many seconds in the past (40 days): "last month" or the one before.
+const ISSUE_OFFSET: i64 = -40 * 86_400;
+
 fn cmd(args: &[&str]) -> Command {
     let mut c = Command::new(BIN);
     c.args(args)
         .env_remove("HEADCOUNT_LOG")
         .stdin(Stdio::null());
+    // Closing a month runs on the real clock (the month must be over); issuing and
+    // finishing credentials run in the past.
+    if args.get(1) != Some(&"close-period") {
+        c.env("HEADCOUNT_CLOCK_OFFSET", ISSUE_OFFSET.to_string());
+    }
     c
 }
 
@@ -280,7 +290,7 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
     assert!(resp.contains(&req_id), "{resp}");
     // The same request again: the same response, not a second credential.
     let out = ok(&issue);
-    assert!(out.contains("1 issued in this batch so far"), "{out}");
+    assert!(out.contains("1 issued this month so far"), "{out}");
     assert_eq!(fs::read_to_string(d.join("resp.json")).unwrap(), resp);
     let out = ok(&[
         "credential",
@@ -295,7 +305,7 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
         &url,
     ]);
     assert!(
-        out.contains("credential stored") && out.contains("batch 1"),
+        out.contains("credential stored") && out.contains("issued in"),
         "{out}"
     );
     // Finishing twice: the request is no longer pending.
@@ -313,7 +323,7 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
     ]);
     assert!(msg.contains("no pending request"), "{msg}");
 
-    // Before batch 1 is logged, a declaration disclosing it is refused.
+    // Before its month is logged, the declarant's own software refuses to use the credential.
     let declare_a = [
         "declare",
         &campaign,
@@ -329,7 +339,7 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
         &pass,
     ];
     let (_, msg) = fails(&declare_a);
-    assert!(msg.contains("batch_not_published"), "{msg}");
+    assert!(msg.contains("has not logged"), "{msg}");
 
     // (b) Online: the registrar's service; the declarant submits, the registrar approves.
     let (service, service_log) = spawn(
@@ -463,23 +473,52 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
     ]);
     assert!(msg.contains("could not meet you"), "{msg}");
 
-    // Close batch 1 through the running service, and log its size (3: a, b, c).
-    let out = ok(&[
+    // The running service (whose clock is in the issuance month) cannot close the month: it is
+    // not over yet.
+    let (_, msg) = fails(&[
         "registrar",
-        "close-batch",
-        "1",
+        "close-period",
+        &month_of_issuance(),
         "--admin",
         &admin,
         "--server",
         &url,
     ]);
-    assert!(out.contains("batch size 3 logged"), "{out}");
-    // Offline close of the same batch (service stopped): idempotent, same entry.
+    assert!(msg.contains("not over yet"), "{msg}");
     children.kill(service);
+    // 97 more people get credentials that month (offline), so that it reaches the minimum
+    // anonymity set of 100 (a, b, c and these).
+    for i in 0..97 {
+        let req = p(&format!("more-{i}.json"));
+        ok(&[
+            "credential",
+            "request",
+            "--wallet",
+            &p("r"),
+            "--passphrase-file",
+            &pass,
+            "--registrar",
+            &rid,
+            "--out",
+            &req,
+        ]);
+        ok(&[
+            "registrar",
+            "issue",
+            "--key",
+            &key,
+            "--state",
+            &state,
+            "--request",
+            &req,
+            "--out",
+            &p(&format!("more-{i}.resp")),
+        ]);
+    }
+    // Offline close on the real clock: every month that is over is logged.
     let out = ok(&[
         "registrar",
-        "close-batch",
-        "1",
+        "close-period",
         "--key",
         &key,
         "--state",
@@ -487,8 +526,21 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
         "--server",
         &url,
     ]);
-    assert!(out.contains("batch size 3 logged"), "{out}");
-    // A new request into the closed batch is refused; nothing is written.
+    assert!(out.contains("100 credential(s) issued that month"), "{out}");
+    // Again: idempotent, the same entry.
+    let out = ok(&[
+        "registrar",
+        "close-period",
+        &month_of_issuance(),
+        "--key",
+        &key,
+        "--state",
+        &state,
+        "--server",
+        &url,
+    ]);
+    assert!(out.contains("100 credential(s) issued that month"), "{out}");
+    // A new request into the closed month is refused; nothing is written.
     ok(&[
         "credential",
         "request",
@@ -510,12 +562,10 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
         &state,
         "--request",
         &p("req2.json"),
-        "--batch",
-        "1",
         "--out",
         &p("resp2.json"),
     ]);
-    assert!(msg.contains("batch_closed"), "{msg}");
+    assert!(msg.contains("period_closed"), "{msg}");
     assert!(!d.join("resp2.json").exists());
 
     // Declare, re-declare (still one), claim, withdraw (zero).
@@ -634,8 +684,8 @@ fn help_says_what_each_command_does_and_never_reveals() {
             &["blind", "same response", "Offline"][..],
         ),
         (
-            &["registrar", "close-batch", "--help"],
-            &["--admin", "nothing about who"],
+            &["registrar", "close-period", "--help"],
+            &["--admin", "nothing about who", "once that month's entry is in the log"],
         ),
         (
             &["registrar", "serve", "--help"],
@@ -744,4 +794,14 @@ fn misuse_is_refused_before_anything_happens() {
     ]);
     assert!(msg.contains("invalid_"), "{msg}");
     assert!(!d.join("resp.json").exists());
+}
+
+/// The month issuance runs in (`ISSUE_OFFSET` before now), as `YYYY-MM`.
+fn month_of_issuance() -> String {
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .saturating_add_signed(ISSUE_OFFSET);
+    headcount_core::Period::containing(t).to_string()
 }

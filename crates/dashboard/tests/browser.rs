@@ -104,6 +104,7 @@ fn campaign(
         opens_at: now - now % 86_400 - 86_400,
         closes_at: now - now % 86_400 + 365 * 86_400,
         unverified_difficulty: 8,
+        min_anonymity: headcount_core::entry::limits::MIN_ANONYMITY,
         signature: [0; 64],
     })
     .sign(&test_key(key))
@@ -202,7 +203,19 @@ async fn dashboard_in_chromium_without_javascript() {
     let rid = reg.id();
     submit_all(&log, vec![reg_bytes]).await;
     let batches = (0..3)
-        .map(|b| testkit::batch(&test_key(1), rid, b, 500 + 250 * b).1)
+        .map(|b| {
+            let month = headcount_core::Period(
+                headcount_core::Period::containing(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_secs(),
+                )
+                .0 - 1
+                    - b,
+            );
+            testkit::period(&test_key(1), rid, month, 500 + 250 * b).1
+        })
         .collect();
     submit_all(&log, batches).await;
     let long_cjk: String =

@@ -123,7 +123,8 @@ fn registrar_and_log_pages() {
         .unwrap()
         .into_string();
     no_raw_markup(&html);
-    assert!(html.contains("Issuance batches"));
+    assert!(html.contains("Issuance by month"));
+    assert!(html.contains("2024-01"), "months are shown as YYYY-MM");
     assert!(html.contains("Test campaign"));
     let log = pages::log_page(&ctx(&f, Lang::En), &db).into_string();
     assert!(

@@ -238,17 +238,18 @@ async fn every_bad_input_class_has_its_code_and_changes_nothing() {
         campaign: f.cid,
         pseudonym: headcount_core::Pseudonym([1; 48]),
         registrar: f.rid,
-        batch: 0,
+        period: headcount_core::Period(0),
+        predecessor: headcount_core::EntryHash::NONE,
         alias: "x".into(),
         message: String::new(),
         proof: vec![1; 336],
     })
     .encode();
     cases.push((
-        "credentialed entry without a published batch",
+        "credentialed entry of a month the registrar has not logged",
         declaration,
         422,
-        "batch_not_published",
+        "period_not_logged",
     ));
 
     for (name, body, status, code) in cases {

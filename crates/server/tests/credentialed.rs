@@ -68,7 +68,8 @@ async fn world() -> World {
     else {
         unreachable!()
     };
-    let (_, bb) = testkit::batch(&test_key(1), r.id(), 1, 100);
+    let month = headcount_core::Period(headcount_core::Period::containing(now).0 - 1);
+    let (_, bb) = testkit::period(&test_key(1), r.id(), month, 100);
     let w = World {
         url,
         log,
@@ -90,7 +91,7 @@ fn credential(w: &World) -> bbs::Credential {
     let (req, st) = bbs::request_credential(&nym, &mut OsRng).unwrap();
     let attrs = bbs::Attributes {
         registrar_id: w.rid.0,
-        batch: 1,
+        period: headcount_core::Period::containing(headcount_server::log::unix_now()).0 - 1,
     };
     let sig = bbs::issue(&w.sk, &req, &attrs, &mut OsRng).unwrap();
     bbs::finish_credential(&w.sk.public_key(), &sig, st, &nym, &attrs).unwrap()
@@ -112,8 +113,11 @@ async fn declare_redeclare_withdraw_through_the_server() {
     let w = world().await;
     let cred = credential(&w);
     let pk = w.sk.public_key();
+    let mut previous = headcount_core::EntryHash::NONE;
     for alias in ["First", "Second"] {
-        let (_, b) = credentials::declaration(&cred, &pk, w.cid, alias, "", &mut OsRng).unwrap();
+        let (_, b) =
+            credentials::declaration(&cred, &pk, w.cid, previous, alias, "", &mut OsRng).unwrap();
+        previous = headcount_core::EntryHash::of(&b);
         let (s, v) = post(&w, b).await;
         assert_eq!(s, 200, "{v}");
     }
@@ -121,11 +125,11 @@ async fn declare_redeclare_withdraw_through_the_server() {
     assert_eq!(
         (
             t["credentialed"].as_u64(),
-            t["by_registrar"][0]["batches"][0]["size"].as_u64()
+            t["by_registrar"][0]["periods"][0]["size"].as_u64()
         ),
         (Some(1), Some(100))
     );
-    let (_, wd) = credentials::withdrawal(&cred, &pk, w.cid, &mut OsRng).unwrap();
+    let (_, wd) = credentials::withdrawal(&cred, &pk, w.cid, previous, &mut OsRng).unwrap();
     assert_eq!(post(&w, wd).await.0, 200);
     assert_eq!(tally(&w).await["credentialed"].as_u64(), Some(0));
     w.log.shutdown();
@@ -136,8 +140,16 @@ async fn malformed_credential_input_of_every_length_is_invalid_proof_fast() {
     let w = world().await;
     let cred = credential(&w);
     let (Entry::Declaration(good), _) =
-        credentials::declaration(&cred, &w.sk.public_key(), w.cid, "Alias", "", &mut OsRng)
-            .unwrap()
+        credentials::declaration(
+            &cred,
+            &w.sk.public_key(),
+            w.cid,
+            headcount_core::EntryHash::NONE,
+            "Alias",
+            "",
+            &mut OsRng,
+        )
+        .unwrap()
     else {
         unreachable!()
     };

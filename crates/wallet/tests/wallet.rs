@@ -1,16 +1,45 @@
 //! Wallet file tests: round trip, wrong passphrase, tampering, no plaintext on disk,
-//! identity derivation, atomic save, redaction.
+//! identity derivation, atomic save, redaction, the issuance month, per-credential prover
+//! secrets, pending entries.
 
-use headcount_credentials::{Attributes, RegistrarSecretKey, issue};
+use headcount_core::{EntryHash, Period};
+use headcount_credentials::{Attributes, NymSecret, RegistrarSecretKey, issue};
 use headcount_wallet::format::{HEADER_LEN, PAD_BLOCK, TAG_LEN};
 use headcount_wallet::{
-    Error, Identity, Params, Passphrase, PendingIssuance, Receipt, ReceiptKind, Wallet,
+    Error, Identity, Params, Passphrase, PendingEntry, PendingIssuance, Receipt, ReceiptKind,
+    Wallet,
 };
 use rand::rngs::OsRng;
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 use subtle::ConstantTimeEq;
 
 const P: Params = Params::insecure_for_tests();
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The middle of the current month: far from either edge, whenever the tests run.
+fn mid_month() -> u64 {
+    Period::containing(now()).start() + 14 * 86_400
+}
+
+fn pending_entry(i: u8) -> PendingEntry {
+    PendingEntry {
+        campaign_id: [0xA0 ^ i; 32],
+        kind: if i.is_multiple_of(2) {
+            ReceiptKind::Declaration
+        } else {
+            ReceiptKind::Withdrawal
+        },
+        created: 1_800_000_000 + u64::from(i),
+        entry: format!("PENDING-ENTRY-BYTES-{i}-alias-and-message").into_bytes(),
+    }
+}
 
 fn pass(s: &str) -> Passphrase {
     Passphrase::new(s).unwrap()
@@ -41,24 +70,28 @@ fn receipt(i: u8) -> Receipt {
     }
 }
 
-/// A wallet with one real credential, one pending issuance and three receipts.
+/// A wallet with one real credential (issued this month), one pending issuance, three
+/// receipts and one pending entry.
 fn populated(path: &Path, p: &Passphrase) -> Wallet {
     let mut w = Wallet::create(path, p, P).unwrap();
     let sk = RegistrarSecretKey::generate(&mut OsRng);
     let pk = sk.public_key();
+    let month = Period::containing(mid_month());
     let attrs = Attributes {
         registrar_id: [7; 32],
-        batch: 3,
+        period: month.0,
     };
-    let req = w.start_issuance(attrs.registrar_id, Some(3)).unwrap();
+    let req = w.start_issuance(attrs.registrar_id, Some(month)).unwrap();
     let id = PendingIssuance::request_id_of(&req);
     let sig = issue(&sk, &req, &attrs, &mut OsRng).unwrap();
-    w.finish_issuance(&id, &pk, &sig, &attrs).unwrap();
+    w.finish_issuance(&id, &pk, &sig, &attrs, mid_month())
+        .unwrap();
     assert!(w.pending_issuances().is_empty());
     w.start_issuance([9; 32], None).unwrap();
     for i in 0..3 {
         w.add_receipt(receipt(i));
     }
+    w.add_pending_entry(pending_entry(1));
     w.save().unwrap();
     w
 }
@@ -89,14 +122,20 @@ fn create_open_round_trip() {
     let (a, b) = (&r.credentials()[0], &w.credentials()[0]);
     assert_eq!(*a.credential().to_bytes(), *b.credential().to_bytes());
     assert_eq!(a.registrar_public_key(), b.registrar_public_key());
-    assert_eq!((a.registrar_id(), a.batch()), ([7; 32], 3));
+    assert_eq!(
+        (a.registrar_id(), a.period()),
+        ([7; 32], Period::containing(mid_month()))
+    );
     assert_eq!(r.pending_issuances().len(), 1);
     let (a, b) = (&r.pending_issuances()[0], &w.pending_issuances()[0]);
     assert_eq!(a.request_id, b.request_id);
-    assert_eq!((a.registrar_id, a.batch), ([9; 32], None));
+    assert_eq!((a.registrar_id, a.period), ([9; 32], None));
+    assert_eq!(a.prover_key_material, b.prover_key_material);
     assert_eq!(a.request, b.request);
     assert_eq!(*a.state.to_bytes(), *b.state.to_bytes());
     assert_eq!(r.receipts(), w.receipts());
+    assert_eq!(r.pending_entries(), w.pending_entries());
+    assert_eq!(r.pending_entries(), [pending_entry(1)]);
     assert_eq!(r.receipts_for_campaign(&[0xC1; 32]).count(), 1);
 
     // The credential still works after the round trip.
@@ -113,31 +152,43 @@ fn offline_issuance_keeps_pending_on_bad_answer() {
     let mut w = Wallet::create(&wpath(&d), &p, P).unwrap();
     let sk = RegistrarSecretKey::generate(&mut OsRng);
     let other = RegistrarSecretKey::generate(&mut OsRng).public_key();
+    let month = Period::containing(mid_month());
     let attrs = Attributes {
         registrar_id: [1; 32],
-        batch: 0,
+        period: month.0,
     };
-    let req = w.start_issuance(attrs.registrar_id, None).unwrap();
+    let req = w.start_issuance(attrs.registrar_id, Some(month)).unwrap();
     w.save().unwrap();
     // Request → (file) → registrar → (file) → finish in a later session.
     let mut w = Wallet::open(&wpath(&d), &p).unwrap();
     let id = PendingIssuance::request_id_of(&req);
     let sig = issue(&sk, &req, &attrs, &mut OsRng).unwrap();
-    assert!(w.finish_issuance(&id, &other, &sig, &attrs).is_err());
+    let now = mid_month();
+    assert!(w.finish_issuance(&id, &other, &sig, &attrs, now).is_err());
     let wrong = Attributes {
         registrar_id: [2; 32],
         ..attrs
     };
     assert!(matches!(
-        w.finish_issuance(&id, &sk.public_key(), &sig, &wrong),
+        w.finish_issuance(&id, &sk.public_key(), &sig, &wrong, now),
+        Err(Error::IssuanceMismatch)
+    ));
+    // The request named its month: another month is a mismatch.
+    let next = Attributes {
+        period: month.next().0,
+        ..attrs
+    };
+    let next_sig = issue(&sk, &req, &next, &mut OsRng).unwrap();
+    assert!(matches!(
+        w.finish_issuance(&id, &sk.public_key(), &next_sig, &next, month.end()),
         Err(Error::IssuanceMismatch)
     ));
     assert!(matches!(
-        w.finish_issuance(&[0; 32], &sk.public_key(), &sig, &attrs),
+        w.finish_issuance(&[0; 32], &sk.public_key(), &sig, &attrs, now),
         Err(Error::UnknownRequest)
     ));
     assert_eq!(w.pending_issuances().len(), 1);
-    w.finish_issuance(&id, &sk.public_key(), &sig, &attrs)
+    w.finish_issuance(&id, &sk.public_key(), &sig, &attrs, now)
         .unwrap();
     assert!(w.pending_issuances().is_empty());
     assert_eq!(w.credentials().len(), 1);
@@ -213,6 +264,13 @@ fn nothing_in_clear_on_disk() {
     needles.push(pend.request.to_bytes()[..16].to_vec());
     needles.push(pend.state.to_bytes()[..16].to_vec());
     needles.push(pend.request_id[..16].to_vec());
+    needles.push(pend.prover_key_material[..12].to_vec());
+    for e in w.pending_entries() {
+        needles.push(e.campaign_id[..12].to_vec());
+        needles.push(e.entry.clone());
+        needles.push(b"PENDING-ENTRY".to_vec());
+        needles.push(e.entry_hash()[..12].to_vec());
+    }
     for r in w.receipts() {
         needles.push(r.campaign_id[..12].to_vec());
         needles.push(r.entry_hash[..12].to_vec());
@@ -444,14 +502,16 @@ fn debug_output_is_redacted() {
     let p = pass("hunter2");
     let w = populated(&wpath(&d), &p);
     let text = format!(
-        "{w:?} {p:?} {:?} {:?} {:?} {:?} {:?}",
+        "{w:?} {p:?} {:?} {:?} {:?} {:?} {:?} {:?}",
         w.identity(),
         w.nym_secret(),
         w.credentials(),
         w.pending_issuances(),
-        w.receipts()
+        w.receipts(),
+        w.pending_entries()
     );
     assert!(!text.contains("hunter2"));
+    assert!(!text.contains("a1a1") && !text.contains("161") && !text.contains("PENDING"));
     assert!(!text.contains("c0c0") && !text.contains("192") && !text.contains("PROOF"));
     assert!(!text.contains("Declaration") && !text.contains("1000000"));
     assert!(text.contains("redacted"));
@@ -480,4 +540,149 @@ fn add_receipt_is_idempotent_per_entry() {
     assert_eq!(w.receipts(), std::slice::from_ref(&again));
     assert_eq!(w.remove_receipt(&again.entry_hash), Some(again));
     assert!(w.receipts().is_empty());
+}
+
+/// A registrar that signs a credential for a month other than the current one (to put this
+/// person in a small set of their own, or into a month already logged) is refused, and the
+/// request stays pending.
+#[test]
+fn finish_issuance_refuses_another_month() {
+    let d = dir();
+    let mut w = Wallet::create(&wpath(&d), &pass("pw"), P).unwrap();
+    let sk = RegistrarSecretKey::generate(&mut OsRng);
+    let pk = sk.public_key();
+    let now = mid_month();
+    let month = Period::containing(now);
+    let last = Period(month.0 - 1);
+    let req = w.start_issuance([3; 32], None).unwrap();
+    let id = PendingIssuance::request_id_of(&req);
+    // What a malicious registrar would do: sign the request for a month it chooses.
+    let signed_for = |p: Period| {
+        let attrs = Attributes {
+            registrar_id: [3; 32],
+            period: p.0,
+        };
+        (issue(&sk, &req, &attrs, &mut OsRng).unwrap(), attrs)
+    };
+    for wrong in [last, month.next(), Period(month.0 - 12), Period(0)] {
+        let (sig, attrs) = signed_for(wrong);
+        match w.finish_issuance(&id, &pk, &sig, &attrs, now) {
+            Err(Error::WrongPeriod {
+                credential,
+                current,
+            }) => assert_eq!((credential, current), (wrong, month)),
+            other => panic!("{wrong}: {other:?}"),
+        }
+        assert_eq!(w.pending_issuances().len(), 1);
+        assert!(w.credentials().is_empty());
+    }
+    // Kept across a save, and finished with the right month.
+    w.save().unwrap();
+    let mut w = Wallet::open(&wpath(&d), &pass("pw")).unwrap();
+    let (sig, attrs) = signed_for(last);
+    // Just past the month's edge, a registrar whose clock is a little behind still counts as
+    // "last month"; well past it, it does not.
+    assert!(matches!(
+        w.finish_issuance(&id, &pk, &sig, &attrs, month.start() + 20 * 60),
+        Err(Error::WrongPeriod { .. })
+    ));
+    assert_eq!(w.pending_issuances().len(), 1);
+    let c = w
+        .finish_issuance(&id, &pk, &sig, &attrs, month.start() + 5 * 60)
+        .unwrap();
+    assert_eq!(c.period(), last);
+    assert!(w.pending_issuances().is_empty());
+}
+
+/// Every credential has its own, random prover secret: two credentials of one wallet give
+/// different pseudonyms in the same campaign, and neither uses the identity's nym secret.
+#[test]
+fn each_credential_has_its_own_prover_secret() {
+    let d = dir();
+    let mut w = Wallet::create(&wpath(&d), &pass("pw"), P).unwrap();
+    let sk = RegistrarSecretKey::generate(&mut OsRng);
+    let pk = sk.public_key();
+    let now = mid_month();
+    let attrs = Attributes {
+        registrar_id: [4; 32],
+        period: Period::containing(now).0,
+    };
+    let reqs = [
+        w.start_issuance(attrs.registrar_id, None).unwrap(),
+        w.start_issuance(attrs.registrar_id, None).unwrap(),
+    ];
+    let pending = w.pending_issuances();
+    assert_eq!(pending.len(), 2);
+    assert_ne!(pending[0].prover_key_material, pending[1].prover_key_material);
+    assert_ne!(pending[0].request_id, pending[1].request_id);
+    for p in pending {
+        let nym = NymSecret::from_key_material(&p.prover_key_material).unwrap();
+        assert!(!bool::from(nym.ct_eq(w.nym_secret())));
+    }
+    w.save().unwrap();
+    let mut w = Wallet::open(&wpath(&d), &pass("pw")).unwrap();
+    for req in &reqs {
+        let sig = issue(&sk, req, &attrs, &mut OsRng).unwrap();
+        w.finish_issuance(&PendingIssuance::request_id_of(req), &pk, &sig, &attrs, now)
+            .unwrap();
+    }
+    let scope = [0x5C; 32];
+    let nyms: Vec<_> = w
+        .credentials()
+        .iter()
+        .map(|c| {
+            let (a, _) = c.credential().prove(&pk, &scope, &[1; 32], &mut OsRng).unwrap();
+            let (b, _) = c.credential().prove(&pk, &scope, &[2; 32], &mut OsRng).unwrap();
+            assert_eq!(a, b, "one credential, one scope: one pseudonym");
+            a
+        })
+        .collect();
+    assert_eq!(nyms.len(), 2);
+    assert_ne!(nyms[0], nyms[1]);
+}
+
+#[test]
+fn pending_entries_survive_save_and_are_removed_by_hash() {
+    let d = dir();
+    let p = pass("pw");
+    let mut w = Wallet::create(&wpath(&d), &p, P).unwrap();
+    assert!(w.pending_entries().is_empty());
+    for i in 0..3 {
+        w.add_pending_entry(pending_entry(i));
+    }
+    // The same entry again (a retry) is recorded once.
+    w.add_pending_entry(pending_entry(1));
+    assert_eq!(w.pending_entries().len(), 3);
+    w.save().unwrap();
+
+    let mut w = Wallet::open(&wpath(&d), &p).unwrap();
+    let expected: Vec<PendingEntry> = (0..3).map(pending_entry).collect();
+    assert_eq!(w.pending_entries(), expected);
+    // Its hash is the log's entry hash.
+    let e = pending_entry(1);
+    assert_eq!(e.entry_hash(), EntryHash::of(&e.entry).0);
+    assert_eq!(w.remove_pending_entry(&e.entry_hash()), Some(e.clone()));
+    assert_eq!(w.remove_pending_entry(&e.entry_hash()), None);
+    assert_eq!(w.remove_pending_entry(&[0; 32]), None);
+    w.save().unwrap();
+
+    let w = Wallet::open(&wpath(&d), &p).unwrap();
+    assert_eq!(w.pending_entries(), [pending_entry(0), pending_entry(2)]);
+}
+
+#[test]
+fn latest_entry_is_the_highest_leaf_index_of_the_campaign() {
+    let d = dir();
+    let mut w = Wallet::create(&wpath(&d), &pass("pw"), P).unwrap();
+    let campaign = receipt(0).campaign_id;
+    assert_eq!(w.latest_entry(&campaign), None);
+    let mut later = receipt(0);
+    later.entry_hash = [0x11; 32];
+    later.leaf_index += 10;
+    w.add_receipt(later);
+    w.add_receipt(receipt(0));
+    w.add_receipt(receipt(1));
+    assert_eq!(w.latest_entry(&campaign), Some([0x11; 32]));
+    assert_eq!(w.latest_entry(&receipt(1).campaign_id), Some(receipt(1).entry_hash));
+    assert_eq!(w.latest_entry(&[0; 32]), None);
 }

@@ -2,9 +2,10 @@
 #![allow(dead_code)]
 
 use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::SigningKey;
-use headcount_core::{Entry, RegistrarId, testkit};
+use headcount_core::{Entry, Period, RegistrarId, testkit};
 use headcount_credentials::{RegistrarPublicKey, RegistrarSecretKey};
 use headcount_wallet::{Params, Passphrase, StoredCredential, Wallet};
 
@@ -34,6 +35,23 @@ pub fn registrar(seed: u8) -> Reg {
     }
 }
 
+/// Now, in Unix seconds.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Last month, and the clock offset (for [`headcount_registrar::Ledger::set_clock_offset`])
+/// that puts a ledger in its middle: a test issues "last month", sets the offset back to 0,
+/// and the month is over and can be closed.
+pub fn last_month() -> (Period, i64) {
+    let now = now();
+    let mid_last = Period::containing(now).start() - 15 * 86_400;
+    (Period::containing(mid_last), mid_last as i64 - now as i64)
+}
+
 pub fn wallet(dir: &Path) -> Wallet {
     Wallet::create(
         &dir.join("wallet"),
@@ -45,9 +63,9 @@ pub fn wallet(dir: &Path) -> Wallet {
 
 /// The credential proves a pseudonym for a campaign and the proof verifies; another scope
 /// does not.
-pub fn check_credential(c: &StoredCredential, reg: &Reg, batch: u32) {
+pub fn check_credential(c: &StoredCredential, reg: &Reg, period: Period) {
     assert_eq!(c.registrar_id(), reg.id.0);
-    assert_eq!(c.batch(), batch);
+    assert_eq!(c.period(), period);
     let scope = [7u8; 32];
     let header = [9u8; 32];
     let (nym, proof) = c
