@@ -6,12 +6,12 @@ use headcount_core::entry::{Entry, UnverifiedDeclaration};
 use headcount_core::text::to_nfc;
 use headcount_wallet::{Receipt as WalletReceipt, ReceiptKind, StoredCredential, Wallet};
 
-use crate::client::{LogClient, Receipt, check_witnessed, verify_receipt};
+use crate::client::{LogClient, Receipt, VerifiedCampaign, check_witnessed, verify_receipt};
 use crate::cmd::identity::WalletArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address through `ALL_PROXY=socks5h://…`).
+    /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address, with `--proxy socks5h://127.0.0.1:9050`).
     #[arg(long)]
     pub server: String,
     /// Campaign id.
@@ -34,11 +34,15 @@ pub struct Args {
     /// carry that quorum of witness cosignatures.
     #[arg(long)]
     pub policy: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub net: crate::client::NetArgs,
+    #[command(flatten)]
+    pub submission: SubmissionArgs,
 }
 
 #[derive(clap::Args)]
 pub struct WithdrawArgs {
-    /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address through `ALL_PROXY=socks5h://…`).
+    /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address, with `--proxy socks5h://127.0.0.1:9050`).
     #[arg(long)]
     pub server: String,
     /// Campaign id.
@@ -52,6 +56,44 @@ pub struct WithdrawArgs {
     /// carry that quorum of witness cosignatures.
     #[arg(long)]
     pub policy: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub net: crate::client::NetArgs,
+    #[command(flatten)]
+    pub submission: SubmissionArgs,
+}
+
+/// How an entry is submitted: wait for the receipt, or (`--async`) be
+/// accepted at once and fetch the receipt later.
+#[derive(clap::Args, Clone, Copy, Debug)]
+pub struct SubmissionArgs {
+    /// Asynchronous submission: the log accepts the entry at once and
+    /// sequences it in a later round; the receipt is fetched after a random
+    /// delay (over a fresh Tor circuit when a proxy is used), so the moment you
+    /// connect does not tell which round, and so which entry, was yours.
+    #[arg(long = "async")]
+    pub asynchronous: bool,
+    /// With `--async`: the shortest wait before fetching the receipt, in seconds
+    /// (Tor reuses a circuit for about 10 minutes).
+    #[arg(long, default_value_t = 660, requires = "asynchronous")]
+    pub receipt_after: u64,
+    /// With `--async`: the longest wait before fetching the receipt, in seconds.
+    #[arg(long, default_value_t = 1800, requires = "asynchronous")]
+    pub receipt_within: u64,
+}
+
+impl SubmissionArgs {
+    /// Submits `bytes` and returns its receipt, synchronously or not.
+    pub async fn submit(&self, client: &LogClient, bytes: &[u8]) -> Result<Receipt> {
+        if self.asynchronous {
+            let delay = crate::client::ReceiptDelay {
+                min_s: self.receipt_after,
+                max_s: self.receipt_within,
+            };
+            client.submit_async_ok(bytes, delay).await
+        } else {
+            client.submit_ok(bytes).await
+        }
+    }
 }
 
 /// Builds an unverified declaration with the campaign's proof of work.
@@ -74,33 +116,23 @@ pub fn unverified_entry(
         .1)
 }
 
-/// A credential in the wallet from a registrar the campaign accepts.
+/// A credential in the wallet from a registrar the (verified) campaign
+/// accepts, whose key is the one that registrar's logged entry names.
 pub fn pick_credential<'a>(
     wallet: &'a Wallet,
-    campaign: &serde_json::Value,
+    campaign: &VerifiedCampaign,
 ) -> Result<&'a StoredCredential> {
-    let accepted: Vec<String> = campaign["registrars"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
     wallet
         .credentials()
         .iter()
-        .find(|c| accepted.contains(&hex::encode(c.registrar_id())))
+        .find(|c| {
+            campaign.registrars.iter().any(|(r, _)| {
+                r.id().0 == c.registrar_id() && r.bbs_key == c.registrar_public_key().to_bytes()
+            })
+        })
         .ok_or_else(|| {
             anyhow!("no credential in this wallet is from a registrar this campaign accepts")
         })
-}
-
-async fn log_key(client: &LogClient, given: Option<String>) -> Result<String> {
-    match given {
-        Some(k) => Ok(k),
-        None => client.log_key().await,
-    }
 }
 
 /// Submits, verifies the receipt, and keeps it in the wallet.
@@ -111,8 +143,9 @@ pub async fn submit_and_keep(
     campaign: CampaignId,
     kind: ReceiptKind,
     bytes: &[u8],
+    submission: SubmissionArgs,
 ) -> Result<Receipt> {
-    let receipt = client.submit_ok(bytes).await?;
+    let receipt = submission.submit(client, bytes).await?;
     verify_receipt(bytes, &receipt, key)?;
     let mut hash = [0u8; 32];
     hex::decode_to_slice(&receipt.entry_hash, &mut hash).context("receipt entry hash")?;
@@ -130,12 +163,18 @@ pub async fn submit_and_keep(
 
 pub async fn run(a: Args) -> Result<()> {
     let campaign = CampaignId::from_hex(&a.campaign).context("the campaign id is 64 hex digits")?;
-    let client = LogClient::new(&a.server);
+    let client = LogClient::for_declarant(&a.server, &a.net)?;
+    let policy = a
+        .policy
+        .as_deref()
+        .map(crate::client::load_policy)
+        .transpose()?;
+    let key = client.log_key_or(a.log_key.as_deref()).await?;
     let c = client
-        .get_json(&format!("/v1/campaigns/{campaign}"))
+        .verified_campaign(campaign, &key, policy.as_ref())
         .await?;
     if a.unverified {
-        let difficulty = c["unverified_difficulty"].as_u64().unwrap_or(0) as u8;
+        let difficulty = c.campaign.unverified_difficulty;
         if difficulty == 0 {
             bail!("this campaign does not accept unverified declarations");
         }
@@ -145,8 +184,7 @@ pub async fn run(a: Args) -> Result<()> {
             unverified_entry(campaign, &alias, &message, difficulty)
         })
         .await??;
-        let receipt = client.submit_ok(&bytes).await?;
-        let key = log_key(&client, a.log_key).await?;
+        let receipt = a.submission.submit(&client, &bytes).await?;
         let cp = verify_receipt(&bytes, &receipt, &key)?;
         if let Some(p) = &a.policy {
             check_witnessed(&receipt, &key, p)?;
@@ -172,7 +210,6 @@ pub async fn run(a: Args) -> Result<()> {
         )
     })
     .await??;
-    let key = log_key(&client, a.log_key).await?;
     let receipt = submit_and_keep(
         &client,
         &key,
@@ -180,6 +217,7 @@ pub async fn run(a: Args) -> Result<()> {
         campaign,
         ReceiptKind::Declaration,
         &bytes,
+        a.submission,
     )
     .await?;
     if let Some(p) = &a.policy {
@@ -194,9 +232,15 @@ pub async fn run(a: Args) -> Result<()> {
 
 pub async fn withdraw(a: WithdrawArgs) -> Result<()> {
     let campaign = CampaignId::from_hex(&a.campaign).context("the campaign id is 64 hex digits")?;
-    let client = LogClient::new(&a.server);
+    let client = LogClient::for_declarant(&a.server, &a.net)?;
+    let policy = a
+        .policy
+        .as_deref()
+        .map(crate::client::load_policy)
+        .transpose()?;
+    let key = client.log_key_or(a.log_key.as_deref()).await?;
     let c = client
-        .get_json(&format!("/v1/campaigns/{campaign}"))
+        .verified_campaign(campaign, &key, policy.as_ref())
         .await?;
     let mut wallet = a.wallet.open()?;
     // The credential behind this wallet's latest declaration in the campaign,
@@ -223,7 +267,6 @@ pub async fn withdraw(a: WithdrawArgs) -> Result<()> {
         headcount_core::credentials::withdrawal(&credential, &pk, campaign, &mut rand::rngs::OsRng)
     })
     .await??;
-    let key = log_key(&client, a.log_key).await?;
     let receipt = submit_and_keep(
         &client,
         &key,
@@ -231,6 +274,7 @@ pub async fn withdraw(a: WithdrawArgs) -> Result<()> {
         campaign,
         ReceiptKind::Withdrawal,
         &bytes,
+        a.submission,
     )
     .await?;
     if let Some(p) = &a.policy {

@@ -380,10 +380,17 @@ pub async fn run(a: Args) -> Result<()> {
         c1,
         headcount_wallet::ReceiptKind::Declaration,
         &bytes,
+        // Asynchronous: accepted at once, receipt fetched after a random delay.
+        declare::SubmissionArgs {
+            asynchronous: true,
+            receipt_after: 0,
+            receipt_within: 2,
+        },
     )
     .await?;
     let challenge = "UNHCR Hong Kong, case 2026-HK-0412, interview of 29 November 2026";
-    let bundle = crate::cmd::claim::prove(&client, &wallet, c1, challenge).await?;
+    let bundle =
+        crate::cmd::claim::prove(&client, &wallet, c1, challenge, &log_key, Some(&policy)).await?;
     let claim_file = wallet_dir.join("mei.claim");
     std::fs::write(&claim_file, serde_json::to_string_pretty(&bundle)?)?;
     let verified = crate::cmd::claim::verify_bundle(&bundle, challenge, &log_key)?;
@@ -399,7 +406,8 @@ pub async fn run(a: Args) -> Result<()> {
     if replay.is_ok() {
         bail!("a claim verified for the wrong challenge");
     }
-    let (kept, lost) = crate::cmd::identity::check_receipts(&client, &wallet, &log_key).await?;
+    let (kept, lost) =
+        crate::cmd::identity::check_receipts(&client, &wallet, &log_key, Some(&policy)).await?;
     println!(
         "                 her wallet's receipts are still in the log: {kept} verified, {lost} missing"
     );
