@@ -667,3 +667,178 @@ fn declarant_commands_go_through_socks5h_and_resolve_nothing_here() {
         "the receipt was fetched with fresh SOCKS credentials: {seen:?}"
     );
 }
+
+/// A blocking POST over a fresh connection: (status, body).
+fn post(url: &str, path: &str, body: &[u8]) -> (u16, serde_json::Value) {
+    let addr = url.strip_prefix("http://").unwrap();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (
+        status,
+        serde_json::from_slice(&buf[end + 4..]).unwrap_or_default(),
+    )
+}
+
+fn get(url: &str, path: &str) -> (u16, serde_json::Value) {
+    let (status, body) = probe(url, path).unwrap();
+    (status, serde_json::from_slice(&body).unwrap_or_default())
+}
+
+fn tree_size(url: &str) -> u64 {
+    get(url, "/v1/log").1["tree_size"].as_u64().unwrap()
+}
+
+/// `POST /v1/entries/async` answers 202 before the round; the acceptance is
+/// not durable (documented: only a receipt acknowledges), so a crash before
+/// the round forgets the entry, and sending the same bytes again logs it
+/// once. An entry refused in its round is reported by the look-up.
+#[test]
+fn async_acceptance_crash_resubmission_and_refusal() {
+    use headcount_core::testkit::{self, bbs_key, test_key};
+    let tmp = tempfile::tempdir().unwrap();
+    // Rounds wait a minute: nothing is sequenced before the crash.
+    let mut srv = Server::start(tmp.path(), 60_000);
+    let (_, reg) = testkit::registrar(&test_key(1), bbs_key(1), "Registrar");
+    let hash = headcount_core::EntryHash::of(&reg).to_hex();
+
+    // Bad input is refused at once, as in a synchronous submission.
+    let (status, v) = post(&srv.url, "/v1/entries/async", b"\x01not an entry");
+    assert_eq!(status, 400, "{v}");
+    assert!(v["error"].as_str().is_some(), "{v}");
+    let (status, v) = get(&srv.url, &format!("/v1/entries/{}", "ab".repeat(32)));
+    assert_eq!(status, 404, "{v}");
+    let (status, v) = get(&srv.url, "/v1/entries/not-hex");
+    assert_eq!((status, v["error"].as_str()), (400, Some("bad_id")));
+
+    let (status, v) = post(&srv.url, "/v1/entries/async", &reg);
+    assert_eq!(status, 202, "{v}");
+    assert_eq!(v["entry_hash"].as_str(), Some(hash.as_str()));
+    assert_eq!(v["status"], "pending");
+    let (status, v) = get(&srv.url, &format!("/v1/entries/{hash}"));
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (202, Some("pending")),
+        "{v}"
+    );
+    assert_eq!(tree_size(&srv.url), 0);
+
+    // SIGKILL before the round: the entry is forgotten, nothing was logged.
+    srv.kill();
+    std::fs::write(
+        &srv.config,
+        "batch_interval_ms = 400\norigin = \"headcount.local/log\"\n",
+    )
+    .unwrap();
+    srv.restart();
+    assert_eq!(get(&srv.url, &format!("/v1/entries/{hash}")).0, 404);
+    assert_eq!(tree_size(&srv.url), 0);
+
+    // The same bytes again: logged once, and the look-up gives the receipt.
+    assert_eq!(post(&srv.url, "/v1/entries/async", &reg).0, 202);
+    assert_eq!(post(&srv.url, "/v1/entries/async", &reg).0, 202);
+    let receipt = poll("the receipt", Duration::from_secs(30), || {
+        let (status, v) = get(&srv.url, &format!("/v1/entries/{hash}"));
+        (status == 200).then_some(v)
+    });
+    assert_eq!(receipt["leaf_index"], 0);
+    assert_eq!(tree_size(&srv.url), 1);
+    let (status, sync) = post(&srv.url, "/v1/entries", &reg);
+    assert_eq!((status, &sync["leaf_index"]), (200, &receipt["leaf_index"]));
+    assert_eq!(tree_size(&srv.url), 1);
+
+    // Two batches with one number in one round: one is logged, the other is
+    // refused in the round, and its look-up says why.
+    let Some(headcount_core::entry::Entry::Registrar(r)) =
+        headcount_core::entry::Entry::decode(&reg).ok()
+    else {
+        unreachable!()
+    };
+    let (_, b1) = testkit::batch(&test_key(1), r.id(), 1, 10);
+    let (_, b2) = testkit::batch(&test_key(1), r.id(), 1, 11);
+    assert_eq!(post(&srv.url, "/v1/entries/async", &b1).0, 202);
+    assert_eq!(post(&srv.url, "/v1/entries/async", &b2).0, 202);
+    let looked = |b: &[u8]| {
+        let h = headcount_core::EntryHash::of(b).to_hex();
+        poll("the round", Duration::from_secs(30), || {
+            let (status, v) = get(&srv.url, &format!("/v1/entries/{h}"));
+            (status != 202).then_some((status, v))
+        })
+    };
+    let mut outcomes = [looked(&b1), looked(&b2)];
+    outcomes.sort_by_key(|o| o.0);
+    assert_eq!(outcomes[0].0, 200, "{outcomes:?}");
+    assert_eq!(outcomes[1].0, 422, "{outcomes:?}");
+    assert!(
+        outcomes[1].1["error"]
+            .as_str()
+            .is_some_and(|c| c.contains("batch")),
+        "{outcomes:?}"
+    );
+    assert_eq!(tree_size(&srv.url), 2);
+}
+
+/// With `min_round_interval_ms`, a full batch does not start a round early:
+/// a second entry waits for the interval even though `max_batch` is 1.
+#[test]
+fn a_minimum_round_interval_holds_the_next_round() {
+    use headcount_core::testkit::{self, bbs_key, test_key};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut srv = Server::start(tmp.path(), 50);
+    srv.kill();
+    std::fs::write(
+        &srv.config,
+        "batch_interval_ms = 50\nmax_batch = 1\nmin_round_interval_ms = 600000\norigin = \"headcount.local/log\"\n",
+    )
+    .unwrap();
+    srv.restart();
+    let (_, r1) = testkit::registrar(&test_key(1), bbs_key(1), "One");
+    let (_, r2) = testkit::registrar(&test_key(2), bbs_key(2), "Two");
+    assert_eq!(post(&srv.url, "/v1/entries/async", &r1).0, 202);
+    let h1 = headcount_core::EntryHash::of(&r1).to_hex();
+    poll("the first round", Duration::from_secs(30), || {
+        (get(&srv.url, &format!("/v1/entries/{h1}")).0 == 200).then_some(())
+    });
+    assert_eq!(post(&srv.url, "/v1/entries/async", &r2).0, 202);
+    let h2 = headcount_core::EntryHash::of(&r2).to_hex();
+    // Long past batch_interval (and max_batch reached), yet still pending.
+    std::thread::sleep(Duration::from_millis(500));
+    let (status, v) = get(&srv.url, &format!("/v1/entries/{h2}"));
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (202, Some("pending")),
+        "{v}"
+    );
+    assert_eq!(tree_size(&srv.url), 1);
+    // A bad value is refused at start.
+    std::fs::write(
+        tmp.path().join("bad.toml"),
+        "min_round_interval_ms = 90000000\n",
+    )
+    .unwrap();
+    let out = run_env(
+        &[
+            "serve",
+            "--data",
+            tmp.path().join("other").to_str().unwrap(),
+            "--config",
+            tmp.path().join("bad.toml").to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("min_round_interval_ms"));
+}
