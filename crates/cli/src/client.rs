@@ -498,14 +498,14 @@ impl LogClient {
                     eprintln!(
                         "the log no longer knows the entry (restarted?); sending the same bytes again"
                     );
-                    if let Err((status, error)) = later.submit_async(entry).await? {
-                        if status != 503 {
-                            bail!(
-                                "the log refused the entry: {} ({}, HTTP {status})",
-                                error.message,
-                                error.error
-                            );
-                        }
+                    if let Err((status, error)) = later.submit_async(entry).await?
+                        && status != 503
+                    {
+                        bail!(
+                            "the log refused the entry: {} ({}, HTTP {status})",
+                            error.message,
+                            error.error
+                        );
                     }
                 }
                 Looked::Unknown => bail!("the log keeps forgetting the entry; try again later"),
@@ -722,5 +722,88 @@ impl LogClient {
             bail!("the log's tiles do not hash to its signed checkpoint");
         }
         Ok(tiles)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(net: &NetArgs, url: &str, env: &[(&str, &str)]) -> Result<Route> {
+        net.route_with(url, |k| {
+            env.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn loopback_is_direct_everything_else_needs_socks5h_or_direct() {
+        let none = NetArgs::default();
+        for u in [
+            "http://127.0.0.1:8080",
+            "http://127.9.9.9",
+            "http://[::1]:80",
+            "http://localhost:1",
+        ] {
+            assert_eq!(route(&none, u, &[]).unwrap(), Route::Loopback, "{u}");
+        }
+        let e = route(&none, "https://log.example.org", &[]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("refusing to contact log.example.org directly")
+        );
+        let proxy = NetArgs {
+            proxy: Some("socks5h://127.0.0.1:9050".into()),
+            direct: false,
+        };
+        assert_eq!(
+            route(&proxy, "http://x.onion", &[]).unwrap(),
+            Route::Proxy("socks5h://127.0.0.1:9050".into())
+        );
+        let env = [("ALL_PROXY", "socks5h://127.0.0.1:9150")];
+        assert_eq!(
+            route(&none, "https://log.example.org", &env).unwrap(),
+            Route::Proxy("socks5h://127.0.0.1:9150".into())
+        );
+        // The scheme's own variable comes first.
+        let env = [
+            ("HTTPS_PROXY", "socks5h://127.0.0.1:1"),
+            ("ALL_PROXY", "socks5h://127.0.0.1:2"),
+        ];
+        assert_eq!(
+            route(&none, "https://a.example", &env).unwrap(),
+            Route::Proxy("socks5h://127.0.0.1:1".into())
+        );
+        for bad in [
+            "socks5://127.0.0.1:9050",
+            "http://proxy:3128",
+            "socks4a://127.0.0.1:9050",
+            "socks5h://127.0.0.1",
+        ] {
+            let p = NetArgs {
+                proxy: Some(bad.into()),
+                direct: false,
+            };
+            assert!(route(&p, "http://a.example", &[]).is_err(), "{bad}");
+            assert!(
+                route(&none, "http://a.example", &[("ALL_PROXY", bad)]).is_err(),
+                "{bad}"
+            );
+        }
+        let direct = NetArgs {
+            proxy: None,
+            direct: true,
+        };
+        assert_eq!(
+            route(
+                &direct,
+                "https://a.example",
+                &[("ALL_PROXY", "socks5://x:1")]
+            )
+            .unwrap(),
+            Route::Direct
+        );
+        assert!(route(&direct, "http://abc.onion", &[]).is_err());
     }
 }

@@ -519,7 +519,7 @@ fn declarant_commands_go_through_socks5h_and_resolve_nothing_here() {
     // A name only the proxy knows: reaching it proves the request went through.
     let remote = format!("http://headcount-test.invalid:{port}");
     let proxy = format!("socks5h://127.0.0.1:{}", socks.port);
-    let via = vec!["--proxy".to_owned(), proxy.clone()];
+    let via = ["--proxy".to_owned(), proxy.clone()];
 
     // Refused before anything is sent: no proxy, or socks5:// (local DNS).
     let before = requests(&w.srv.url);
