@@ -842,3 +842,76 @@ fn a_minimum_round_interval_holds_the_next_round() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("min_round_interval_ms"));
 }
+
+/// Cosigned checkpoints on a fixed schedule: receipts still carry the
+/// witness quorum, and the cosigned checkpoint's times are the schedule's.
+/// The setting needs a witness policy.
+#[test]
+fn cosigned_checkpoints_on_a_fixed_schedule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut w = World::new(tmp.path(), true);
+    let policy = w.policy.clone().unwrap();
+    w.srv.kill();
+    std::fs::write(
+        &w.srv.config,
+        format!(
+            "batch_interval_ms = 50\ncheckpoint_interval_ms = 1000\norigin = \"headcount.local/log\"\npolicy_file = \"{}\"\n",
+            policy.display()
+        ),
+    )
+    .unwrap();
+    w.srv.restart();
+    let url = w.srv.url.clone();
+    three_receipts(&w, &url, &[]);
+    // A declaration that insists on the quorum in its receipt.
+    ok(&args(
+        &[
+            "declare",
+            &w.campaign,
+            "--server",
+            &url,
+            "--alias",
+            "Ana C.",
+            "--policy",
+            policy.to_str().unwrap(),
+        ],
+        &w.wallet("a"),
+    ));
+    let out = ok(&args(
+        &[
+            "identity",
+            "check",
+            "--server",
+            &url,
+            "--log-key",
+            &w.log_key,
+            "--policy",
+            policy.to_str().unwrap(),
+        ],
+        &w.wallet("a"),
+    ));
+    assert!(
+        out.contains("4 receipts checked by witness cosignatures"),
+        "{out}"
+    );
+    // Without a policy the schedule is refused at start.
+    std::fs::write(
+        tmp.path().join("bad.toml"),
+        "checkpoint_interval_ms = 1000\n",
+    )
+    .unwrap();
+    let out = run_env(
+        &[
+            "serve",
+            "--data",
+            tmp.path().join("other").to_str().unwrap(),
+            "--config",
+            tmp.path().join("bad.toml").to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a policy_file"));
+}
