@@ -29,6 +29,15 @@ pub struct ServerConfig {
     pub policy_file: Option<PathBuf>,
     /// Milliseconds to wait for each witness (default 5000).
     pub witness_timeout_ms: Option<u64>,
+    /// Privacy-first logs: a round starts no sooner than this many
+    /// milliseconds after the previous one, even when `max_batch` entries
+    /// wait, so each round mixes everything submitted over at least this
+    /// long (default 0: no minimum). See docs/operations.md on latency and mixing.
+    pub min_round_interval_ms: Option<u64>,
+    /// With witnesses: publish cosigned checkpoints (and answer receipts)
+    /// only at fixed times, every this many milliseconds (at whole multiples
+    /// since the Unix epoch), not after each round. Default: after each round.
+    pub checkpoint_interval_ms: Option<u64>,
     /// Auditors whose signed attestations the log accepts and publishes:
     /// their signed-note verifier keys (`name+id+base64`).
     #[serde(default)]
@@ -47,6 +56,17 @@ impl ServerConfig {
         }
         if c.max_batch == Some(0) || c.pool_capacity == Some(0) {
             bail!("max_batch and pool_capacity must be positive");
+        }
+        if c.min_round_interval_ms.is_some_and(|m| m > 86_400_000) {
+            bail!("min_round_interval_ms must be at most 86400000 (a day)");
+        }
+        if c.checkpoint_interval_ms == Some(0)
+            || c.checkpoint_interval_ms.is_some_and(|m| m > 86_400_000)
+        {
+            bail!("checkpoint_interval_ms must be between 1 and 86400000 (a day)");
+        }
+        if c.checkpoint_interval_ms.is_some() && c.policy_file.is_none() {
+            bail!("checkpoint_interval_ms schedules cosigned checkpoints: it needs a policy_file");
         }
         Ok(c)
     }
@@ -80,6 +100,15 @@ impl ServerConfig {
                 .unwrap_or(d.batch_interval),
             max_batch: self.max_batch.unwrap_or(d.max_batch),
             pool_capacity: self.pool_capacity.unwrap_or(d.pool_capacity),
+            min_round_interval: self
+                .min_round_interval_ms
+                .map(Duration::from_millis)
+                .unwrap_or(d.min_round_interval),
         }
+    }
+
+    /// When cosigned checkpoints are published: on a fixed schedule, or `None` (after each round).
+    pub fn checkpoint_schedule(&self) -> Option<Duration> {
+        self.checkpoint_interval_ms.map(Duration::from_millis)
     }
 }

@@ -5,8 +5,8 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::{Reg, check_credential, registrar, wallet};
-use headcount_core::Entry;
+use common::{Reg, check_credential, last_month, now, registrar, wallet};
+use headcount_core::{Entry, Period};
 use headcount_credentials::REQUEST_LEN;
 use headcount_registrar::http::{Service, serve};
 use headcount_registrar::{CredentialRequest, Error, Ledger, Status, client};
@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 struct Running {
+    service: Arc<Service>,
     public: String,
     admin: String,
     stop: oneshot::Sender<()>,
@@ -28,8 +29,10 @@ impl Running {
     }
 }
 
-async fn start(dir: &Path, reg: &Reg) -> Running {
-    let ledger = Ledger::open(dir).unwrap();
+/// Starts the service on `dir`, its clock shifted by `clock_offset` seconds.
+async fn start(dir: &Path, reg: &Reg, clock_offset: i64) -> Running {
+    let mut ledger = Ledger::open(dir).unwrap();
+    ledger.set_clock_offset(clock_offset);
     let service = Arc::new(Service::new(
         ledger,
         reg.secret.clone(),
@@ -43,10 +46,11 @@ async fn start(dir: &Path, reg: &Reg) -> Running {
         format!("http://{}", admin.local_addr().unwrap()),
     );
     let (stop, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(service, public, admin, async {
+    let task = tokio::spawn(serve(service.clone(), public, admin, async {
         let _ = rx.await;
     }));
     Running {
+        service,
         public: urls.0,
         admin: urls.1,
         stop,
@@ -70,19 +74,20 @@ async fn get_raw(http: &reqwest::Client, url: &str) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-fn fresh_request(reg: &Reg, batch: Option<u32>) -> CredentialRequest {
+fn fresh_request(reg: &Reg, period: Option<Period>) -> CredentialRequest {
     let nym = headcount_credentials::NymSecret::generate(&mut rand::rngs::OsRng);
     let (req, _) = headcount_credentials::request_credential(&nym, &mut rand::rngs::OsRng).unwrap();
-    CredentialRequest::new(reg.id, batch, req)
+    CredentialRequest::new(reg.id, period, req)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declarant_submits_polls_admin_approves_declarant_finishes() {
     let tmp = tempfile::tempdir().unwrap();
     let reg = registrar(5);
-    let svc = start(&tmp.path().join("state"), &reg).await;
+    let svc = start(&tmp.path().join("state"), &reg, 0).await;
     let http = reqwest::Client::new();
     let mut w = wallet(tmp.path());
+    let month = Period::containing(now());
 
     let req = w.start_issuance(reg.id.0, None).unwrap();
     w.save().unwrap();
@@ -113,17 +118,18 @@ async fn declarant_submits_polls_admin_approves_declarant_finishes() {
     );
 
     let list = client::admin_list(&http, &svc.admin).await.unwrap();
-    assert_eq!(list.current_batch, 1);
+    assert_eq!(list.current_period, month);
     assert_eq!(list.pending.len(), 1);
     assert_eq!(list.pending[0].request_id, hex::encode(id));
     assert_eq!(list.pending[0].received % 60, 0);
-    // Nothing but id, minute and batch is listed.
+    assert_eq!(list.pending[0].period, None);
+    // Nothing but id, minute and the month asked for is listed.
     let (_, raw) = get_raw(&http, &format!("{}/admin/requests", svc.admin)).await;
     let keys: Vec<&String> = raw["pending"][0].as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["batch", "received", "request_id"]);
+    assert_eq!(keys, ["period", "received", "request_id"]);
 
     let response = client::admin_approve(&http, &svc.admin, &id).await.unwrap();
-    assert_eq!(response.batch, 1);
+    assert_eq!(response.period, month);
     let Status::Approved { response: polled } =
         client::poll(&http, &svc.public, &id).await.unwrap()
     else {
@@ -143,9 +149,15 @@ async fn declarant_submits_polls_admin_approves_declarant_finishes() {
     assert_eq!(v["response"], response.to_value());
     let again = client::admin_approve(&http, &svc.admin, &id).await.unwrap();
     assert_eq!(again, response);
-    let batches = client::admin_batches(&http, &svc.admin).await.unwrap();
-    assert_eq!(batches.batches.len(), 1);
-    assert_eq!(batches.batches[0].issued, 1);
+    let periods = client::admin_periods(&http, &svc.admin).await.unwrap();
+    assert_eq!(periods.current_period, month);
+    assert_eq!(periods.periods.len(), 1);
+    assert_eq!(
+        (periods.periods[0].period, periods.periods[0].issued),
+        (month, 1)
+    );
+    assert!(!periods.periods[0].closed);
+    assert!(periods.to_close.is_empty());
     assert!(
         client::admin_list(&http, &svc.admin)
             .await
@@ -160,11 +172,12 @@ async fn declarant_submits_polls_admin_approves_declarant_finishes() {
             &reg.pk,
             &polled.blind_signature,
             &polled.attributes(),
+            now(),
         )
         .unwrap()
         .clone();
     w.save().unwrap();
-    check_credential(&stored, &reg, 1);
+    check_credential(&stored, &reg, month);
     svc.stop().await;
 }
 
@@ -172,10 +185,11 @@ async fn declarant_submits_polls_admin_approves_declarant_finishes() {
 async fn admin_routes_are_not_public_and_errors_are_json() {
     let tmp = tempfile::tempdir().unwrap();
     let reg = registrar(5);
-    let svc = start(tmp.path(), &reg).await;
+    let svc = start(tmp.path(), &reg, 0).await;
     let http = reqwest::Client::new();
+    let month = Period::containing(now());
 
-    for path in ["/admin/requests", "/admin/batches"] {
+    for path in ["/admin/requests", "/admin/periods"] {
         let (code, v) = get_raw(&http, &format!("{}{path}", svc.public)).await;
         assert_eq!(
             (code, v["error"].as_str()),
@@ -187,7 +201,7 @@ async fn admin_routes_are_not_public_and_errors_are_json() {
     for path in [
         format!("/admin/requests/{id}/approve"),
         format!("/admin/requests/{id}/reject"),
-        "/admin/batches/1/close".to_owned(),
+        format!("/admin/periods/{month}/close"),
     ] {
         let (code, v) = post_raw(&http, &format!("{}{path}", svc.public), "{}").await;
         assert_eq!(
@@ -209,10 +223,34 @@ async fn admin_routes_are_not_public_and_errors_are_json() {
         (code, v["error"].as_str()),
         (405, Some("method_not_allowed"))
     );
-    let (code, v) = post_raw(&http, &format!("{}/admin/batches/x/close", svc.admin), "").await;
-    assert_eq!((code, v["error"].as_str()), (400, Some("invalid_json")));
-    let (code, v) = post_raw(&http, &format!("{}/admin/batches/3/close", svc.admin), "").await;
-    assert_eq!((code, v["error"].as_str()), (409, Some("empty_batch")));
+    for bad in ["x", "3", "2026-13", "1969-12", "2026-1-1"] {
+        let (code, v) = post_raw(
+            &http,
+            &format!("{}/admin/periods/{bad}/close", svc.admin),
+            "",
+        )
+        .await;
+        assert_eq!(
+            (code, v["error"].as_str()),
+            (400, Some("invalid_json")),
+            "{bad}"
+        );
+    }
+    let (code, v) = post_raw(
+        &http,
+        &format!("{}/admin/periods/2020-03/close", svc.admin),
+        "",
+    )
+    .await;
+    assert_eq!((code, v["error"].as_str()), (409, Some("empty_period")));
+    // The current month is not over: it cannot be closed.
+    let (code, v) = post_raw(
+        &http,
+        &format!("{}/admin/periods/{month}/close", svc.admin),
+        "",
+    )
+    .await;
+    assert_eq!((code, v["error"].as_str()), (409, Some("period_not_over")));
     let (code, v) = post_raw(
         &http,
         &format!("{}/admin/requests/{id}/approve", svc.admin),
@@ -241,13 +279,14 @@ async fn bad_requests_refused_with_codes_and_no_state_change() {
     let tmp = tempfile::tempdir().unwrap();
     let reg = registrar(5);
     let other = registrar(6);
-    let svc = start(&tmp.path().join("state"), &reg).await;
+    let svc = start(&tmp.path().join("state"), &reg, 0).await;
     let http = reqwest::Client::new();
     let url = format!("{}/v1/requests", svc.public);
+    let month = Period::containing(now());
     let good = fresh_request(&reg, None);
     let good_hex = hex::encode(good.request.to_bytes());
     let body = |request: &str| {
-        json!({"version": 1, "registrar": reg.id.to_hex(), "request": request}).to_string()
+        json!({"version": 2, "registrar": reg.id.to_hex(), "request": request}).to_string()
     };
 
     let cases: Vec<(String, u16, &str)> =
@@ -258,7 +297,7 @@ async fn bad_requests_refused_with_codes_and_no_state_change() {
         (body(""), 400, "invalid_length"),
         (body(&"00".repeat(REQUEST_LEN)), 422, "invalid_commitment"),
         (
-            json!({"version": 1, "registrar": reg.id.to_hex(), "request": good_hex, "extra": 1})
+            json!({"version": 2, "registrar": reg.id.to_hex(), "request": good_hex, "extra": 1})
                 .to_string(),
             400,
             "invalid_json",
@@ -269,7 +308,8 @@ async fn bad_requests_refused_with_codes_and_no_state_change() {
             "unsupported_version",
         ),
         (fresh_request(&other, None).to_json(), 422, "wrong_registrar"),
-        (fresh_request(&reg, Some(7)).to_json(), 409, "batch_mismatch"),
+        (fresh_request(&reg, Some(month.next())).to_json(), 409, "period_mismatch"),
+        (fresh_request(&reg, Some(Period(month.0 - 1))).to_json(), 409, "period_mismatch"),
         (" ".repeat(100_000), 413, "payload_too_large"),
     ];
     for (b, status, code) in cases {
@@ -302,10 +342,10 @@ async fn bad_requests_refused_with_codes_and_no_state_change() {
         Status::Rejected { .. }
     ));
     assert!(
-        client::admin_batches(&http, &svc.admin)
+        client::admin_periods(&http, &svc.admin)
             .await
             .unwrap()
-            .batches
+            .periods
             .is_empty()
     );
     assert_eq!(
@@ -322,7 +362,9 @@ async fn reject_close_and_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let reg = registrar(5);
     let dir = tmp.path().join("state");
-    let svc = start(&dir, &reg).await;
+    // The service starts "last month".
+    let (last, offset) = last_month();
+    let svc = start(&dir, &reg, offset).await;
     let http = reqwest::Client::new();
 
     // Reject with a reason; the declarant sees it; approval is then refused.
@@ -353,9 +395,9 @@ async fn reject_close_and_restart() {
     let (code, v) = post_raw(&http, &format!("{}/v1/requests", svc.public), r1.to_json()).await;
     assert_eq!((code, v["status"].as_str()), (200, Some("rejected")));
 
-    // Approve two into batch 1, close it: the entry is signed and the service moves on.
+    // Approve two in (what is then) the current month; it cannot be closed until it is over.
     for _ in 0..2 {
-        let r = fresh_request(&reg, Some(1));
+        let r = fresh_request(&reg, Some(last));
         let id = client::submit_request(&http, &svc.public, &r)
             .await
             .unwrap();
@@ -363,41 +405,74 @@ async fn reject_close_and_restart() {
             client::admin_approve(&http, &svc.admin, &id)
                 .await
                 .unwrap()
-                .batch,
-            1
+                .period,
+            last
         );
     }
-    let closed = client::admin_close(&http, &svc.admin, 1).await.unwrap();
-    assert_eq!((closed.batch, closed.size, closed.current_batch), (1, 2, 2));
-    let Entry::IssuanceBatch(b) = Entry::decode(&closed.entry_bytes().unwrap()).unwrap() else {
-        panic!("not a batch entry")
-    };
-    assert_eq!((b.registrar, b.batch, b.size), (reg.id, 1, 2));
-    assert_eq!(
-        (b.period_start, b.period_end),
-        (closed.period_start, closed.period_end)
-    );
-    let again = client::admin_close(&http, &svc.admin, 1).await.unwrap();
-    assert_eq!(
-        again.entry_bytes().unwrap().len(),
-        closed.entry_bytes().unwrap().len()
-    );
-
-    // Batch 1 is closed for new requests; a pending one now goes into batch 2.
-    let e = client::submit_request(&http, &svc.public, &fresh_request(&reg, Some(1)))
+    let e = client::admin_close(&http, &svc.admin, last)
         .await
         .unwrap_err();
-    assert_eq!((e.code(), e.status()), ("batch_closed", 409));
+    assert_eq!((e.code(), e.status()), ("period_not_over", 409));
+    let periods = client::admin_periods(&http, &svc.admin).await.unwrap();
+    assert_eq!(periods.current_period, last);
+    assert!(periods.to_close.is_empty());
+
+    // The month ends: it is listed to close, and closes with its signed entry.
+    svc.service.with_ledger(|l| l.set_clock_offset(0));
+    let month = last.next();
+    let periods = client::admin_periods(&http, &svc.admin).await.unwrap();
+    assert_eq!(periods.current_period, month);
+    assert_eq!(periods.to_close, [last]);
+    let closed = client::admin_close(&http, &svc.admin, last).await.unwrap();
+    assert_eq!((closed.period, closed.size), (last, 2));
+    let Entry::IssuancePeriod(b) = Entry::decode(&closed.entry_bytes().unwrap()).unwrap() else {
+        panic!("not an issuance-period entry")
+    };
+    assert_eq!((b.registrar, b.period, b.size), (reg.id, last, 2));
+    // Closing again: the same size and the same (deterministically signed) entry.
+    let again = client::admin_close(&http, &svc.admin, last).await.unwrap();
+    assert_eq!((again.period, again.size), (last, 2));
+    assert_eq!(again.entry, closed.entry);
+    assert!(
+        client::admin_periods(&http, &svc.admin)
+            .await
+            .unwrap()
+            .to_close
+            .is_empty()
+    );
+    // The raw answer has exactly these fields.
+    let (code, raw) = post_raw(
+        &http,
+        &format!("{}/admin/periods/{last}/close", svc.admin),
+        "",
+    )
+    .await;
+    assert_eq!(code, 200);
+    let keys: Vec<&String> = raw.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["entry", "period", "size"]);
+
+    // Last month takes no more requests; with the clock set back into it, approval finds it
+    // closed.
+    let e = client::submit_request(&http, &svc.public, &fresh_request(&reg, Some(last)))
+        .await
+        .unwrap_err();
+    assert_eq!((e.code(), e.status()), ("period_mismatch", 409));
     let queued = fresh_request(&reg, None);
     let qid = client::submit_request(&http, &svc.public, &queued)
         .await
         .unwrap();
+    svc.service.with_ledger(|l| l.set_clock_offset(offset));
+    let e = client::admin_approve(&http, &svc.admin, &qid)
+        .await
+        .unwrap_err();
+    assert_eq!((e.code(), e.status()), ("period_closed", 409));
     svc.stop().await;
 
-    // Restart: the queue, the rejection and the counts survive.
-    let svc = start(&dir, &reg).await;
+    // Restart (the clock right again): the queue, the rejection and the counts survive, and a
+    // pending request goes into the current month.
+    let svc = start(&dir, &reg, 0).await;
     let list = client::admin_list(&http, &svc.admin).await.unwrap();
-    assert_eq!(list.current_batch, 2);
+    assert_eq!(list.current_period, month);
     assert_eq!(list.pending.len(), 1);
     assert_eq!(list.pending[0].request_id, hex::encode(qid));
     assert!(matches!(
@@ -407,13 +482,14 @@ async fn reject_close_and_restart() {
     let r = client::admin_approve(&http, &svc.admin, &qid)
         .await
         .unwrap();
-    assert_eq!(r.batch, 2);
-    let batches = client::admin_batches(&http, &svc.admin).await.unwrap();
-    let summary: Vec<(u32, u32, bool)> = batches
-        .batches
+    assert_eq!(r.period, month);
+    let periods = client::admin_periods(&http, &svc.admin).await.unwrap();
+    let summary: Vec<(Period, u32, bool)> = periods
+        .periods
         .iter()
-        .map(|b| (b.batch, b.issued, b.closed))
+        .map(|p| (p.period, p.issued, p.closed))
         .collect();
-    assert_eq!(summary, [(1, 2, true), (2, 1, false)]);
+    assert_eq!(summary, [(last, 2, true), (month, 1, false)]);
+    assert!(periods.to_close.is_empty());
     svc.stop().await;
 }

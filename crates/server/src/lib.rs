@@ -19,7 +19,7 @@ pub mod witnessing;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use log::{Log, Receipt, SequencerOptions, SubmitError};
+pub use log::{EntryStatus, Log, Receipt, SequencerOptions, SubmitError};
 pub use witnessing::WitnessingOptions;
 
 /// Serves `log` on `listener` until `shutdown` resolves.

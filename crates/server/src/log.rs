@@ -49,6 +49,10 @@ pub struct SequencerOptions {
     pub max_batch: usize,
     /// Submissions beyond this many waiting are refused with 503.
     pub pool_capacity: usize,
+    /// Privacy-first logs: a round never starts sooner than this after the
+    /// previous one, even when `max_batch` entries wait, so every round mixes
+    /// everything submitted during at least this long (zero: no minimum).
+    pub min_round_interval: Duration,
 }
 
 impl Default for SequencerOptions {
@@ -57,8 +61,42 @@ impl Default for SequencerOptions {
             batch_interval: Duration::from_millis(1000),
             max_batch: 4096,
             pool_capacity: 65_536,
+            min_round_interval: Duration::ZERO,
         }
     }
+}
+
+/// How many refusals of asynchronously submitted entries are remembered for
+/// `GET /v1/entries/{hash}` (the oldest are forgotten first).
+const REMEMBERED_REFUSALS: usize = 65_536;
+
+/// Refusals, at sequencing, of entries accepted asynchronously.
+#[derive(Default)]
+struct Refusals {
+    by_hash: HashMap<EntryHash, Rejection>,
+    order: std::collections::VecDeque<EntryHash>,
+}
+
+/// Where a submission stands once admitted.
+enum Admission {
+    /// Already in the log.
+    Logged(Entry, EntryHash, Located),
+    /// Pooled (or joined to an identical entry in flight): the answer comes
+    /// when its round is committed.
+    Waiting(Entry, EntryHash, oneshot::Receiver<Outcome>),
+}
+
+/// What the log knows of an entry, by hash.
+#[derive(Debug)]
+pub enum EntryStatus {
+    /// In the log.
+    Logged(Located),
+    /// Accepted and waiting for its round (not durable: see `submit_async`).
+    Pending,
+    /// Accepted asynchronously, then refused in its round.
+    Refused(Rejection),
+    /// Unknown.
+    Unknown,
 }
 
 /// Errors opening or running the log.
@@ -181,6 +219,8 @@ pub struct Log {
     pub(crate) auditors: RwLock<Vec<String>>,
     /// Counters for operators (`GET /metrics`).
     pub metrics: crate::metrics::Metrics,
+    /// Refusals of asynchronously submitted entries, for look-ups.
+    refusals: Mutex<Refusals>,
     _lock: File,
 }
 
@@ -246,6 +286,7 @@ impl Log {
             cosigned: RwLock::new(None),
             auditors: RwLock::new(Vec::new()),
             metrics: Default::default(),
+            refusals: Mutex::new(Refusals::default()),
             _lock: lock_file,
         });
         let seq = Sequencer {
@@ -348,6 +389,80 @@ impl Log {
     }
 
     async fn submit_inner(self: &Arc<Self>, bytes: Vec<u8>) -> Result<Receipt, SubmitError> {
+        match self.admit(bytes).await? {
+            Admission::Logged(entry, hash, at) => self.receipt_for(&entry, &hash, at),
+            Admission::Waiting(entry, hash, rx) => {
+                let located = rx.await.map_err(|_| SubmitError::ShuttingDown)??;
+                self.receipt_for(&entry, &hash, located)
+            }
+        }
+    }
+
+    /// Submits an encoded entry without waiting for its round: every check a
+    /// synchronous submission gets happens before this returns, then the entry
+    /// is pooled and its hash returned. The answer is **not durable**: an
+    /// entry is acknowledged only by its receipt (`GET /v1/entries/{hash}`);
+    /// a restart before its round forgets it, and the submitter sends the
+    /// same bytes again (submissions are idempotent).
+    pub async fn submit_async(self: &Arc<Self>, bytes: Vec<u8>) -> Result<EntryHash, SubmitError> {
+        let admitted = self.admit(bytes).await;
+        match admitted {
+            Ok(Admission::Logged(_, hash, _)) => Ok(hash),
+            Ok(Admission::Waiting(_, hash, rx)) => {
+                let log = Arc::downgrade(self);
+                tokio::spawn(async move {
+                    // The round remembers the refusal for look-ups; count it here.
+                    if let Ok(Err(SubmitError::Rejected(r))) = rx.await
+                        && let Some(log) = log.upgrade()
+                    {
+                        log.metrics.rejected(r.code());
+                    }
+                });
+                Ok(hash)
+            }
+            Err(e) => {
+                match &e {
+                    SubmitError::Rejected(r) => self.metrics.rejected(r.code()),
+                    SubmitError::Overloaded => self.metrics.overloaded(),
+                    _ => {}
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn remember_refusal(&self, hash: EntryHash, r: Rejection) {
+        let mut refusals = lock(&self.refusals);
+        if refusals.by_hash.insert(hash, r).is_none() {
+            refusals.order.push_back(hash);
+        }
+        while refusals.order.len() > REMEMBERED_REFUSALS {
+            if let Some(old) = refusals.order.pop_front() {
+                refusals.by_hash.remove(&old);
+            }
+        }
+    }
+
+    /// What the log knows of the entry with this hash: logged, pending in
+    /// the pool, refused in its round (asynchronous submissions), or unknown.
+    pub fn status(&self, hash: &EntryHash) -> Result<EntryStatus, LogError> {
+        // Waiters first: a round updates SQLite before it answers (and, with
+        // witnesses, answers only once cosigned), so an entry that is not
+        // waiting is either in SQLite already or not in the log.
+        if lock(&self.pool).waiters.contains_key(hash) {
+            return Ok(EntryStatus::Pending);
+        }
+        if let Some(at) = self.locate(hash)? {
+            return Ok(EntryStatus::Logged(at));
+        }
+        if let Some(r) = lock(&self.refusals).by_hash.get(hash) {
+            return Ok(EntryStatus::Refused(r.clone()));
+        }
+        Ok(EntryStatus::Unknown)
+    }
+
+    /// Checks a submission and pools it (or finds it logged or in flight).
+    async fn admit(self: &Arc<Self>, bytes: Vec<u8>) -> Result<Admission, SubmitError> {
         let entry = Entry::decode(&bytes).map_err(Rejection::from)?;
         let hash = EntryHash::of(&bytes);
         // An identical entry still in flight (pooled, sequenced, or waiting for
@@ -361,8 +476,7 @@ impl Log {
             })
         };
         if let Some(rx) = joined {
-            let located = rx.await.map_err(|_| SubmitError::ShuttingDown)??;
-            return self.receipt_for(&entry, &hash, located);
+            return Ok(Admission::Waiting(entry, hash, rx));
         }
         // Only an entry the log may already hold needs the database: the rules
         // state knows every campaign-scoped entry in memory.
@@ -378,7 +492,7 @@ impl Log {
                 .with_db(|db| db.lookup_entry(&hash))
                 .map_err(internal)?
         {
-            return self.receipt_for(&entry, &hash, found);
+            return Ok(Admission::Logged(entry, hash, found));
         }
         // Cheap rules first, against the time the sequencer would stamp now.
         let now = self.with_state(|s| {
@@ -424,8 +538,7 @@ impl Log {
             }
             rx
         };
-        let located = rx.await.map_err(|_| SubmitError::ShuttingDown)??;
-        self.receipt_for(&entry, &hash, located)
+        Ok(Admission::Waiting(entry, hash, rx))
     }
 
     fn receipt_for(
@@ -629,6 +742,8 @@ fn sequencer_loop(
     options: SequencerOptions,
     mut seq: Sequencer,
 ) {
+    // A round starts no sooner than `min_round_interval` after the last one.
+    let mut earliest = Instant::now();
     loop {
         let batch = {
             let mut pool = lock(&pool);
@@ -638,18 +753,24 @@ fn sequencer_loop(
             if pool.queue.is_empty() && pool.shutdown {
                 return;
             }
-            let deadline = Instant::now() + options.batch_interval;
-            while pool.queue.len() < options.max_batch && !pool.shutdown {
+            let deadline = (Instant::now() + options.batch_interval).max(earliest);
+            while !pool.shutdown {
                 let now = Instant::now();
-                if now >= deadline {
+                if now >= deadline || (pool.queue.len() >= options.max_batch && now >= earliest) {
                     break;
                 }
+                let until = if pool.queue.len() >= options.max_batch {
+                    earliest
+                } else {
+                    deadline
+                };
                 pool = wake
-                    .wait_timeout(pool, deadline - now)
+                    .wait_timeout(pool, until.saturating_duration_since(now))
                     .unwrap_or_else(|e| e.into_inner())
                     .0;
             }
             let n = pool.queue.len().min(options.max_batch);
+            earliest = Instant::now() + options.min_round_interval;
             pool.queue.drain(..n).collect::<Vec<_>>()
         };
         // The log is only held while a round runs.
@@ -690,6 +811,7 @@ impl Log {
                         accepted.push(p);
                     }
                     Err(rejection) => {
+                        self.remember_refusal(p.hash, rejection.clone());
                         self.answer(&p.hash, || Err(SubmitError::Rejected(rejection.clone())));
                     }
                 }

@@ -43,13 +43,42 @@ impl Log {
     /// Starts collecting cosignatures for every checkpoint (call inside a
     /// Tokio runtime). The current checkpoint is witnessed at once.
     pub fn start_witnessing(self: &Arc<Self>, options: WitnessingOptions) {
+        self.start_witnessing_scheduled(options, None);
+    }
+
+    /// Like [`Log::start_witnessing`]; with `every`, cosigned checkpoints are
+    /// published (and receipts answered) only at fixed times — whole
+    /// multiples of `every` since the Unix epoch — rather than after each
+    /// round, so when a checkpoint and its cosignatures appear says nothing
+    /// about when its entries were submitted.
+    pub fn start_witnessing_scheduled(
+        self: &Arc<Self>,
+        options: WitnessingOptions,
+        every: Option<Duration>,
+    ) {
         let (tx, rx) = mpsc::unbounded_channel();
         *self.witness_tx.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
-        tokio::spawn(stage(Arc::clone(self), options, rx));
+        tokio::spawn(stage(Arc::clone(self), options, rx, every));
     }
 }
 
-async fn stage(log: Arc<Log>, options: WitnessingOptions, mut rx: mpsc::UnboundedReceiver<Round>) {
+/// How long until the next whole multiple of `every` since the Unix epoch.
+fn until_next_tick(every: Duration) -> Duration {
+    let every_ms = every.as_millis().max(1);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let wait = every_ms - now_ms % every_ms;
+    Duration::from_millis(u64::try_from(wait).unwrap_or(u64::MAX))
+}
+
+async fn stage(
+    log: Arc<Log>,
+    options: WitnessingOptions,
+    mut rx: mpsc::UnboundedReceiver<Round>,
+    every: Option<Duration>,
+) {
     let http = match reqwest::Client::builder().timeout(options.timeout).build() {
         Ok(h) => h,
         Err(e) => {
@@ -70,8 +99,36 @@ async fn stage(log: Arc<Log>, options: WitnessingOptions, mut rx: mpsc::Unbounde
         &[],
     )
     .await;
-    while let Some(first) = rx.recv().await {
-        let mut rounds = vec![first];
+    loop {
+        let mut rounds = Vec::new();
+        match every {
+            None => match rx.recv().await {
+                Some(first) => rounds.push(first),
+                None => return,
+            },
+            Some(every) => {
+                // Collect rounds until the next tick; a closed channel
+                // (shutdown) publishes what is waiting at once.
+                let tick = tokio::time::sleep(until_next_tick(every));
+                tokio::pin!(tick);
+                let mut closed = false;
+                while !closed {
+                    tokio::select! {
+                        () = &mut tick => break,
+                        r = rx.recv() => match r {
+                            Some(r) => rounds.push(r),
+                            None => closed = true,
+                        },
+                    }
+                }
+                if rounds.is_empty() {
+                    if closed {
+                        return;
+                    }
+                    continue;
+                }
+            }
+        }
         while let Ok(r) = rx.try_recv() {
             rounds.push(r);
         }

@@ -105,10 +105,7 @@ pub async fn run(a: Args) -> Result<()> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(a.concurrency)
         .build()?;
-    let client = LogClient {
-        base: client.base,
-        http,
-    };
+    let client = LogClient { http, ..client };
 
     // Set-up: a registrar and an open campaign.
     let keys = crate::keys::RegistrarKeys {

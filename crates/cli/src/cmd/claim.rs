@@ -32,7 +32,7 @@ pub enum Command {
         /// The challenge the verifier gave you (e.g. a case number and date).
         #[arg(long)]
         challenge: String,
-        /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address through `ALL_PROXY=socks5h://…`).
+        /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address, with `--proxy socks5h://127.0.0.1:9050`).
         #[arg(long)]
         server: String,
         #[command(flatten)]
@@ -40,6 +40,15 @@ pub enum Command {
         /// Where to write the bundle.
         #[arg(long, default_value = "declaration.claim")]
         out: PathBuf,
+        /// The log's public key; default: ask the server (trust on first use).
+        #[arg(long)]
+        log_key: Option<String>,
+        /// A C2SP tlog-policy file: require the campaign's and registrar's
+        /// checkpoints to carry its quorum of witness cosignatures.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        #[command(flatten)]
+        net: crate::client::NetArgs,
     },
     /// Verify a claim bundle offline and print what was declared, where and when.
     Verify {
@@ -170,28 +179,18 @@ pub fn verify_bundle(
     })
 }
 
-async fn fetch_logged(client: &LogClient, entry_hash: &str) -> Result<Logged> {
-    let v = client
-        .get_json(&format!("/v1/entries/{entry_hash}"))
-        .await?;
-    Ok(Logged {
-        entry: v["entry"]
-            .as_str()
-            .ok_or_else(|| anyhow!("no entry in the look-up"))?
-            .to_owned(),
-        proof: v["proof"]
-            .as_str()
-            .ok_or_else(|| anyhow!("no proof in the look-up"))?
-            .to_owned(),
-    })
-}
-
 /// Builds a claim bundle from a wallet.
+///
+/// Asks the log only what every declarant in the campaign asks (the
+/// campaign's entry and those of the registrars it accepts, by hash, with
+/// their proofs): the declaration and its receipt come from the wallet.
 pub async fn prove(
     client: &LogClient,
     wallet: &headcount_wallet::Wallet,
     campaign: CampaignId,
     challenge: &str,
+    log_key: &str,
+    policy: Option<&headcount_cosignature::Policy>,
 ) -> Result<ClaimBundle> {
     let receipt = wallet
         .receipts_for_campaign(&campaign.0)
@@ -218,16 +217,25 @@ pub async fn prove(
     if nym != decl.pseudonym {
         bail!("this wallet's credential did not make that declaration");
     }
-    let c = client
-        .get_json(&format!("/v1/campaigns/{campaign}"))
-        .await?;
-    let r = client
-        .get_json(&format!("/v1/registrars/{}", decl.registrar))
-        .await?;
+    let verified = client.verified_campaign(campaign, log_key, policy).await?;
+    let (_, registrar) = verified
+        .registrars
+        .iter()
+        .find(|(r, _)| r.id() == decl.registrar)
+        .ok_or_else(|| {
+            anyhow!(
+                "the declaration's registrar {} is not among the campaign's verified registrars",
+                decl.registrar
+            )
+        })?;
+    let logged = |l: &crate::client::LoggedEntry| Logged {
+        entry: hex::encode(&l.bytes),
+        proof: l.proof.clone(),
+    };
     Ok(ClaimBundle {
         format: FORMAT.into(),
-        campaign: fetch_logged(client, c["entry_hash"].as_str().unwrap_or_default()).await?,
-        registrar: fetch_logged(client, r["entry_hash"].as_str().unwrap_or_default()).await?,
+        campaign: logged(&verified.logged),
+        registrar: logged(registrar),
         declaration: Logged {
             entry: hex::encode(&receipt.entry),
             proof: receipt.tlog_proof.clone(),
@@ -271,12 +279,20 @@ pub async fn run(c: Command) -> Result<()> {
             server,
             wallet,
             out,
+            log_key,
+            policy,
+            net,
         } => {
             let campaign =
                 CampaignId::from_hex(&campaign).context("the campaign id is 64 hex digits")?;
+            let client = LogClient::for_declarant(&server, &net)?;
+            let policy = policy
+                .as_deref()
+                .map(crate::client::load_policy)
+                .transpose()?;
             let w = wallet.open()?;
-            let client = LogClient::new(&server);
-            let bundle = prove(&client, &w, campaign, &challenge).await?;
+            let key = client.log_key_or(log_key.as_deref()).await?;
+            let bundle = prove(&client, &w, campaign, &challenge, &key, policy.as_ref()).await?;
             std::fs::write(&out, serde_json::to_string_pretty(&bundle)?)?;
             println!(
                 "wrote {}: give it to the verifier together with nothing else",

@@ -16,7 +16,7 @@ use headcount_credentials::RegistrarPublicKey;
 use headcount_registrar::{CredentialRequest, CredentialResponse, RequestId, Status, client};
 use headcount_wallet::Wallet;
 
-use crate::client::LogClient;
+use crate::client::{LogClient, NetArgs};
 use crate::cmd::identity::WalletArgs;
 
 #[derive(clap::Subcommand)]
@@ -53,6 +53,8 @@ pub enum Command {
         /// How often to poll while waiting, in milliseconds.
         #[arg(long, default_value_t = 2000)]
         poll_interval_ms: u64,
+        #[command(flatten)]
+        net: NetArgs,
     },
     /// Finish a credential from the registrar's response file (offline issuance).
     ///
@@ -68,6 +70,8 @@ pub enum Command {
         /// The log server, where the registrar's public key is looked up.
         #[arg(long)]
         server: String,
+        #[command(flatten)]
+        net: NetArgs,
     },
     /// Poll a registrar service for this wallet's pending requests and finish those approved.
     ///
@@ -89,32 +93,26 @@ pub enum Command {
         /// How often to poll while waiting, in milliseconds.
         #[arg(long, default_value_t = 2000)]
         poll_interval_ms: u64,
+        #[command(flatten)]
+        net: NetArgs,
     },
 }
 
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .expect("a plain HTTP client builds")
+/// A client for the registrar service at `url` (through the proxy, as for the log).
+fn http(net: &NetArgs, url: &str) -> Result<reqwest::Client> {
+    net.client(url, Duration::from_secs(60))
 }
 
-/// The registrar's BBS public key, from the log; checks that the log's registrar is `rid`.
+/// The registrar's BBS public key, from its logged entry: the entry must hash
+/// to `rid` (so the key is the one the id names) and be in a signed checkpoint.
 async fn registrar_key(log: &LogClient, rid: RegistrarId) -> Result<(RegistrarPublicKey, String)> {
-    let v = log
-        .get_json(&format!("/v1/registrars/{rid}"))
-        .await
-        .with_context(|| format!("looking up registrar {rid} in the log"))?;
-    if v["id"].as_str() != Some(rid.to_hex().as_str()) {
-        bail!("the log answered with another registrar than {rid}");
-    }
-    let bbs = v["bbs_key"]
-        .as_str()
-        .ok_or_else(|| anyhow!("the log's registrar record has no bbs_key"))?;
-    let bytes = hex::decode(bbs).context("the registrar's bbs_key is not hex")?;
-    let pk = RegistrarPublicKey::from_bytes(&bytes)
+    // The registrar id, given by the declarant, is what authenticates the key;
+    // the log key here only proves the entry was logged (trust on first use).
+    let key = log.log_key().await?;
+    let (r, _) = log.verified_registrar(rid, &key, None).await?;
+    let pk = RegistrarPublicKey::from_bytes(&r.bbs_key)
         .map_err(|e| anyhow!("the registrar's BBS key is invalid: {e}"))?;
-    Ok((pk, v["name"].as_str().unwrap_or_default().to_owned()))
+    Ok((pk, r.name))
 }
 
 /// Turns a response into a credential in the wallet, and saves it.
@@ -205,7 +203,15 @@ pub async fn run(c: Command) -> Result<()> {
             wait,
             server,
             poll_interval_ms,
+            net,
         } => {
+            // Refuse an unsafe route before anything is saved or sent.
+            if let Some(u) = &registrar_url {
+                net.route(u)?;
+            }
+            if let Some(s) = &server {
+                net.route(s)?;
+            }
             let rid = RegistrarId::from_hex(registrar.trim())
                 .ok_or_else(|| anyhow!("{registrar:?} is not a registrar id (64 hex digits)"))?;
             let mut w = wallet.open()?;
@@ -226,7 +232,7 @@ pub async fn run(c: Command) -> Result<()> {
                 return Ok(());
             }
             let url = registrar_url.expect("clap: --out or --registrar-url");
-            let http = http();
+            let http = http(&net, &url)?;
             client::submit_request(&http, &url, &doc)
                 .await
                 .map_err(|e| {
@@ -237,7 +243,8 @@ pub async fn run(c: Command) -> Result<()> {
                 println!("run `headcount credential status` later to finish it");
                 return Ok(());
             }
-            let log = LogClient::new(&server.expect("clap: --wait requires --server"));
+            let log =
+                LogClient::for_declarant(&server.expect("clap: --wait requires --server"), &net)?;
             loop {
                 match poll_one(&mut w, &log, &http, &url, &id).await? {
                     Polled::Done => return Ok(()),
@@ -252,7 +259,9 @@ pub async fn run(c: Command) -> Result<()> {
             wallet,
             response,
             server,
+            net,
         } => {
+            let log = LogClient::for_declarant(&server, &net)?;
             let bytes = std::fs::read(&response)
                 .with_context(|| format!("reading {}", response.display()))?;
             if bytes.len() > headcount_registrar::wire::MAX_WIRE_LEN {
@@ -261,7 +270,7 @@ pub async fn run(c: Command) -> Result<()> {
             let resp = CredentialResponse::from_json(&bytes)
                 .map_err(|e| anyhow!("{}: {e} ({})", response.display(), e.code()))?;
             let mut w = wallet.open()?;
-            finish(&mut w, &LogClient::new(&server), &resp).await?;
+            finish(&mut w, &log, &resp).await?;
         }
         Command::Status {
             wallet,
@@ -269,10 +278,11 @@ pub async fn run(c: Command) -> Result<()> {
             server,
             wait,
             poll_interval_ms,
+            net,
         } => {
+            let log = LogClient::for_declarant(&server, &net)?;
+            let http = http(&net, &registrar_url)?;
             let mut w = wallet.open()?;
-            let log = LogClient::new(&server);
-            let http = http();
             let mut ids: Vec<RequestId> =
                 w.pending_issuances().iter().map(|p| p.request_id).collect();
             if ids.is_empty() {

@@ -10,12 +10,14 @@ use headcount_wallet::{
 };
 use sha2::Digest;
 
-use crate::client::{LogClient, Receipt, Submitted, check_witnessed, verify_receipt};
+use crate::client::{
+    LogClient, Receipt, Submitted, VerifiedCampaign, check_witnessed, verify_receipt,
+};
 use crate::cmd::identity::WalletArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address through `ALL_PROXY=socks5h://…`).
+    /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address, with `--proxy socks5h://127.0.0.1:9050`).
     #[arg(long)]
     pub server: String,
     /// Campaign id.
@@ -38,11 +40,15 @@ pub struct Args {
     /// carry that quorum of witness cosignatures.
     #[arg(long)]
     pub policy: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub net: crate::client::NetArgs,
+    #[command(flatten)]
+    pub submission: SubmissionArgs,
 }
 
 #[derive(clap::Args)]
 pub struct WithdrawArgs {
-    /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address through `ALL_PROXY=socks5h://…`).
+    /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address, with `--proxy socks5h://127.0.0.1:9050`).
     #[arg(long)]
     pub server: String,
     /// Campaign id.
@@ -56,6 +62,51 @@ pub struct WithdrawArgs {
     /// carry that quorum of witness cosignatures.
     #[arg(long)]
     pub policy: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub net: crate::client::NetArgs,
+    #[command(flatten)]
+    pub submission: SubmissionArgs,
+}
+
+/// How an entry is submitted: wait for the receipt, or (`--async`) be
+/// accepted at once and fetch the receipt later.
+#[derive(clap::Args, Clone, Copy, Debug)]
+pub struct SubmissionArgs {
+    /// Asynchronous submission: the log accepts the entry at once and
+    /// sequences it in a later round; the receipt is fetched after a random
+    /// delay (over a fresh Tor circuit when a proxy is used), so the moment you
+    /// connect does not tell which round, and so which entry, was yours.
+    #[arg(long = "async")]
+    pub asynchronous: bool,
+    /// With `--async`: the shortest wait before fetching the receipt, in seconds
+    /// (Tor reuses a circuit for about 10 minutes).
+    #[arg(long, default_value_t = 660, requires = "asynchronous")]
+    pub receipt_after: u64,
+    /// With `--async`: the longest wait before fetching the receipt, in seconds.
+    #[arg(long, default_value_t = 1800, requires = "asynchronous")]
+    pub receipt_within: u64,
+}
+
+impl SubmissionArgs {
+    /// Synchronous submission (wait for the receipt).
+    pub const SYNC: SubmissionArgs = SubmissionArgs {
+        asynchronous: false,
+        receipt_after: 0,
+        receipt_within: 0,
+    };
+
+    /// Submits `bytes` and returns its receipt, synchronously or not.
+    pub async fn submit(&self, client: &LogClient, bytes: &[u8]) -> Result<Receipt> {
+        if self.asynchronous {
+            let delay = crate::client::ReceiptDelay {
+                min_s: self.receipt_after,
+                max_s: self.receipt_within,
+            };
+            client.submit_async_ok(bytes, delay).await
+        } else {
+            client.submit_ok(bytes).await
+        }
+    }
 }
 
 /// Builds an unverified declaration with the campaign's proof of work.
@@ -78,33 +129,23 @@ pub fn unverified_entry(
         .1)
 }
 
-/// A credential in the wallet from a registrar the campaign accepts.
+/// A credential in the wallet from a registrar the (verified) campaign
+/// accepts, whose key is the one that registrar's logged entry names.
 pub fn pick_credential<'a>(
     wallet: &'a Wallet,
-    campaign: &serde_json::Value,
+    campaign: &VerifiedCampaign,
 ) -> Result<&'a StoredCredential> {
-    let accepted: Vec<String> = campaign["registrars"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
     wallet
         .credentials()
         .iter()
-        .find(|c| accepted.contains(&hex::encode(c.registrar_id())))
+        .find(|c| {
+            campaign.registrars.iter().any(|(r, _)| {
+                r.id().0 == c.registrar_id() && r.bbs_key == c.registrar_public_key().to_bytes()
+            })
+        })
         .ok_or_else(|| {
             anyhow!("no credential in this wallet is from a registrar this campaign accepts")
         })
-}
-
-async fn log_key(client: &LogClient, given: Option<String>) -> Result<String> {
-    match given {
-        Some(k) => Ok(k),
-        None => client.log_key().await,
-    }
 }
 
 /// The credential behind this wallet's latest declaration or withdrawal in the campaign (the
@@ -112,7 +153,7 @@ async fn log_key(client: &LogClient, given: Option<String>) -> Result<String> {
 pub fn credential_for<'a>(
     wallet: &'a Wallet,
     campaign: CampaignId,
-    campaign_json: &serde_json::Value,
+    verified: &VerifiedCampaign,
 ) -> Result<&'a StoredCredential> {
     let latest = wallet
         .receipts_for_campaign(&campaign.0)
@@ -129,7 +170,7 @@ pub fn credential_for<'a>(
             .find(|c| c.registrar_id() == r.0 && c.period() == p)
     }) {
         Some(c) => Ok(c),
-        None => pick_credential(wallet, campaign_json),
+        None => pick_credential(wallet, verified),
     }
 }
 
@@ -140,14 +181,11 @@ pub fn credential_for<'a>(
 pub async fn check_anonymity_set(
     client: &LogClient,
     credential: &StoredCredential,
-    campaign_json: &serde_json::Value,
+    campaign: &VerifiedCampaign,
 ) -> Result<u32> {
     let rid = hex::encode(credential.registrar_id());
     let period = credential.period();
-    let need = campaign_json["min_anonymity"]
-        .as_u64()
-        .map_or(MIN_ANONYMITY, |n| n.min(u64::from(u32::MAX)) as u32)
-        .max(MIN_ANONYMITY);
+    let need = campaign.campaign.min_anonymity.max(MIN_ANONYMITY);
     let r = client.get_json(&format!("/v1/registrars/{rid}")).await?;
     let logged = r["periods"]
         .as_array()
@@ -192,9 +230,16 @@ pub async fn submit_pending(
     campaign: CampaignId,
     kind: ReceiptKind,
     bytes: &[u8],
+    submission: SubmissionArgs,
 ) -> Result<Outcome> {
     let hash: [u8; 32] = sha2::Sha256::digest(bytes).into();
     let result = async {
+        if submission.asynchronous {
+            // Accepted at once; the receipt is fetched later. Any failure keeps the entry
+            // pending: the next run resubmits the same bytes and the log answers with its
+            // receipt or its refusal.
+            return Ok(Ok(submission.submit(client, bytes).await?));
+        }
         for _ in 0..30 {
             match client.submit(bytes).await? {
                 Submitted::Accepted(r) => return Ok(Ok(r)),
@@ -254,7 +299,9 @@ async fn resume_pending(
         .collect();
     for (kind, bytes) in pending {
         eprintln!("resubmitting an entry this wallet made earlier and has no receipt for…");
-        match submit_pending(client, key, wallet, campaign, kind, &bytes).await? {
+        match submit_pending(client, key, wallet, campaign, kind, &bytes, SubmissionArgs::SYNC)
+            .await?
+        {
             Outcome::Logged(r) => eprintln!("  logged at index {}", r.leaf_index),
             Outcome::Refused(why) => eprintln!("  the log refused it: {why}"),
         }
@@ -270,14 +317,15 @@ pub async fn make_and_submit(
     key: &str,
     wallet: &mut Wallet,
     campaign: CampaignId,
-    campaign_json: &serde_json::Value,
+    verified: &VerifiedCampaign,
     kind: ReceiptKind,
     alias: String,
     message: String,
+    submission: SubmissionArgs,
 ) -> Result<Receipt> {
     resume_pending(client, key, wallet, campaign).await?;
-    let cred = credential_for(wallet, campaign, campaign_json)?;
-    check_anonymity_set(client, cred, campaign_json).await?;
+    let cred = credential_for(wallet, campaign, verified)?;
+    check_anonymity_set(client, cred, verified).await?;
     let (pk, credential) = (*cred.registrar_public_key(), cred.credential().clone());
     let predecessor = wallet
         .latest_entry(&campaign.0)
@@ -308,7 +356,7 @@ pub async fn make_and_submit(
         entry: bytes.clone(),
     });
     wallet.save()?;
-    match submit_pending(client, key, wallet, campaign, kind, &bytes).await? {
+    match submit_pending(client, key, wallet, campaign, kind, &bytes, submission).await? {
         Outcome::Logged(r) => Ok(r),
         Outcome::Refused(why) => bail!("the log refused the entry: {why}"),
     }
@@ -316,12 +364,18 @@ pub async fn make_and_submit(
 
 pub async fn run(a: Args) -> Result<()> {
     let campaign = CampaignId::from_hex(&a.campaign).context("the campaign id is 64 hex digits")?;
-    let client = LogClient::new(&a.server);
+    let client = LogClient::for_declarant(&a.server, &a.net)?;
+    let policy = a
+        .policy
+        .as_deref()
+        .map(crate::client::load_policy)
+        .transpose()?;
+    let key = client.log_key_or(a.log_key.as_deref()).await?;
     let c = client
-        .get_json(&format!("/v1/campaigns/{campaign}"))
+        .verified_campaign(campaign, &key, policy.as_ref())
         .await?;
     if a.unverified {
-        let difficulty = c["unverified_difficulty"].as_u64().unwrap_or(0) as u8;
+        let difficulty = c.campaign.unverified_difficulty;
         if difficulty == 0 {
             bail!("this campaign does not accept unverified declarations");
         }
@@ -331,8 +385,7 @@ pub async fn run(a: Args) -> Result<()> {
             unverified_entry(campaign, &alias, &message, difficulty)
         })
         .await??;
-        let receipt = client.submit_ok(&bytes).await?;
-        let key = log_key(&client, a.log_key).await?;
+        let receipt = a.submission.submit(&client, &bytes).await?;
         let cp = verify_receipt(&bytes, &receipt, &key)?;
         if let Some(p) = &a.policy {
             check_witnessed(&receipt, &key, p)?;
@@ -344,7 +397,6 @@ pub async fn run(a: Args) -> Result<()> {
         return Ok(());
     }
     let mut wallet = a.wallet.open()?;
-    let key = log_key(&client, a.log_key).await?;
     let receipt = make_and_submit(
         &client,
         &key,
@@ -354,6 +406,7 @@ pub async fn run(a: Args) -> Result<()> {
         ReceiptKind::Declaration,
         a.alias.clone(),
         a.message.clone(),
+        a.submission,
     )
     .await?;
     if let Some(p) = &a.policy {
@@ -368,12 +421,17 @@ pub async fn run(a: Args) -> Result<()> {
 
 pub async fn withdraw(a: WithdrawArgs) -> Result<()> {
     let campaign = CampaignId::from_hex(&a.campaign).context("the campaign id is 64 hex digits")?;
-    let client = LogClient::new(&a.server);
+    let client = LogClient::for_declarant(&a.server, &a.net)?;
+    let policy = a
+        .policy
+        .as_deref()
+        .map(crate::client::load_policy)
+        .transpose()?;
+    let key = client.log_key_or(a.log_key.as_deref()).await?;
     let c = client
-        .get_json(&format!("/v1/campaigns/{campaign}"))
+        .verified_campaign(campaign, &key, policy.as_ref())
         .await?;
     let mut wallet = a.wallet.open()?;
-    let key = log_key(&client, a.log_key).await?;
     let receipt = make_and_submit(
         &client,
         &key,
@@ -383,6 +441,7 @@ pub async fn withdraw(a: WithdrawArgs) -> Result<()> {
         ReceiptKind::Withdrawal,
         String::new(),
         String::new(),
+        a.submission,
     )
     .await?;
     if let Some(p) = &a.policy {

@@ -406,18 +406,24 @@ pub async fn run(a: Args) -> Result<()> {
     // Before declaring, her software checks the month is logged with at least
     // the campaign's minimum anonymity set, stores the entry (a retry resubmits
     // the same bytes), and names her previous entry in the campaign (none).
-    let c1_json = client.get_json(&format!("/v1/campaigns/{c1}")).await?;
+    let c1_verified = client.verified_campaign(c1, &log_key, Some(&policy)).await?;
     let anonymity =
-        declare::check_anonymity_set(&client, &wallet.credentials()[0], &c1_json).await?;
+        declare::check_anonymity_set(&client, &wallet.credentials()[0], &c1_verified).await?;
     let receipt = declare::make_and_submit(
         &client,
         &log_key,
         &mut wallet,
         c1,
-        &c1_json,
+        &c1_verified,
         headcount_wallet::ReceiptKind::Declaration,
         "Mei".into(),
         "Please let him stay. 请让他留下。".into(),
+        // Asynchronous: accepted at once, receipt fetched after a random delay.
+        declare::SubmissionArgs {
+            asynchronous: true,
+            receipt_after: 0,
+            receipt_within: 2,
+        },
     )
     .await?;
     println!(
@@ -427,7 +433,8 @@ pub async fn run(a: Args) -> Result<()> {
         receipt.leaf_index
     );
     let challenge = "UNHCR Hong Kong, case 2026-HK-0412, interview of 29 November 2026";
-    let bundle = crate::cmd::claim::prove(&client, &wallet, c1, challenge).await?;
+    let bundle =
+        crate::cmd::claim::prove(&client, &wallet, c1, challenge, &log_key, Some(&policy)).await?;
     let claim_file = wallet_dir.join("mei.claim");
     std::fs::write(&claim_file, serde_json::to_string_pretty(&bundle)?)?;
     let verified = crate::cmd::claim::verify_bundle(&bundle, challenge, &log_key)?;
@@ -443,7 +450,8 @@ pub async fn run(a: Args) -> Result<()> {
     if replay.is_ok() {
         bail!("a claim verified for the wrong challenge");
     }
-    let (kept, lost) = crate::cmd::identity::check_receipts(&client, &wallet, &log_key).await?;
+    let (kept, lost) =
+        crate::cmd::identity::check_receipts(&client, &wallet, &log_key, Some(&policy)).await?;
     println!(
         "                 her wallet's receipts are still in the log: {kept} verified, {lost} missing"
     );

@@ -24,7 +24,8 @@ pub enum Command {
     /// Check that every declaration and withdrawal this wallet made is still
     /// in the log: each receipt's checkpoint must be consistent with the
     /// log's current one, and the entry included in it. A log that dropped
-    /// or rewrote one of your entries fails this check.
+    /// or rewrote one of your entries fails this check. Nothing it asks the
+    /// server depends on which entries are yours.
     Check {
         #[command(flatten)]
         wallet: WalletArgs,
@@ -34,6 +35,14 @@ pub enum Command {
         /// The log's public key (signed-note form).
         #[arg(long)]
         log_key: String,
+        /// A C2SP tlog-policy file: receipts whose checkpoints carry its
+        /// quorum of witness cosignatures are checked with the log's current
+        /// (cosigned) checkpoint alone; otherwise the whole tree's hash tiles
+        /// are fetched. Either way, nothing asked depends on your entries.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        #[command(flatten)]
+        net: crate::client::NetArgs,
     },
 }
 
@@ -78,10 +87,16 @@ pub async fn run(c: Command) -> Result<()> {
             wallet,
             server,
             log_key,
+            policy,
+            net,
         } => {
+            let client = crate::client::LogClient::for_declarant(&server, &net)?;
+            let policy = policy
+                .as_deref()
+                .map(crate::client::load_policy)
+                .transpose()?;
             let w = wallet.open()?;
-            let client = crate::client::LogClient::new(&server);
-            let (ok, bad) = check_receipts(&client, &w, &log_key).await?;
+            let (ok, bad) = check_receipts(&client, &w, &log_key, policy.as_ref()).await?;
             println!(
                 "{ok} receipts still in the log{}",
                 if bad > 0 {
@@ -147,86 +162,118 @@ pub async fn run(c: Command) -> Result<()> {
 
 /// Checks every receipt in the wallet against the log's current checkpoint:
 /// (receipts still in the log, receipts that are not).
+///
+/// No request depends on which leaves are this wallet's. With a witness
+/// `policy`, only `/checkpoint` is fetched: a receipt whose checkpoint carries
+/// the quorum, and a current checkpoint with the quorum at least as large,
+/// prove the entry is still in the log, because witnesses cosign only
+/// consistent extensions of what they cosigned before. Otherwise (and for a
+/// receipt without the quorum) every hash tile of the current tree is
+/// fetched — the same set for everyone at that size — checked against the
+/// signed checkpoint, and the proofs are computed here.
 pub async fn check_receipts(
     client: &crate::client::LogClient,
     wallet: &Wallet,
     log_key: &str,
+    policy: Option<&headcount_cosignature::Policy>,
 ) -> Result<(usize, usize)> {
-    use base64::Engine;
     use headcount_tlog::{
-        Hash, LeafIndex, LogVerifier, TlogProof, TreeSize, leaf_hash, verify_consistency,
-        verify_inclusion,
+        LeafIndex, LogVerifier, MemoryTiles, TlogProof, consistency_proof, inclusion_proof,
+        leaf_hash, verify_consistency, verify_inclusion,
     };
     let verifier = LogVerifier::from_vkey(log_key).context("parsing the log key")?;
-    let note = client
-        .http
-        .get(format!("{}/checkpoint", client.base))
-        .send()
-        .await?
-        .bytes()
-        .await?;
-    let latest = verifier
-        .verify(&note)
-        .context("the log's current checkpoint")?;
-    let hashes = |v: &serde_json::Value| -> Result<Vec<Hash>> {
-        v["proof"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|h| h.as_str()).collect::<Vec<_>>())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|h| {
-                let b = base64::engine::general_purpose::STANDARD.decode(h)?;
-                Ok(Hash(b.try_into().map_err(|_| {
-                    anyhow::anyhow!("a proof hash is 32 bytes")
-                })?))
-            })
-            .collect()
+    let (note, latest) = client.checkpoint(log_key).await?;
+    let cosigner = headcount_cosignature::LogVerifier::from_vkey(log_key)
+        .map_err(|e| anyhow::anyhow!("the log key: {e}"))?;
+    let latest_witnessed = match policy {
+        Some(p) => match p.check_with_log(&note, &cosigner) {
+            Ok(_) => true,
+            Err(e) => {
+                println!(
+                    "the log's current checkpoint does not satisfy the witness policy ({e}); checking against the whole tree instead"
+                );
+                false
+            }
+        },
+        None => false,
     };
-    let (mut ok, mut bad) = (0, 0);
+    // Without witnesses the whole tree is fetched whatever the wallet holds
+    // (even nothing), so the requests are the same for every wallet.
+    let mut tiles: Option<MemoryTiles> = if latest_witnessed {
+        None
+    } else {
+        Some(client.hash_tiles(latest.size, latest.root).await?)
+    };
+    let (mut ok, mut bad, mut by_witnesses) = (0, 0, 0);
     for r in wallet.receipts() {
-        let result: Result<()> = async {
+        let result: Result<bool> = async {
             let proof = TlogProof::parse(r.tlog_proof.as_bytes())?;
-            let then = verifier.verify(&proof.checkpoint)?;
             let mut leaf = proof.extra.clone().unwrap_or_default();
             leaf.extend_from_slice(&r.entry);
-            if then.size.0 != latest.size.0 {
-                let c = client
-                    .get_json(&format!(
-                        "/v1/proof/consistency?old_size={}&tree_size={}",
-                        then.size.0, latest.size.0
-                    ))
-                    .await?;
-                verify_consistency(then.size, then.root, latest.size, latest.root, &hashes(&c)?)
-                    .map_err(|_| {
-                        anyhow::anyhow!(
-                            "the log's current tree does not extend the receipt's checkpoint"
-                        )
-                    })?;
+            let lh = leaf_hash(&leaf);
+            // The receipt itself: the entry is in the receipt's signed checkpoint.
+            let then = proof
+                .verify(lh, &verifier)
+                .map_err(|e| anyhow::anyhow!("the receipt does not verify: {e}"))?;
+            if proof.index.0 != r.leaf_index {
+                anyhow::bail!("the receipt's index disagrees with its proof");
             }
-            let i = client
-                .get_json(&format!(
-                    "/v1/proof/inclusion?index={}&tree_size={}",
-                    r.leaf_index, latest.size.0
-                ))
-                .await?;
-            verify_inclusion(
-                leaf_hash(&leaf),
-                LeafIndex(r.leaf_index),
-                TreeSize(latest.size.0),
-                latest.root,
-                &hashes(&i)?,
-            )
-            .map_err(|_| anyhow::anyhow!("the entry is not at its index in the current tree"))?;
-            Ok(())
+            if then.size.0 > latest.size.0 {
+                anyhow::bail!(
+                    "the log's current tree ({}) is smaller than the receipt's ({}): the log was rolled back",
+                    latest.size.0,
+                    then.size.0
+                );
+            }
+            if then.size.0 == latest.size.0 && then.root != latest.root {
+                anyhow::bail!("the log's current tree differs from the receipt's at the same size: a fork");
+            }
+            if latest_witnessed
+                && let Some(p) = policy
+                && p.check_with_log(&proof.checkpoint, &cosigner).is_ok()
+            {
+                // Both checkpoints carry the quorum; the witnesses cosigned
+                // only consistent extensions, so the entry is still there.
+                return Ok(true);
+            }
+            if tiles.is_none() {
+                tiles = Some(client.hash_tiles(latest.size, latest.root).await?);
+            }
+            let t = tiles.as_ref().expect("fetched above");
+            let c = consistency_proof(t, then.size, latest.size, latest.root)?;
+            verify_consistency(then.size, then.root, latest.size, latest.root, &c).map_err(
+                |_| anyhow::anyhow!("the log's current tree does not extend the receipt's checkpoint"),
+            )?;
+            let i = inclusion_proof(t, latest.size, latest.root, LeafIndex(r.leaf_index))?;
+            verify_inclusion(lh, LeafIndex(r.leaf_index), latest.size, latest.root, &i)
+                .map_err(|_| anyhow::anyhow!("the entry is not at its index in the current tree"))?;
+            Ok(false)
         }
         .await;
         match result {
-            Ok(()) => ok += 1,
+            Ok(witnessed) => {
+                ok += 1;
+                if witnessed {
+                    by_witnesses += 1;
+                }
+            }
             Err(e) => {
                 bad += 1;
                 println!("receipt for leaf {} ({:?}): {e:#}", r.leaf_index, r.kind);
             }
         }
+    }
+    if by_witnesses > 0 {
+        println!(
+            "{by_witnesses} receipts checked by witness cosignatures: their checkpoints and the current one (size {}) carry the policy's quorum, and witnesses cosign only consistent extensions",
+            latest.size.0
+        );
+    }
+    if tiles.is_some() {
+        println!(
+            "checked against the whole tree of size {} (every hash tile fetched, as anyone would)",
+            latest.size.0
+        );
     }
     Ok((ok, bad))
 }

@@ -82,7 +82,7 @@ pub fn open_log(data: &Path, config: &ServerConfig) -> Result<(Arc<Log>, Sequenc
             "witnessing: {} witnesses in the policy",
             w.policy.witnesses().len()
         );
-        log.start_witnessing(w);
+        log.start_witnessing_scheduled(w, config.checkpoint_schedule());
     }
     Ok((log, options))
 }

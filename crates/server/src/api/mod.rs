@@ -27,6 +27,7 @@ pub const MAX_BODY: usize = headcount_core::entry::MAX_ENTRY_LEN;
 pub fn router(log: Arc<Log>) -> Router {
     Router::new()
         .route("/v1/entries", post(submit::submit))
+        .route("/v1/entries/async", post(submit::submit_async))
         .route("/v1/entries/{hash}", get(read::entry_receipt))
         .route("/v1/log", get(read::log_info))
         .route("/v1/campaigns", get(read::campaigns))

@@ -309,16 +309,31 @@ pub async fn registrar(
     ))
 }
 
+/// `GET /v1/entries/{hash}`: 200 with the receipt; 202 while an entry
+/// accepted asynchronously waits for its round; 422 with the rejection code
+/// if its round refused it; 404 if the log does not know it.
 pub async fn entry_receipt(
     State(log): State<Arc<Log>>,
     Path(hash): Path<String>,
-) -> Result<Json<Receipt>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let hash = EntryHash::from_hex(&hash)
         .ok_or_else(|| ApiError::bad_request("bad_id", "an entry hash is 64 hex digits"))?;
-    let at = log
-        .locate(&hash)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found("no such entry"))?;
+    let at = match log.status(&hash).map_err(ApiError::internal)? {
+        crate::log::EntryStatus::Logged(at) => at,
+        crate::log::EntryStatus::Pending => {
+            return Ok((
+                axum::http::StatusCode::ACCEPTED,
+                Json(super::submit::Pending {
+                    entry_hash: hash,
+                    status: "pending",
+                }),
+            )
+                .into_response());
+        }
+        crate::log::EntryStatus::Refused(r) => return Err(r.into()),
+        crate::log::EntryStatus::Unknown => return Err(ApiError::not_found("no such entry")),
+    };
     let (proof, size) = log.tlog_proof(at).map_err(ApiError::internal)?;
     // The entry itself, to name its type and compute the leaf hash.
     let bundle_entry = read_entry(&log, at.index, log.committed().size)?;
@@ -336,7 +351,8 @@ pub async fn entry_receipt(
         leaf_hash: hex::encode(headcount_tlog::leaf_hash(&leaf.encode()).0),
         proof: proof.to_text(),
         entry: Some(hex::encode(&leaf.entry)),
-    }))
+    })
+    .into_response())
 }
 
 /// The entry bytes of leaf `index` in a tree of `size`.

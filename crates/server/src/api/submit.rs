@@ -1,5 +1,10 @@
 //! `POST /v1/entries`: the body is one encoded entry (`application/octet-stream`).
 //! Answers only once the entry is in a signed checkpoint, with its receipt.
+//!
+//! `POST /v1/entries/async`: the same checks, then 202 with the entry hash at
+//! once; the receipt is fetched later with `GET /v1/entries/{hash}`. A 202 is
+//! not an acknowledgement: only a receipt is (a restart before the entry's
+//! round forgets it; the submitter sends the same bytes again).
 
 use std::sync::Arc;
 
@@ -11,7 +16,7 @@ use axum::http::StatusCode;
 use super::{ApiError, MAX_BODY};
 use crate::log::{Log, Receipt};
 
-pub async fn submit(State(log): State<Arc<Log>>, body: Body) -> Result<Json<Receipt>, ApiError> {
+async fn body_bytes(body: Body) -> Result<Vec<u8>, ApiError> {
     let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -19,6 +24,33 @@ pub async fn submit(State(log): State<Arc<Log>>, body: Body) -> Result<Json<Rece
             format!("an entry is at most {MAX_BODY} bytes"),
         )
     })?;
-    let receipt = log.submit(bytes.to_vec()).await?;
+    Ok(bytes.to_vec())
+}
+
+pub async fn submit(State(log): State<Arc<Log>>, body: Body) -> Result<Json<Receipt>, ApiError> {
+    let receipt = log.submit(body_bytes(body).await?).await?;
     Ok(Json(receipt))
+}
+
+/// The answer to an asynchronous submission, and to a look-up of an entry
+/// still waiting for its round.
+#[derive(serde::Serialize)]
+pub struct Pending {
+    pub entry_hash: headcount_core::EntryHash,
+    /// Always `"pending"`.
+    pub status: &'static str,
+}
+
+pub async fn submit_async(
+    State(log): State<Arc<Log>>,
+    body: Body,
+) -> Result<(StatusCode, Json<Pending>), ApiError> {
+    let entry_hash = log.submit_async(body_bytes(body).await?).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Pending {
+            entry_hash,
+            status: "pending",
+        }),
+    ))
 }
