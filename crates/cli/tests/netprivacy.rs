@@ -40,6 +40,11 @@ fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     ] {
         c.env_remove(v);
     }
+    // Credentials are issued 40 days in the past (the registrar's ledger and the wallet's month
+    // check honour this), so that their month is over and can be logged now.
+    if args.get(1) != Some(&"close-period") {
+        c.env("HEADCOUNT_CLOCK_OFFSET", (-40 * 86_400).to_string());
+    }
     for (k, v) in env {
         c.env(k, v);
     }
@@ -274,12 +279,38 @@ impl World {
         }
     }
 
-    /// Closes batch 1 (logs its size), so credentials in it can declare.
+    /// Issues 99 more credentials in the month of the first (to reach the minimum anonymity
+    /// set of 100), then closes that month and logs its size, so its credentials can declare.
     fn close_batch(&self) {
-        ok(&[
+        let rid = headcount_core::RegistrarId::from_hex(
+            std::fs::read_to_string(self.p("keys/registrar.id"))
+                .unwrap()
+                .trim(),
+        )
+        .unwrap();
+        for i in 0..99 {
+            let nym = headcount_credentials::NymSecret::generate(&mut rand::rngs::OsRng);
+            let (req, _) =
+                headcount_credentials::request_credential(&nym, &mut rand::rngs::OsRng).unwrap();
+            let doc = headcount_registrar::CredentialRequest::new(rid, None, req);
+            let path = self.p(&format!("more-{i}.json"));
+            std::fs::write(&path, doc.to_json()).unwrap();
+            ok(&[
+                "registrar",
+                "issue",
+                "--key",
+                &self.p("keys/registrar.key"),
+                "--state",
+                &self.p("rstate"),
+                "--request",
+                &path,
+                "--out",
+                &self.p(&format!("more-{i}.resp")),
+            ]);
+        }
+        let out = ok(&[
             "registrar",
-            "close-batch",
-            "1",
+            "close-period",
             "--key",
             &self.p("keys/registrar.key"),
             "--state",
@@ -287,6 +318,7 @@ impl World {
             "--server",
             &self.srv.url,
         ]);
+        assert!(out.contains("100 credential(s)"), "{out}");
     }
 
     /// Wallet arguments for `w`.
@@ -758,15 +790,16 @@ fn async_acceptance_crash_resubmission_and_refusal() {
     assert_eq!((status, &sync["leaf_index"]), (200, &receipt["leaf_index"]));
     assert_eq!(tree_size(&srv.url), 1);
 
-    // Two batches with one number in one round: one is logged, the other is
-    // refused in the round, and its look-up says why.
+    // Two entries for one registrar's month in one round: one is logged, the
+    // other is refused in the round, and its look-up says why.
     let Some(headcount_core::entry::Entry::Registrar(r)) =
         headcount_core::entry::Entry::decode(&reg).ok()
     else {
         unreachable!()
     };
-    let (_, b1) = testkit::batch(&test_key(1), r.id(), 1, 10);
-    let (_, b2) = testkit::batch(&test_key(1), r.id(), 1, 11);
+    let month = headcount_core::Period(headcount_core::Period::containing(common::now()).0 - 1);
+    let (_, b1) = testkit::period(&test_key(1), r.id(), month, 100);
+    let (_, b2) = testkit::period(&test_key(1), r.id(), month, 110);
     assert_eq!(post(&srv.url, "/v1/entries/async", &b1).0, 202);
     assert_eq!(post(&srv.url, "/v1/entries/async", &b2).0, 202);
     let looked = |b: &[u8]| {
@@ -783,7 +816,7 @@ fn async_acceptance_crash_resubmission_and_refusal() {
     assert!(
         outcomes[1].1["error"]
             .as_str()
-            .is_some_and(|c| c.contains("batch")),
+            .is_some_and(|c| c.contains("period_exists")),
         "{outcomes:?}"
     );
     assert_eq!(tree_size(&srv.url), 2);

@@ -326,7 +326,10 @@ fn restart_keeps_counts_and_queue_and_the_lock_is_exclusive() {
     let mut ledger = Ledger::open(&dir).unwrap();
     assert_eq!(ledger.periods(), before);
     assert_eq!(
-        before.iter().map(|p| (p.period, p.issued, p.closed)).collect::<Vec<_>>(),
+        before
+            .iter()
+            .map(|p| (p.period, p.issued, p.closed))
+            .collect::<Vec<_>>(),
         [(last, 2, true), (month, 1, false)]
     );
     assert_eq!(ledger.period(last).issued, 2);

@@ -613,7 +613,10 @@ fn each_credential_has_its_own_prover_secret() {
     ];
     let pending = w.pending_issuances();
     assert_eq!(pending.len(), 2);
-    assert_ne!(pending[0].prover_key_material, pending[1].prover_key_material);
+    assert_ne!(
+        pending[0].prover_key_material,
+        pending[1].prover_key_material
+    );
     assert_ne!(pending[0].request_id, pending[1].request_id);
     for p in pending {
         let nym = NymSecret::from_key_material(&p.prover_key_material).unwrap();
@@ -631,8 +634,14 @@ fn each_credential_has_its_own_prover_secret() {
         .credentials()
         .iter()
         .map(|c| {
-            let (a, _) = c.credential().prove(&pk, &scope, &[1; 32], &mut OsRng).unwrap();
-            let (b, _) = c.credential().prove(&pk, &scope, &[2; 32], &mut OsRng).unwrap();
+            let (a, _) = c
+                .credential()
+                .prove(&pk, &scope, &[1; 32], &mut OsRng)
+                .unwrap();
+            let (b, _) = c
+                .credential()
+                .prove(&pk, &scope, &[2; 32], &mut OsRng)
+                .unwrap();
             assert_eq!(a, b, "one credential, one scope: one pseudonym");
             a
         })
@@ -683,6 +692,9 @@ fn latest_entry_is_the_highest_leaf_index_of_the_campaign() {
     w.add_receipt(receipt(0));
     w.add_receipt(receipt(1));
     assert_eq!(w.latest_entry(&campaign), Some([0x11; 32]));
-    assert_eq!(w.latest_entry(&receipt(1).campaign_id), Some(receipt(1).entry_hash));
+    assert_eq!(
+        w.latest_entry(&receipt(1).campaign_id),
+        Some(receipt(1).entry_hash)
+    );
     assert_eq!(w.latest_entry(&[0; 32]), None);
 }
