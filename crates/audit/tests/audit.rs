@@ -129,7 +129,12 @@ fn fixture_entries() -> (Fixture, Vec<Vec<u8>>) {
         unreachable!()
     };
     let campaign = c.id();
-    let (_, batch_bytes) = testkit::period(&registrar_key, registrar, headcount_core::Period(headcount_core::Period::containing(now()).0 - 1), 1000);
+    let (_, batch_bytes) = testkit::period(
+        &registrar_key,
+        registrar,
+        headcount_core::Period(headcount_core::Period::containing(now()).0 - 1),
+        1000,
+    );
     (
         Fixture {
             registrar_key,
@@ -578,8 +583,8 @@ async fn credentialed_log_reports_over_bound_registrar() {
                 "",
                 &mut OsRng,
             )
-                .unwrap()
-                .1
+            .unwrap()
+            .1
         })
         .collect();
     submit_all(&server.url, declarations).await;

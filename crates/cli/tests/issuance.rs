@@ -685,7 +685,11 @@ fn help_says_what_each_command_does_and_never_reveals() {
         ),
         (
             &["registrar", "close-period", "--help"],
-            &["--admin", "nothing about who", "once that month's entry is in the log"],
+            &[
+                "--admin",
+                "nothing about who",
+                "once that month's entry is in the log",
+            ],
         ),
         (
             &["registrar", "serve", "--help"],

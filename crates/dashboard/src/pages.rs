@@ -386,6 +386,9 @@ pub fn campaign(
                         span.num data-figure="credible" { (thousands(tally.credible)) }
                         span.label { (t.credible) }
                         span.sub { (t.credible_note) }
+                        span.sub data-figure="distinct-lower-bound" {
+                            (t.distinct_at_least) " " (thousands(tally.distinct_lower_bound))
+                        }
                     }
                     (figure("", "credentialed", tally.credentialed, t.credentialed, None))
                     (figure("", "vouched", tally.vouched, t.vouched, None))
@@ -393,6 +396,7 @@ pub fn campaign(
                     (figure(if tally.credentialed_over_bound > 0 { "bad" } else { "apart" }, "over-bound", tally.credentialed_over_bound, t.over_bound, None))
                     (figure("apart", "withdrawals", tally.withdrawals, t.withdrawals, None))
                 }
+                p.note { (t.double_count_note) }
                 @if tally.credentialed_over_bound > 0 { p.alert { (t.over_bound_note) } }
                 p.meta { (t.tree_size) " " (thousands(tally.tree_size)) }
             }

@@ -80,6 +80,16 @@ fn campaign_page_escapes_isolates_and_paginates() {
     assert!(html.contains("OVER BOUND"), "over-bound batch shown");
     assert!(html.contains("data-over-bound=\"true\""));
     assert!(html.contains("class=\"chart\""));
+    // The headcount and the lower bound on distinct people, side by side.
+    let tally = db.tally_at(&c, f.log.size).unwrap().unwrap();
+    assert!(
+        html.contains(&format!(
+            "data-figure=\"distinct-lower-bound\">distinct people, at least: {}",
+            headcount_dashboard::fmt::thousands(tally.distinct_lower_bound)
+        )),
+        "lower bound shown"
+    );
+    assert!(html.contains("counted by each"), "the double-count note");
     assert!(html.matches("<li class=\"decl\">").count() as u32 >= pages::PAGE);
     assert!(html.contains("?before="), "link to older declarations");
     // Page two starts below the last leaf of page one.

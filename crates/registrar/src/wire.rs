@@ -1,6 +1,6 @@
 //! The two files of issuance, which are also the HTTP bodies of the service.
 //!
-//! Both are JSON objects with a `version` (always `1`) and strictly known fields
+//! Both are JSON objects with a `version` (always `2`) and strictly known fields
 //! (`deny_unknown_fields`); every byte string is lowercase hex of an exact length.
 
 use headcount_core::{Period, RegistrarId};

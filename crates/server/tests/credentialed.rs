@@ -139,18 +139,16 @@ async fn declare_redeclare_withdraw_through_the_server() {
 async fn malformed_credential_input_of_every_length_is_invalid_proof_fast() {
     let w = world().await;
     let cred = credential(&w);
-    let (Entry::Declaration(good), _) =
-        credentials::declaration(
-            &cred,
-            &w.sk.public_key(),
-            w.cid,
-            headcount_core::EntryHash::NONE,
-            "Alias",
-            "",
-            &mut OsRng,
-        )
-        .unwrap()
-    else {
+    let (Entry::Declaration(good), _) = credentials::declaration(
+        &cred,
+        &w.sk.public_key(),
+        w.cid,
+        headcount_core::EntryHash::NONE,
+        "Alias",
+        "",
+        &mut OsRng,
+    )
+    .unwrap() else {
         unreachable!()
     };
     let before = tally(&w).await;

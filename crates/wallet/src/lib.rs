@@ -73,7 +73,7 @@ pub enum Error {
     /// No pending issuance has this request id.
     #[error("no pending issuance request with this id")]
     UnknownRequest,
-    /// The registrar's answer names another registrar or batch than the request.
+    /// The registrar's answer names another registrar or month than the request.
     #[error("the issued attributes do not match the pending request")]
     IssuanceMismatch,
     /// The registrar signed a credential for a month other than the current one.

@@ -299,8 +299,16 @@ async fn resume_pending(
         .collect();
     for (kind, bytes) in pending {
         eprintln!("resubmitting an entry this wallet made earlier and has no receipt for…");
-        match submit_pending(client, key, wallet, campaign, kind, &bytes, SubmissionArgs::SYNC)
-            .await?
+        match submit_pending(
+            client,
+            key,
+            wallet,
+            campaign,
+            kind,
+            &bytes,
+            SubmissionArgs::SYNC,
+        )
+        .await?
         {
             Outcome::Logged(r) => eprintln!("  logged at index {}", r.leaf_index),
             Outcome::Refused(why) => eprintln!("  the log refused it: {why}"),

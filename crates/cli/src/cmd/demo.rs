@@ -406,7 +406,9 @@ pub async fn run(a: Args) -> Result<()> {
     // Before declaring, her software checks the month is logged with at least
     // the campaign's minimum anonymity set, stores the entry (a retry resubmits
     // the same bytes), and names her previous entry in the campaign (none).
-    let c1_verified = client.verified_campaign(c1, &log_key, Some(&policy)).await?;
+    let c1_verified = client
+        .verified_campaign(c1, &log_key, Some(&policy))
+        .await?;
     let anonymity =
         declare::check_anonymity_set(&client, &wallet.credentials()[0], &c1_verified).await?;
     let receipt = declare::make_and_submit(
