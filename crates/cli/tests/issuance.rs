@@ -779,7 +779,7 @@ fn misuse_is_refused_before_anything_happens() {
     // A malformed request file is refused with its code; nothing is issued.
     fs::write(
         d.join("bad.json"),
-        r#"{"version":1,"registrar":"00","request":"00"}"#,
+        r#"{"version":2,"registrar":"00","request":"00"}"#,
     )
     .unwrap();
     let (_, msg) = fails(&[

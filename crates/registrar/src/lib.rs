@@ -34,7 +34,7 @@ pub enum Error {
     #[error("not a valid JSON document of this type: {0}")]
     InvalidJson(String),
     /// A wire version other than 1.
-    #[error("unsupported version {0} (this registrar speaks version 1)")]
+    #[error("unsupported version {0} (this software speaks version 2)")]
     UnsupportedVersion(u32),
     /// A field that must be hex is not.
     #[error("{0} is not hex")]
