@@ -636,15 +636,18 @@ enum Job {
     Withdraw(usize, bbs::Credential, CampaignId),
 }
 
+/// A declarant's pseudonym in a campaign: (declarant, campaign).
+type DeclarantKey = (usize, CampaignId);
+
 async fn run_jobs(
     client: &LogClient,
     log_key: &str,
     pk: &bbs::RegistrarPublicKey,
     jobs: Vec<Job>,
-    latest: &mut HashMap<(usize, CampaignId), EntryHash>,
+    latest: &mut HashMap<DeclarantKey, EntryHash>,
 ) -> Result<()> {
-    let predecessors: &HashMap<(usize, CampaignId), EntryHash> = latest;
-    let results: Vec<Result<Option<((usize, CampaignId), EntryHash)>>> = stream::iter(jobs)
+    let predecessors: &HashMap<DeclarantKey, EntryHash> = latest;
+    let results: Vec<Result<Option<(DeclarantKey, EntryHash)>>> = stream::iter(jobs)
         .map(|job| {
             let (client, log_key, pk) = (client.clone(), log_key.to_owned(), *pk);
             async move {
