@@ -49,6 +49,9 @@ pub struct SequencerOptions {
     pub max_batch: usize,
     /// Submissions beyond this many waiting are refused with 503.
     pub pool_capacity: usize,
+    /// Keep every partial tile, instead of deleting those whose full tile a
+    /// durable checkpoint covers (see `tiles.rs`).
+    pub keep_partial_tiles: bool,
 }
 
 impl Default for SequencerOptions {
@@ -57,6 +60,7 @@ impl Default for SequencerOptions {
             batch_interval: Duration::from_millis(1000),
             max_batch: 4096,
             pool_capacity: 65_536,
+            keep_partial_tiles: false,
         }
     }
 }
@@ -179,6 +183,8 @@ pub struct Log {
     pub(crate) cosigned: RwLock<Option<Committed>>,
     /// Auditors whose attestations this log accepts: signed-note vkeys.
     pub(crate) auditors: RwLock<Vec<String>>,
+    /// The witness policy (C2SP tlog-policy text) served at `/policy`.
+    pub(crate) witness_policy: RwLock<Option<Arc<str>>>,
     /// Counters for operators (`GET /metrics`).
     pub metrics: crate::metrics::Metrics,
     _lock: File,
@@ -222,11 +228,19 @@ impl Log {
         if lock_file.try_lock().is_err() {
             return Err(LogError::Locked(lock_path));
         }
-        let tiles = FsTiles::new(data_dir.join("log"));
+        let tiles = FsTiles::new(data_dir.join("log")).keeping_partials(options.keep_partial_tiles);
         let verifier = LogVerifier::from_vkey(&signer.vkey())?;
         let db_path = data_dir.join("state.sqlite");
         let mut db = Derived::open(&db_path)?;
         let (appender, state, committed) = load(&tiles, &verifier, &signer, &mut db)?;
+        let tidied = tiles.tidy(committed.size).map_err(io_err(tiles.root()))?;
+        if tidied != Default::default() {
+            tracing::info!(
+                temporaries = tidied.temporaries,
+                partial_tile_dirs = tidied.partial_dirs,
+                "removed what interrupted writes and pruning left"
+            );
+        }
         let reader = Derived::open(&db_path)?;
         let log = Arc::new(Log {
             origin: signer.origin().to_owned(),
@@ -245,6 +259,7 @@ impl Log {
             witness_tx: Mutex::new(None),
             cosigned: RwLock::new(None),
             auditors: RwLock::new(Vec::new()),
+            witness_policy: RwLock::new(None),
             metrics: Default::default(),
             _lock: lock_file,
         });
@@ -735,6 +750,11 @@ impl Log {
                 return Err(e);
             }
         };
+        // The checkpoint covering this round's full tiles is durable: their
+        // partial tiles can go (readers of older checkpoints get prefixes).
+        if let Err(e) = self.tiles.prune_partials(out.tiles.iter().map(|(id, _)| *id)) {
+            tracing::warn!(error = %e, "could not delete partial tiles; retried at the next start");
+        }
         let size = out.size.0;
         let touched: BTreeSet<CampaignId> =
             accepted.iter().filter_map(|p| p.entry.campaign()).collect();
