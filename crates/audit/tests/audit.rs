@@ -661,7 +661,9 @@ async fn a_stale_mirror_without_the_old_partial_tiles_still_audits() {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let served = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     // Nothing served by the mirror comes from a partial tile file.
-    let r = reqwest::get(format!("{url}/tile/0/000.p/100")).await.unwrap();
+    let r = reqwest::get(format!("{url}/tile/0/000.p/100"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 
     let report = run(&opts(&url, &vkey)).await;

@@ -49,7 +49,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("campaign", |b| {
         b.iter(|| {
             black_box(
-                pages::campaign(&ctx, &db, &campaign, None)
+                pages::campaign(&ctx, &db, &campaign, None, Show::Counted)
                     .expect("campaign")
                     .expect("exists")
                     .into_string()
@@ -61,7 +61,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("campaign_before_middle", |b| {
         b.iter(|| {
             black_box(
-                pages::campaign(&ctx, &db, &campaign, deep)
+                pages::campaign(&ctx, &db, &campaign, deep, Show::Counted)
                     .expect("campaign")
                     .expect("exists")
                     .into_string()

@@ -752,7 +752,10 @@ impl Log {
         };
         // The checkpoint covering this round's full tiles is durable: their
         // partial tiles can go (readers of older checkpoints get prefixes).
-        if let Err(e) = self.tiles.prune_partials(out.tiles.iter().map(|(id, _)| *id)) {
+        if let Err(e) = self
+            .tiles
+            .prune_partials(out.tiles.iter().map(|(id, _)| *id))
+        {
             tracing::warn!(error = %e, "could not delete partial tiles; retried at the next start");
         }
         let size = out.size.0;

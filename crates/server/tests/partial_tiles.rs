@@ -171,7 +171,10 @@ async fn check_old_readers(http: &reqwest::Client, url: &str, vkey: &str, receip
         let proof = TlogProof::parse(r["proof"].as_str().unwrap().as_bytes()).unwrap();
         let mut leaf = proof.extra.clone().unwrap();
         let entry = http
-            .get(format!("{url}/v1/entries/{}", r["entry_hash"].as_str().unwrap()))
+            .get(format!(
+                "{url}/v1/entries/{}",
+                r["entry_hash"].as_str().unwrap()
+            ))
             .send()
             .await
             .unwrap()
@@ -199,14 +202,8 @@ async fn check_old_readers(http: &reqwest::Client, url: &str, vkey: &str, receip
                 .json()
                 .await
                 .unwrap();
-            verify_consistency(
-                cp.size,
-                cp.root,
-                latest.size,
-                latest.root,
-                &b64_hashes(&c),
-            )
-            .unwrap();
+            verify_consistency(cp.size, cp.root, latest.size, latest.root, &b64_hashes(&c))
+                .unwrap();
         }
         // The old tree's right-edge tiles, as a reader of that checkpoint asks for them.
         for id in headcount_tlog::tiles_for_size(TreeSize(cp.size.0))
@@ -221,14 +218,7 @@ async fn check_old_readers(http: &reqwest::Client, url: &str, vkey: &str, receip
             assert_eq!(got.status(), 200, "{}", id.path());
             let got = got.bytes().await.unwrap();
             let full = http
-                .get(format!(
-                    "{url}/{}",
-                    TileId {
-                        width: 256,
-                        ..id
-                    }
-                    .path()
-                ))
+                .get(format!("{url}/{}", TileId { width: 256, ..id }.path()))
                 .send()
                 .await
                 .unwrap();
@@ -256,7 +246,11 @@ async fn partial_tiles_go_once_a_checkpoint_covers_their_full_tile() {
     // tiles are gone; the right edge (44 leaves; level 1 two hashes wide) stays.
     assert_eq!(
         partial_dirs(dir.path()),
-        vec!["log/tile/0/001.p", "log/tile/1/000.p", "log/tile/entries/001.p"]
+        vec![
+            "log/tile/0/001.p",
+            "log/tile/1/000.p",
+            "log/tile/entries/001.p"
+        ]
     );
     assert!(dir.path().join("log/tile/0/001.p/44").is_file());
     assert!(dir.path().join("log/tile/entries/001.p/44").is_file());
@@ -313,7 +307,11 @@ async fn start_up_removes_temporaries_and_covered_partial_tiles_only() {
     assert_eq!(std::fs::read(log.join("checkpoint")).unwrap(), before);
     assert_eq!(
         partial_dirs(dir.path()),
-        vec!["log/tile/0/001.p", "log/tile/1/000.p", "log/tile/entries/001.p"]
+        vec![
+            "log/tile/0/001.p",
+            "log/tile/1/000.p",
+            "log/tile/entries/001.p"
+        ]
     );
     assert!(log.join("tile/0/001.p/14").is_file());
     check_old_readers(&http, &srv.url, &vkey, &receipts).await;

@@ -303,7 +303,10 @@ mod tests {
         let entries: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; usize::from(i)]).collect();
         let bundle = encode_bundle(entries.iter().map(Vec::as_slice)).unwrap();
         let p = tile_prefix(t(None, 0, 4), &bundle).unwrap();
-        assert_eq!(p, encode_bundle(entries[..4].iter().map(Vec::as_slice)).unwrap());
+        assert_eq!(
+            p,
+            encode_bundle(entries[..4].iter().map(Vec::as_slice)).unwrap()
+        );
         assert!(tile_prefix(t(None, 0, 11), &bundle).is_err());
         assert!(tile_prefix(t(None, 0, 1), &bundle[..bundle.len() - 1]).is_err());
     }

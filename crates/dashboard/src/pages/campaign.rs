@@ -4,7 +4,7 @@ use headcount_core::CampaignId;
 use maud::{Markup, html};
 
 use super::{CHART_POINTS, Ctx, PAGE, empty_tally, figure, layout, multiline, title_of};
-use crate::db::{Db, DeclRow, Point, Result};
+use crate::db::{Db, DeclRow, Point, Result, Show, Standing};
 use crate::fmt::{short, thousands, utc};
 use crate::i18n::T;
 use crate::svg;
@@ -19,6 +19,30 @@ fn kind_label(t: &T, kind: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// A row's standing in the count, in words, linking to the entry that
+/// replaced or withdrew it.
+fn standing(ctx: &Ctx<'_>, d: &DeclRow) -> Markup {
+    let t = ctx.t();
+    let link = |i: u64| html! { a href=(ctx.href(&format!("/lookup?q={i}"))) { "#" (i) } };
+    match d.standing() {
+        Standing::Counted => {
+            html! { span.st.st-counted data-standing="counted" { "✓ " (t.st_counted) } }
+        }
+        Standing::CountedApart => {
+            html! { span.st.st-apart data-standing="counted-apart" { (t.st_counted_apart) } }
+        }
+        Standing::Replaced(i) => {
+            html! { span.st.st-replaced data-standing="replaced" { (t.st_replaced) " " (link(i)) } }
+        }
+        Standing::Withdrawn(i) => {
+            html! { span.st.st-withdrawn data-standing="withdrawn" { (t.st_withdrawn) " " (link(i)) } }
+        }
+        Standing::Withdrawal => {
+            html! { span.st.st-withdrawal data-standing="withdrawal" { (t.st_withdrawal) } }
+        }
+    }
+}
+
 pub(super) fn decl_item(ctx: &Ctx<'_>, d: &DeclRow) -> Markup {
     let t = ctx.t();
     let (label, class) = kind_label(t, &d.kind);
@@ -29,6 +53,7 @@ pub(super) fn decl_item(ctx: &Ctx<'_>, d: &DeclRow) -> Markup {
                 " · " time { (utc(d.timestamp)) }
                 " " span class=(format!("kind {class}")) { (label) }
                 @if let Some(b) = d.batch { " " span.batchref { (t.batch) " " (b) } }
+                " " (standing(ctx, d))
             }
             @if let Some(a) = &d.alias {
                 div.alias { bdi { (a) } }
@@ -49,6 +74,7 @@ pub fn campaign(
     db: &Db,
     id: &CampaignId,
     before: Option<u64>,
+    show: Show,
 ) -> Result<Option<Markup>> {
     let t = ctx.t();
     let Some(row) = db.campaign(id)? else {
@@ -60,7 +86,7 @@ pub fn campaign(
         .tally_at(id, size)?
         .unwrap_or_else(|| empty_tally(*id, size));
     let history = db.history(id, size, CHART_POINTS)?;
-    let decls = db.declarations(id, before, PAGE)?;
+    let decls = db.declarations(id, size, before, PAGE, show)?;
     let withdrawals = if tally.withdrawals > 0 {
         db.withdrawals(id, 20)?
     } else {
@@ -71,9 +97,14 @@ pub fn campaign(
         names.push(db.registrar_name(&r.registrar)?);
     }
     let text = title_of(c, ctx.lang);
-    let base = format!("/campaigns/{id}");
+    let all = format!("/campaigns/{id}?show=all");
+    let base = match show {
+        Show::Counted => format!("/campaigns/{id}"),
+        Show::All => all.clone(),
+    };
+    let sep = if show == Show::All { '&' } else { '?' };
     let here = match before {
-        Some(b) => format!("{base}?before={b}"),
+        Some(b) => format!("{base}{sep}before={b}"),
         None => base.clone(),
     };
     let series: [svg::Series<'_>; 4] = [
@@ -178,6 +209,14 @@ pub fn campaign(
             }
             section #declarations {
                 h2 { (t.latest_declarations) }
+                nav.show {
+                    @if show == Show::Counted {
+                        strong { (t.show_counted) } " · " a href=(ctx.href(&format!("{all}#declarations"))) { (t.show_all) }
+                    } @else {
+                        a href=(ctx.href(&format!("/campaigns/{id}#declarations"))) { (t.show_counted) } " · " strong { (t.show_all) }
+                    }
+                }
+                p.note { (if show == Show::Counted { t.counted_rows_note } else { t.all_rows_note }) }
                 @if decls.is_empty() {
                     p.empty { (t.no_declarations) }
                 } @else {
@@ -187,7 +226,7 @@ pub fn campaign(
                     @if before.is_some() { a href=(ctx.href(&format!("{base}#declarations"))) { "« " (t.newest) } }
                     @if decls.len() == PAGE as usize {
                         @if let Some(last) = decls.last() {
-                            a.older href=(ctx.href(&format!("{base}?before={}#declarations", last.leaf_index))) { (t.older) " →" }
+                            a.older href=(ctx.href(&format!("{base}{sep}before={}#declarations", last.leaf_index))) { (t.older) " →" }
                         }
                     }
                 }
@@ -204,4 +243,3 @@ pub fn campaign(
     };
     Ok(Some(layout(ctx, &text.title, &here, body)))
 }
-

@@ -38,6 +38,13 @@ pub fn log_page(ctx: &Ctx<'_>, db: &Db) -> Markup {
             p { (t.audit_intro) }
             pre.cmd { code #audit-command { (cmd) } }
         }
+        @if ctx.log.has_policy {
+            section #witness-policy {
+                h2 { (t.witness_policy) }
+                p { (t.witness_policy_intro) }
+                p { a href="/policy" { code { "/policy" } } }
+            }
+        }
         (checkpoint_section(ctx, db))
         section {
             h2 { (t.raw_paths) }
@@ -53,6 +60,7 @@ pub fn log_page(ctx: &Ctx<'_>, db: &Db) -> Markup {
             h3 { (t.json_api) }
             ul.plain.paths {
                 li { a href="/v1/log" { code { "/v1/log" } } }
+                @if ctx.log.has_policy { li { a href="/policy" { code { "/policy" } } } }
                 li { a href="/v1/campaigns" { code { "/v1/campaigns" } } }
                 li { a href="/v1/registrars" { code { "/v1/registrars" } } }
                 li { code { "/v1/campaigns/<id>/tally?tree_size=N" } }
@@ -63,4 +71,3 @@ pub fn log_page(ctx: &Ctx<'_>, db: &Db) -> Markup {
     };
     layout(ctx, t.log_title, "/log", body)
 }
-

@@ -26,8 +26,8 @@ mod campaign;
 mod log;
 mod receipt;
 
-use campaign::decl_item;
 pub use campaign::campaign;
+use campaign::decl_item;
 pub use log::log_page;
 pub use receipt::{Verified, check_receipt, verify_receipt};
 
@@ -45,6 +45,8 @@ pub struct LogView {
     pub size: u64,
     pub root: [u8; 32],
     pub note: std::sync::Arc<Vec<u8>>,
+    /// Whether the log publishes a witness policy at `/policy`.
+    pub has_policy: bool,
 }
 
 /// What every page needs.

@@ -124,4 +124,3 @@ pub fn verify_receipt(ctx: &Ctx<'_>, tiles: &dyn TileReader, receipt: Option<&st
     };
     layout(ctx, t.verify_title, "/verify-receipt", body)
 }
-
