@@ -22,8 +22,9 @@ pub struct Args {
     #[arg(long, default_value = "")]
     pub message: String,
     /// Declare without a credential: shown and counted apart from the
-    /// credible headcount; costs a proof of work the campaign sets.
-    #[arg(long)]
+    /// credible headcount; costs a proof of work the campaign sets. Uses no
+    /// wallet (and keeps no receipt in one): keep it with --receipt-out.
+    #[arg(long, conflicts_with_all = ["wallet", "passphrase_file"])]
     pub unverified: bool,
     #[command(flatten)]
     pub wallet: WalletArgs,
@@ -34,6 +35,10 @@ pub struct Args {
     /// carry that quorum of witness cosignatures.
     #[arg(long)]
     pub policy: Option<std::path::PathBuf>,
+    /// Also write the receipt (a c2sp.org/tlog-proof@v1 text, which the
+    /// dashboard's /verify-receipt page checks) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub receipt_out: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -52,6 +57,10 @@ pub struct WithdrawArgs {
     /// carry that quorum of witness cosignatures.
     #[arg(long)]
     pub policy: Option<std::path::PathBuf>,
+    /// Also write the receipt (a c2sp.org/tlog-proof@v1 text, which the
+    /// dashboard's /verify-receipt page checks) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub receipt_out: Option<std::path::PathBuf>,
 }
 
 /// Builds an unverified declaration with the campaign's proof of work.
@@ -94,6 +103,16 @@ pub fn pick_credential<'a>(
         .ok_or_else(|| {
             anyhow!("no credential in this wallet is from a registrar this campaign accepts")
         })
+}
+
+/// Writes a receipt's tlog-proof to `path`, if given.
+pub fn write_receipt(path: Option<&std::path::Path>, receipt: &Receipt) -> Result<()> {
+    if let Some(p) = path {
+        std::fs::write(p, &receipt.proof)
+            .with_context(|| format!("writing the receipt to {}", p.display()))?;
+        println!("receipt written to {}", p.display());
+    }
+    Ok(())
 }
 
 async fn log_key(client: &LogClient, given: Option<String>) -> Result<String> {
@@ -155,6 +174,7 @@ pub async fn run(a: Args) -> Result<()> {
             "unverified declaration logged at index {} (checkpoint size {}, receipt verified)",
             receipt.leaf_index, cp.size.0
         );
+        write_receipt(a.receipt_out.as_deref(), &receipt)?;
         return Ok(());
     }
     let mut wallet = a.wallet.open()?;
@@ -189,6 +209,7 @@ pub async fn run(a: Args) -> Result<()> {
         "declaration logged at index {} (checkpoint size {}, receipt verified and kept in the wallet)",
         receipt.leaf_index, receipt.tree_size
     );
+    write_receipt(a.receipt_out.as_deref(), &receipt)?;
     Ok(())
 }
 
@@ -240,5 +261,6 @@ pub async fn withdraw(a: WithdrawArgs) -> Result<()> {
         "withdrawal logged at index {} (receipt verified and kept in the wallet)",
         receipt.leaf_index
     );
+    write_receipt(a.receipt_out.as_deref(), &receipt)?;
     Ok(())
 }

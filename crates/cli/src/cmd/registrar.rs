@@ -326,8 +326,11 @@ pub async fn run(c: Command) -> Result<()> {
             let cp = verify_receipt(&bytes, &receipt, &client.log_key().await?)?;
             let id_file = id_path(&key);
             write_file(&id_file, format!("{}\n", r.id()).as_bytes())?;
-            println!("registrar id: {}", r.id());
-            println!("wrote {}", id_file.display());
+            println!(
+                "registrar id: {}   (the id to give organisers and declarants; saved in {}, which the registrar commands and vouch read)",
+                r.id(),
+                id_file.display()
+            );
             println!(
                 "logged at index {} (checkpoint size {}, receipt verified)",
                 receipt.leaf_index, cp.size.0
