@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use headcount_dashboard::db::Db;
+use headcount_dashboard::db::{Db, Show};
 use headcount_dashboard::fixture;
 use headcount_dashboard::i18n::Lang;
 use headcount_dashboard::pages::{self, Ctx};

@@ -248,7 +248,7 @@ pub fn tile_prefix(id: TileId, wider: &[u8]) -> Result<Vec<u8>, Error> {
     let n = usize::from(id.width);
     match id.level {
         Some(_) => {
-            if wider.len() % HASH_SIZE != 0 {
+            if !wider.len().is_multiple_of(HASH_SIZE) {
                 return Err(Error::BadTile {
                     id,
                     reason: "wrong length",
