@@ -326,9 +326,9 @@ pub async fn run(c: Command) -> Result<()> {
             let cp = verify_receipt(&bytes, &receipt, &client.log_key().await?)?;
             let id_file = id_path(&key);
             write_file(&id_file, format!("{}\n", r.id()).as_bytes())?;
+            println!("registrar id: {}", r.id());
             println!(
-                "registrar id: {}   (the id to give organisers and declarants; saved in {}, which the registrar commands and vouch read)",
-                r.id(),
+                "  (the id to give organisers and declarants; saved in {}, which the registrar commands and vouch read)",
                 id_file.display()
             );
             println!(
