@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use headcount_tlog::{
-    Error as TlogError, HASH_SIZE, TILE_WIDTH, TileId, TileReader, TreeSize, decode_bundle,
-    encode_bundle, tiles_for_size,
+    Error as TlogError, HASH_SIZE, TILE_WIDTH, TileId, TileReader, TreeSize, tile_prefix,
+    tiles_for_size,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::de::DeserializeOwned;
@@ -102,23 +102,7 @@ impl TileReader for FetchedTiles {
         if id.width > *width {
             return Err(TlogError::TileNotFound(id));
         }
-        let n = usize::from(id.width);
-        match id.level {
-            Some(_) => data
-                .get(..n * HASH_SIZE)
-                .map(<[u8]>::to_vec)
-                .ok_or(TlogError::BadTile {
-                    id,
-                    reason: "wrong length",
-                }),
-            None => {
-                let entries = decode_bundle(data)?;
-                if entries.len() < n {
-                    return Err(TlogError::BadBundle("too few entries"));
-                }
-                encode_bundle(entries[..n].iter().copied())
-            }
-        }
+        tile_prefix(id, data)
     }
 }
 
@@ -203,6 +187,33 @@ impl Http {
             Got::Found(b) => Ok(b),
             Got::NotFound => Err(AuditError::Status {
                 url: self.url(path),
+                status: 404,
+                body: String::new(),
+            }),
+        }
+    }
+
+    /// GET a tile. A partial tile the log no longer has (tlog-tiles lets it
+    /// delete one once the full tile exists) is cut from the full tile, as
+    /// the spec asks clients to do. The caller verifies the result against
+    /// the checkpoint either way.
+    pub(crate) async fn get_tile(&self, id: TileId) -> Result<Vec<u8>, AuditError> {
+        let path = id.path();
+        match self.get_bytes(&path).await? {
+            Got::Found(b) => Ok(b),
+            Got::NotFound if !id.is_full() => {
+                let full = TileId {
+                    width: TILE_WIDTH as u16,
+                    ..id
+                };
+                let data = self.get_required(&full.path()).await?;
+                tile_prefix(id, &data).map_err(|e| AuditError::BadResponse {
+                    url: self.url(&full.path()),
+                    message: e.to_string(),
+                })
+            }
+            Got::NotFound => Err(AuditError::Status {
+                url: self.url(&path),
                 status: 404,
                 body: String::new(),
             }),
@@ -329,7 +340,7 @@ pub(crate) async fn fetch_tree(
                 bar.inc(1);
                 return Ok::<_, AuditError>((id, data));
             }
-            let data = http.get_required(&id.path()).await?;
+            let data = http.get_tile(id).await?;
             bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
             if id.is_full() {
                 fetched_full.fetch_add(1, Ordering::Relaxed);

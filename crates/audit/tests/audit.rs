@@ -618,3 +618,73 @@ async fn credentialed_log_reports_over_bound_registrar() {
     }
     server.stop().await;
 }
+
+/// A static mirror or CDN serves the tiles as plain files and may still hand
+/// out an older checkpoint, whose partial tiles the log has deleted since
+/// (their full tiles exist). The auditor fetches the full tile instead, as
+/// C2SP tlog-tiles tells clients to, and the audit agrees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_mirror_without_the_old_partial_tiles_still_audits() {
+    use axum::extract::{Path as UrlPath, Request, State};
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (skey, vkey) = keys();
+    let (srv, f) = populated(dir.path(), &skey, 97, 0).await;
+    let old = srv.log.as_ref().unwrap().committed();
+    assert_eq!(old.size, 100);
+    submit_all(&srv.url, (1000..1300).map(|i| vouched(&f, i)).collect()).await;
+    // The old tree's partial tiles are gone from the disk.
+    let tiles = dir.path().join("log");
+    assert!(!tiles.join("tile/0/000.p").exists());
+    assert!(!tiles.join("tile/entries/000.p").exists());
+    assert!(tiles.join("tile/0/000").is_file());
+
+    #[derive(Clone)]
+    struct Mirror {
+        tiles: PathBuf,
+        note: Arc<Vec<u8>>,
+        origin: String,
+    }
+    async fn tile(State(m): State<Mirror>, UrlPath(path): UrlPath<String>) -> Response {
+        match std::fs::read(m.tiles.join("tile").join(path)) {
+            Ok(b) => b.into_response(),
+            Err(_) => StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+    async fn proxy(State(m): State<Mirror>, req: Request) -> Response {
+        let url = format!("{}{}", m.origin, req.uri());
+        let r = reqwest::get(url).await.unwrap();
+        let status = StatusCode::from_u16(r.status().as_u16()).unwrap();
+        (status, r.bytes().await.unwrap().to_vec()).into_response()
+    }
+    let mirror = Mirror {
+        tiles: tiles.clone(),
+        note: Arc::new(old.note.as_ref().clone()),
+        origin: srv.url.clone(),
+    };
+    let app = axum::Router::new()
+        .route(
+            "/checkpoint",
+            axum::routing::get(|State(m): State<Mirror>| async move { m.note.as_ref().clone() }),
+        )
+        .route("/tile/{*path}", axum::routing::get(tile))
+        .fallback(proxy)
+        .with_state(mirror);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let served = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    // Nothing served by the mirror comes from a partial tile file.
+    let r = reqwest::get(format!("{url}/tile/0/000.p/100"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    let report = run(&opts(&url, &vkey)).await;
+    assert!(report.verdict.agrees(), "{:?}", report.verdict);
+    assert_eq!(report.checkpoint.as_ref().unwrap().size.0, 100);
+    assert_eq!(report.tallies[0].vouched, 97);
+    served.abort();
+    srv.stop().await;
+}

@@ -56,16 +56,43 @@ impl LogClient {
         }
     }
 
+    /// `base` + `path`, or an error that says what a server URL looks like.
+    fn url(&self, path: &str) -> Result<String> {
+        if !(self.base.starts_with("http://") || self.base.starts_with("https://")) {
+            bail!(
+                "{:?} is not a server URL: pass --server like http://127.0.0.1:8080 or https://log.example.org",
+                self.base
+            );
+        }
+        Ok(format!("{}{path}", self.base))
+    }
+
+    /// What a failed request means, in words.
+    fn unreachable(&self, e: reqwest::Error) -> anyhow::Error {
+        let what = if e.is_timeout() {
+            "the log server did not answer in time"
+        } else if e.is_connect() {
+            "could not connect to the log server"
+        } else {
+            "the request to the log server failed"
+        };
+        anyhow!(
+            "{what} at {}: check the --server URL, that the server is running and reachable from here, and for an onion address that ALL_PROXY=socks5h://127.0.0.1:9050 is set and Tor runs ({})",
+            self.base,
+            e.without_url()
+        )
+    }
+
     /// Submits an encoded entry.
     pub async fn submit(&self, entry: &[u8]) -> Result<Submitted> {
         let r = self
             .http
-            .post(format!("{}/v1/entries", self.base))
+            .post(self.url("/v1/entries")?)
             .header("content-type", "application/octet-stream")
             .body(entry.to_vec())
             .send()
             .await
-            .with_context(|| format!("POST {}/v1/entries", self.base))?;
+            .map_err(|e| self.unreachable(e))?;
         let status = r.status().as_u16();
         if status == 200 {
             Ok(Submitted::Accepted(
@@ -104,10 +131,10 @@ impl LogClient {
     pub async fn get_json(&self, path: &str) -> Result<Value> {
         let r = self
             .http
-            .get(format!("{}{path}", self.base))
+            .get(self.url(path)?)
             .send()
             .await
-            .with_context(|| format!("GET {path}"))?;
+            .map_err(|e| self.unreachable(e))?;
         if !r.status().is_success() {
             let status = r.status();
             let body = r.text().await.unwrap_or_default();

@@ -38,6 +38,12 @@ pub struct ServerConfig {
     /// only at fixed times, every this many milliseconds (at whole multiples
     /// since the Unix epoch), not after each round. Default: after each round.
     pub checkpoint_interval_ms: Option<u64>,
+    /// Keep every partial tile ever written (default false: a partial tile
+    /// is deleted once its full tile and a checkpoint covering it are
+    /// durable, as C2SP tlog-tiles allows; readers then use the full tile).
+    /// Only for mirroring setups that need every path ever served to stay.
+    #[serde(default)]
+    pub keep_partial_tiles: bool,
     /// Auditors whose signed attestations the log accepts and publishes:
     /// their signed-note verifier keys (`name+id+base64`).
     #[serde(default)]
@@ -71,8 +77,11 @@ impl ServerConfig {
         Ok(c)
     }
 
-    /// The witness policy, if configured.
-    pub fn witnessing(&self, data: &Path) -> Result<Option<headcount_server::WitnessingOptions>> {
+    /// The witness policy, if configured, with its text (served at `/policy`).
+    pub fn witnessing(
+        &self,
+        data: &Path,
+    ) -> Result<Option<(headcount_server::WitnessingOptions, String)>> {
         let Some(p) = &self.policy_file else {
             return Ok(None);
         };
@@ -85,10 +94,13 @@ impl ServerConfig {
             .with_context(|| format!("reading the policy {}", p.display()))?;
         let policy = headcount_cosignature::Policy::parse(&text)
             .with_context(|| format!("parsing the policy {}", p.display()))?;
-        Ok(Some(headcount_server::WitnessingOptions {
-            policy,
-            timeout: Duration::from_millis(self.witness_timeout_ms.unwrap_or(5000)),
-        }))
+        Ok(Some((
+            headcount_server::WitnessingOptions {
+                policy,
+                timeout: Duration::from_millis(self.witness_timeout_ms.unwrap_or(5000)),
+            },
+            text,
+        )))
     }
 
     pub fn sequencer(&self) -> headcount_server::SequencerOptions {
@@ -104,6 +116,7 @@ impl ServerConfig {
                 .min_round_interval_ms
                 .map(Duration::from_millis)
                 .unwrap_or(d.min_round_interval),
+            keep_partial_tiles: self.keep_partial_tiles,
         }
     }
 

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use headcount_dashboard::db::Db;
+use headcount_dashboard::db::{Db, Show};
 use headcount_dashboard::fixture;
 use headcount_dashboard::i18n::Lang;
 use headcount_dashboard::pages::{self, Ctx};
@@ -49,7 +49,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("campaign", |b| {
         b.iter(|| {
             black_box(
-                pages::campaign(&ctx, &db, &campaign, None)
+                pages::campaign(&ctx, &db, &campaign, None, Show::Counted)
                     .expect("campaign")
                     .expect("exists")
                     .into_string()
@@ -61,7 +61,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("campaign_before_middle", |b| {
         b.iter(|| {
             black_box(
-                pages::campaign(&ctx, &db, &campaign, deep)
+                pages::campaign(&ctx, &db, &campaign, deep, Show::Counted)
                     .expect("campaign")
                     .expect("exists")
                     .into_string()

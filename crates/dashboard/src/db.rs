@@ -86,6 +86,48 @@ pub struct DeclRow {
     pub pseudonym: Option<Vec<u8>>,
     pub alias: Option<String>,
     pub message: Option<String>,
+    /// The next entry of the same person in the campaign (same pseudonym, or
+    /// same registrar and vouch reference) within the tree shown: its leaf
+    /// index and kind. Filled only by [`Db::declarations`].
+    pub next: Option<(u64, String)>,
+}
+
+/// Where a row of a campaign's list stands in the count at the tree size shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Counted in the credible count (credentialed or vouched).
+    Counted,
+    /// Counted in the unverified column, apart from the credible count.
+    CountedApart,
+    /// Replaced by a later declaration of the same person (at this leaf).
+    Replaced(u64),
+    /// Withdrawn (by the withdrawal at this leaf).
+    Withdrawn(u64),
+    /// A withdrawal: it removes a declaration and is not counted itself.
+    Withdrawal,
+}
+
+impl DeclRow {
+    /// Where this row stands, from its kind and the person's next entry.
+    pub fn standing(&self) -> Standing {
+        match (self.kind.as_str(), &self.next) {
+            ("withdrawal", _) => Standing::Withdrawal,
+            ("unverified-declaration", _) => Standing::CountedApart,
+            (_, Some((i, k))) if k == "withdrawal" => Standing::Withdrawn(*i),
+            (_, Some((i, _))) => Standing::Replaced(*i),
+            (_, None) => Standing::Counted,
+        }
+    }
+}
+
+/// Which rows of a campaign's list to show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Show {
+    /// Only the rows that count now (the figures above the list count them).
+    #[default]
+    Counted,
+    /// Every entry, each marked counted, replaced, withdrawn or withdrawal.
+    All,
 }
 
 /// One point of a campaign's history: the tally at a tree size.
@@ -118,6 +160,7 @@ fn decl_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeclRow> {
         pseudonym: r.get(6)?,
         alias: r.get(7)?,
         message: r.get(8)?,
+        next: None,
     })
 }
 
@@ -355,19 +398,52 @@ impl Db {
         Ok(out)
     }
 
-    /// Declarations (all kinds) of a campaign, newest first, below `before`.
+    /// Declarations of a campaign in the tree of `size` leaves, newest first,
+    /// below `before`, each with the person's next entry (which makes it
+    /// replaced or withdrawn). [`Show::Counted`] keeps only the rows that
+    /// count at `size`, so that the rows agree with the tally's figures.
     pub fn declarations(
         &self,
         campaign: &CampaignId,
+        size: u64,
         before: Option<u64>,
         limit: u32,
+        show: Show,
     ) -> Result<Vec<DeclRow>> {
+        let cols = DECL_COLUMNS
+            .split(", ")
+            .map(|c| format!("d.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let filter = match show {
+            Show::Counted => "WHERE x.kind != 'withdrawal' AND x.next IS NULL",
+            Show::All => "",
+        };
         let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {DECL_COLUMNS} FROM declarations
-             WHERE campaign = ?1 AND leaf_index < ?2 ORDER BY leaf_index DESC LIMIT ?3"
+            "SELECT x.*, n.kind FROM (
+               SELECT {cols}, (
+                 SELECT m.leaf_index FROM declarations m
+                 WHERE m.campaign = d.campaign AND m.leaf_index > d.leaf_index AND m.leaf_index < ?3
+                   AND ((d.pseudonym IS NOT NULL AND m.pseudonym = d.pseudonym)
+                     OR (d.reference IS NOT NULL AND m.reference = d.reference
+                         AND m.registrar = d.registrar))
+                 ORDER BY m.leaf_index LIMIT 1) AS next
+               FROM declarations d
+               WHERE d.campaign = ?1 AND d.leaf_index < min(?2, ?3)
+               ORDER BY d.leaf_index DESC) x
+             LEFT JOIN declarations n ON n.leaf_index = x.next
+             {filter}
+             ORDER BY x.leaf_index DESC LIMIT ?4"
         ))?;
-        let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
-        let rows = st.query_map(params![&campaign.0[..], before, limit], decl_row)?;
+        let clamp = |v: u64| v.min(i64::MAX as u64) as i64;
+        let before = before.map_or(i64::MAX, clamp);
+        let rows = st.query_map(params![&campaign.0[..], before, clamp(size), limit], |r| {
+            let mut d = decl_row(r)?;
+            let next: Option<i64> = r.get(9)?;
+            let kind: Option<String> = r.get(10)?;
+            d.next = next.zip(kind).map(|(i, k)| (i as u64, k));
+            Ok(d)
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

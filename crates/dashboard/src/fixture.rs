@@ -169,13 +169,15 @@ pub fn build(path: &Path, n: u64, tally_every: u64) -> Fixture {
                     .expect("unverified");
                 }
                 _ => {
-                    counts[c][3] += 1;
-                    counts[c][0] = counts[c][0].saturating_sub(1);
+                    // Withdraws the declaration of row i - 9, in its campaign.
+                    let cw = ((i - 9) % 2) as usize;
+                    counts[cw][3] += 1;
+                    counts[cw][0] = counts[cw][0].saturating_sub(1);
                     let mut nym = [0u8; 48];
                     nym[..8].copy_from_slice(&(i - 9).to_be_bytes());
                     ins.execute(params![
                         leaf as i64,
-                        &cid.0[..],
+                        &campaigns[cw].0[..],
                         "withdrawal",
                         ts as i64,
                         &rid.0[..],
@@ -230,6 +232,7 @@ pub fn build(path: &Path, n: u64, tally_every: u64) -> Fixture {
             size,
             root: root.0,
             note: Arc::new(note),
+            has_policy: false,
         },
         declarations: n,
     }

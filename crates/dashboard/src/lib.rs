@@ -80,6 +80,7 @@ impl Dash {
             size: c.size,
             root: c.root.0,
             note: c.note,
+            has_policy: self.log.witness_policy().is_some(),
         }
     }
 }
@@ -146,6 +147,7 @@ async fn security_headers(mut r: Response) -> Response {
 struct Params {
     lang: Option<String>,
     before: Option<u64>,
+    show: Option<String>,
     q: Option<String>,
     receipt: Option<String>,
 }
@@ -245,11 +247,15 @@ async fn campaign(
 ) -> Response {
     let lang = Lang::from_param(p.lang.as_deref());
     let before = p.before;
+    let show = match p.show.as_deref() {
+        Some("all") => db::Show::All,
+        _ => db::Show::Counted,
+    };
     render(d, h, lang, move |ctx, db, _| {
         let Some(cid) = CampaignId::from_hex(&id) else {
             return Ok(Rendered::NotFound("/".into()));
         };
-        Ok(match pages::campaign(ctx, db, &cid, before)? {
+        Ok(match pages::campaign(ctx, db, &cid, before, show)? {
             Some(m) => Rendered::Page(m),
             None => Rendered::NotFound(format!("/campaigns/{cid}")),
         })

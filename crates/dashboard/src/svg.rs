@@ -82,6 +82,21 @@ pub fn nice_max(v: u64) -> u64 {
     }
 }
 
+/// The y axis for counts up to `max`: 0 and then equal steps of a round
+/// size (1, 2, 5 × 10^k) up to the first step at or above `max`, at most 6
+/// labels, each an exact integer (small counts get steps of 1, never a
+/// rounded-down 0). Returns the ticks and the top of the axis.
+pub fn y_ticks(max: u64) -> (Vec<u64>, u64) {
+    if max == 0 {
+        return (vec![0, 1], 1);
+    }
+    let step = nice_max(max.div_ceil(5));
+    let n = max.div_ceil(step);
+    let ticks: Vec<u64> = (0..=n).filter_map(|i| step.checked_mul(i)).collect();
+    let top = ticks.last().copied().unwrap_or(max).max(max);
+    (ticks, top)
+}
+
 /// The chart of counts over time: x = tree size, one step line per series.
 pub fn chart(points: &[Point], series: &[Series<'_>], x_label: &str, title: &str) -> Markup {
     let (w, h) = (720.0, 260.0);
@@ -91,11 +106,10 @@ pub fn chart(points: &[Point], series: &[Series<'_>], x_label: &str, title: &str
         .flat_map(|(_, _, f)| points.iter().map(f))
         .max()
         .unwrap_or(0);
-    let ymax = nice_max(max);
+    let (ticks, ymax) = y_ticks(max);
     let (lo, hi) = bounds(points);
     let x = |s: u64| left + (w - left - right) * frac(s, lo, hi);
     let y = |v: u64| top + (h - top - bottom) * (1.0 - v as f64 / ymax as f64);
-    let ticks: Vec<u64> = (0..=4).map(|i| ymax / 4 * i).collect();
     html! {
         svg class="chart" viewBox=(format!("0 0 {w} {h}")) role="img" aria-label=(title) {
             title { (title) }
@@ -131,6 +145,70 @@ mod tests {
         assert_eq!(nice_max(180), 200);
         assert_eq!(nice_max(1_000_001), 2_000_000);
         assert_eq!(nice_max(u64::MAX), u64::MAX);
+    }
+
+    /// The y-axis labels of a chart whose highest count is `max`, with the
+    /// y coordinate each is drawn at.
+    fn y_labels(max: u64) -> Vec<(String, f64)> {
+        let p = |s, c| Point {
+            tree_size: s,
+            credible: c,
+            credentialed: c,
+            vouched: 0,
+            unverified: 0,
+        };
+        let series: [Series<'_>; 1] = [("c", CREDIBLE, |p: &Point| p.credible)];
+        let m = chart(&[p(1, 0), p(9, max)], &series, "x", "t").into_string();
+        m.split("<text x=\"56\" y=\"")
+            .skip(1)
+            .map(|t| {
+                let (y, rest) = t.split_once('"').unwrap();
+                let label = rest.split_once('>').unwrap().1.split_once('<').unwrap().0;
+                (label.to_owned(), y.parse().unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn y_axis_labels_are_right_at_every_scale() {
+        let expect: &[(u64, &[&str])] = &[
+            (0, &["0", "1"]),
+            (1, &["0", "1"]),
+            (2, &["0", "1", "2"]),
+            (7, &["0", "2", "4", "6", "8"]),
+            (1_000, &["0", "200", "400", "600", "800", "1,000"]),
+            (
+                100_000_000,
+                &[
+                    "0",
+                    "20,000,000",
+                    "40,000,000",
+                    "60,000,000",
+                    "80,000,000",
+                    "100,000,000",
+                ],
+            ),
+        ];
+        for (max, labels) in expect {
+            let got = y_labels(*max);
+            let names: Vec<&str> = got.iter().map(|(l, _)| l.as_str()).collect();
+            assert_eq!(&names, labels, "max {max}");
+            // Drawn bottom to top, evenly spaced, the top one at the top.
+            let ys: Vec<f64> = got.iter().map(|(_, y)| *y).collect();
+            let gap = ys[0] - ys[1];
+            assert!(gap > 0.0);
+            for w in ys.windows(2) {
+                assert!((w[0] - w[1] - gap).abs() < 0.11, "max {max}: {ys:?}");
+            }
+            assert!(
+                (ys[ys.len() - 1] - (12.0 + 4.0)).abs() < 0.01,
+                "max {max}: {ys:?}"
+            );
+        }
+        // The largest counts still give increasing labels, the highest one ≥ max.
+        let (ticks, top) = y_ticks(u64::MAX);
+        assert!(ticks.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(top, u64::MAX);
     }
 
     #[test]

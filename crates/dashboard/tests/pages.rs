@@ -2,7 +2,7 @@
 //! tally, user data is escaped and bidi-isolated, Chinese works, pagination
 //! and over-bound evidence show.
 
-use headcount_dashboard::db::Db;
+use headcount_dashboard::db::{Db, Show};
 use headcount_dashboard::fixture;
 use headcount_dashboard::i18n::Lang;
 use headcount_dashboard::pages::{self, Ctx};
@@ -66,7 +66,7 @@ fn home_shows_every_campaign_with_its_tally() {
 fn campaign_page_escapes_isolates_and_paginates() {
     let (_d, f, db) = setup(2_000);
     let c = f.campaigns[0];
-    let html = pages::campaign(&ctx(&f, Lang::En), &db, &c, None)
+    let html = pages::campaign(&ctx(&f, Lang::En), &db, &c, None, Show::All)
         .unwrap()
         .unwrap()
         .into_string();
@@ -91,14 +91,18 @@ fn campaign_page_escapes_isolates_and_paginates() {
     );
     assert!(html.contains("counted by each"), "the double-count note");
     assert!(html.matches("<li class=\"decl\">").count() as u32 >= pages::PAGE);
-    assert!(html.contains("?before="), "link to older declarations");
+    assert!(html.contains("before="), "link to older declarations");
     // Page two starts below the last leaf of page one.
     let before = f.log.size - 10;
-    let page2 = pages::campaign(&ctx(&f, Lang::En), &db, &c, Some(before))
+    let page2 = pages::campaign(&ctx(&f, Lang::En), &db, &c, Some(before), Show::All)
         .unwrap()
         .unwrap()
         .into_string();
-    assert!(!page2.contains(&format!(">#{}<", f.log.size - 1)));
+    let list2 = page2.split("id=\"withdrawals\"").next().unwrap();
+    assert!(!list2.contains(&format!(
+        "class=\"leaf\" href=\"/lookup?q={}\"",
+        f.log.size - 1
+    )));
     assert!(page2.contains("Newest"));
 }
 
@@ -106,7 +110,7 @@ fn campaign_page_escapes_isolates_and_paginates() {
 fn chinese_pages() {
     let (_d, f, db) = setup(500);
     let c = f.campaigns[1];
-    let html = pages::campaign(&ctx(&f, Lang::Zh), &db, &c, None)
+    let html = pages::campaign(&ctx(&f, Lang::Zh), &db, &c, None, Show::Counted)
         .unwrap()
         .unwrap()
         .into_string();
@@ -154,7 +158,7 @@ fn unknown_ids_are_none() {
     let (_d, f, db) = setup(10);
     let id = headcount_core::CampaignId([9; 32]);
     assert!(
-        pages::campaign(&ctx(&f, Lang::En), &db, &id, None)
+        pages::campaign(&ctx(&f, Lang::En), &db, &id, None, Show::Counted)
             .unwrap()
             .is_none()
     );
@@ -163,5 +167,63 @@ fn unknown_ids_are_none() {
         pages::registrar(&ctx(&f, Lang::En), &db, &rid)
             .unwrap()
             .is_none()
+    );
+}
+
+/// The rows a campaign page lists never contradict its figures: by default it
+/// lists only what counts (as many rows as the figures add up to); with
+/// `show=all` every row is marked counted, replaced, withdrawn or withdrawal,
+/// and a withdrawn declaration links to its withdrawal.
+#[test]
+fn declaration_rows_agree_with_the_figures() {
+    // 40 rows over two campaigns: 20 in each, so one page holds them all.
+    let (_d, f, db) = setup(40);
+    for c in &f.campaigns {
+        let t = db.tally_at(c, f.log.size).unwrap().unwrap();
+        let counted = pages::campaign(&ctx(&f, Lang::En), &db, c, None, Show::Counted)
+            .unwrap()
+            .unwrap()
+            .into_string();
+        // The list, without the separate list of withdrawals below it.
+        let counted = counted.split("id=\"withdrawals\"").next().unwrap();
+        // Over-bound credentialed declarations are counted too, in their own figure.
+        let credentialed = t.credentialed + t.credentialed_over_bound;
+        let rows = counted.matches("<li class=\"decl\">").count() as u64;
+        assert_eq!(rows, credentialed + t.vouched + t.unverified, "{c}");
+        assert_eq!(
+            counted.matches("data-standing=\"counted\"").count() as u64,
+            credentialed + t.vouched
+        );
+        assert!(!counted.contains("data-standing=\"withdrawn\""));
+        assert!(!counted.contains("data-standing=\"withdrawal\""));
+
+        let all = pages::campaign(&ctx(&f, Lang::En), &db, c, None, Show::All)
+            .unwrap()
+            .unwrap()
+            .into_string();
+        let all = all.split("id=\"withdrawals\"").next().unwrap();
+        assert_eq!(
+            all.matches("data-standing=\"withdrawn\"").count() as u64,
+            t.withdrawals
+        );
+        assert_eq!(
+            all.matches("data-standing=\"withdrawal\"").count() as u64,
+            t.withdrawals
+        );
+        assert_eq!(
+            all.matches("data-standing=\"counted\"").count() as u64,
+            credentialed + t.vouched
+        );
+        assert!(all.contains("href=\"/campaigns/") && all.contains("show=all"));
+    }
+    // Row 0 (a declaration) is withdrawn by row 9, in the same campaign.
+    let c = f.campaigns[0];
+    let all = pages::campaign(&ctx(&f, Lang::En), &db, &c, None, Show::All)
+        .unwrap()
+        .unwrap()
+        .into_string();
+    assert!(
+        all.contains("withdrawn at <a href=\"/lookup?q=13\">#13</a>"),
+        "withdrawn row links to its withdrawal"
     );
 }

@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS declarations (
     period INTEGER,
     pseudonym BLOB,
     alias TEXT,
-    message TEXT
+    message TEXT,
+    reference BLOB
 );
 CREATE INDEX IF NOT EXISTS declarations_by_campaign ON declarations (campaign, leaf_index);
 CREATE INDEX IF NOT EXISTS declarations_by_pseudonym ON declarations (pseudonym) WHERE pseudonym IS NOT NULL;
@@ -164,7 +165,31 @@ impl Derived {
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
         )?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Derived { conn })
+        let mut d = Derived { conn };
+        d.migrate()?;
+        Ok(d)
+    }
+
+    /// Brings a database written by an older version up to this schema. A
+    /// column the older version did not fill cannot be back-filled from the
+    /// database alone, so the derived state is reset and rebuilt from the log
+    /// at start-up.
+    fn migrate(&mut self) -> Result<(), DerivedError> {
+        let has_reference: bool = self.conn.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_info('declarations') WHERE name = 'reference'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_reference {
+            self.conn
+                .execute_batch("ALTER TABLE declarations ADD COLUMN reference BLOB;")?;
+            self.reset()?;
+        }
+        self.conn.execute_batch(
+            "CREATE INDEX IF NOT EXISTS declarations_by_reference ON declarations (reference)
+             WHERE reference IS NOT NULL;",
+        )?;
+        Ok(())
     }
 
     /// Forgets everything (before a rebuild from leaf 0).
@@ -213,8 +238,8 @@ impl Derived {
                 "INSERT OR IGNORE INTO entries (hash, leaf_index, timestamp, receipt_size) VALUES (?1, ?2, ?3, ?4)",
             )?;
             let mut ins_decl = tx.prepare_cached(
-                "INSERT OR REPLACE INTO declarations (leaf_index, campaign, kind, timestamp, registrar, period, pseudonym, alias, message)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT OR REPLACE INTO declarations (leaf_index, campaign, kind, timestamp, registrar, period, pseudonym, alias, message, reference)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             for l in leaves {
                 let hash = l.leaf.entry_hash();
@@ -258,7 +283,8 @@ impl Derived {
                             d.period.0,
                             &d.pseudonym.0[..],
                             &d.alias,
-                            &d.message
+                            &d.message,
+                            None::<Vec<u8>>
                         ])?;
                     }
                     Entry::Withdrawal(d) => {
@@ -271,7 +297,8 @@ impl Derived {
                             d.period.0,
                             &d.pseudonym.0[..],
                             None::<String>,
-                            None::<String>
+                            None::<String>,
+                            None::<Vec<u8>>
                         ])?;
                     }
                     Entry::VouchedDeclaration(d) => {
@@ -284,7 +311,8 @@ impl Derived {
                             None::<u32>,
                             None::<Vec<u8>>,
                             &d.alias,
-                            &d.message
+                            &d.message,
+                            &d.reference.0[..]
                         ])?;
                     }
                     Entry::UnverifiedDeclaration(d) => {
@@ -297,7 +325,8 @@ impl Derived {
                             None::<u32>,
                             None::<Vec<u8>>,
                             &d.alias,
-                            &d.message
+                            &d.message,
+                            None::<Vec<u8>>
                         ])?;
                     }
                 }

@@ -19,7 +19,7 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
     let tmp = dir.join(format!(
-        ".{}.tmp{}",
+        ".{}{TEMP_MARK}{}",
         name.to_string_lossy(),
         std::process::id()
     ));
@@ -34,6 +34,23 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     }
     fs::rename(&tmp, path)?;
     sync_dir(dir)
+}
+
+/// What marks [`write_atomic`]'s temporary files: `.<name>.tmp<pid>`.
+const TEMP_MARK: &str = ".tmp";
+
+/// Whether a file name is one of [`write_atomic`]'s temporary files, which
+/// only a write interrupted by a crash leaves behind.
+pub fn is_temporary(name: &std::ffi::OsStr) -> bool {
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    let Some(rest) = name.strip_prefix('.') else {
+        return false;
+    };
+    rest.rsplit_once(TEMP_MARK).is_some_and(|(stem, pid)| {
+        !stem.is_empty() && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 /// fsyncs a directory so that renames and creations in it are durable.
@@ -77,5 +94,25 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("file")]);
+    }
+
+    #[test]
+    fn temporary_names_are_recognised_and_nothing_else() {
+        use std::ffi::OsStr;
+        for t in [".checkpoint.tmp123", ".067.tmp1", ".a.tmp.tmp9"] {
+            assert!(is_temporary(OsStr::new(t)), "{t}");
+        }
+        for n in [
+            "checkpoint",
+            "067",
+            ".tmp123",
+            ".checkpoint.tmp",
+            ".checkpoint.tmp12a",
+            "checkpoint.tmp123",
+            "x001",
+            "067.p",
+        ] {
+            assert!(!is_temporary(OsStr::new(n)), "{n}");
+        }
     }
 }

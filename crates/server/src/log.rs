@@ -53,6 +53,9 @@ pub struct SequencerOptions {
     /// previous one, even when `max_batch` entries wait, so every round mixes
     /// everything submitted during at least this long (zero: no minimum).
     pub min_round_interval: Duration,
+    /// Keep every partial tile, instead of deleting those whose full tile a
+    /// durable checkpoint covers (see `tiles.rs`).
+    pub keep_partial_tiles: bool,
 }
 
 impl Default for SequencerOptions {
@@ -62,6 +65,7 @@ impl Default for SequencerOptions {
             max_batch: 4096,
             pool_capacity: 65_536,
             min_round_interval: Duration::ZERO,
+            keep_partial_tiles: false,
         }
     }
 }
@@ -217,6 +221,8 @@ pub struct Log {
     pub(crate) cosigned: RwLock<Option<Committed>>,
     /// Auditors whose attestations this log accepts: signed-note vkeys.
     pub(crate) auditors: RwLock<Vec<String>>,
+    /// The witness policy (C2SP tlog-policy text) served at `/policy`.
+    pub(crate) witness_policy: RwLock<Option<Arc<str>>>,
     /// Counters for operators (`GET /metrics`).
     pub metrics: crate::metrics::Metrics,
     /// Refusals of asynchronously submitted entries, for look-ups.
@@ -262,11 +268,19 @@ impl Log {
         if lock_file.try_lock().is_err() {
             return Err(LogError::Locked(lock_path));
         }
-        let tiles = FsTiles::new(data_dir.join("log"));
+        let tiles = FsTiles::new(data_dir.join("log")).keeping_partials(options.keep_partial_tiles);
         let verifier = LogVerifier::from_vkey(&signer.vkey())?;
         let db_path = data_dir.join("state.sqlite");
         let mut db = Derived::open(&db_path)?;
         let (appender, state, committed) = load(&tiles, &verifier, &signer, &mut db)?;
+        let tidied = tiles.tidy(committed.size).map_err(io_err(tiles.root()))?;
+        if tidied != Default::default() {
+            tracing::info!(
+                temporaries = tidied.temporaries,
+                partial_tile_dirs = tidied.partial_dirs,
+                "removed what interrupted writes and pruning left"
+            );
+        }
         let reader = Derived::open(&db_path)?;
         let log = Arc::new(Log {
             origin: signer.origin().to_owned(),
@@ -285,6 +299,7 @@ impl Log {
             witness_tx: Mutex::new(None),
             cosigned: RwLock::new(None),
             auditors: RwLock::new(Vec::new()),
+            witness_policy: RwLock::new(None),
             metrics: Default::default(),
             refusals: Mutex::new(Refusals::default()),
             _lock: lock_file,
@@ -860,6 +875,14 @@ impl Log {
                 return Err(e);
             }
         };
+        // The checkpoint covering this round's full tiles is durable: their
+        // partial tiles can go (readers of older checkpoints get prefixes).
+        if let Err(e) = self
+            .tiles
+            .prune_partials(out.tiles.iter().map(|(id, _)| *id))
+        {
+            tracing::warn!(error = %e, "could not delete partial tiles; retried at the next start");
+        }
         let size = out.size.0;
         let touched: BTreeSet<CampaignId> =
             accepted.iter().filter_map(|p| p.entry.campaign()).collect();

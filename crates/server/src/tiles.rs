@@ -2,10 +2,19 @@
 //!
 //! Layout under the data directory's `log/`: `checkpoint`, `tile/<L>/<N>[.p/<W>]`
 //! and `tile/entries/<N>[.p/<W>]`, exactly the URL paths, so any static file
-//! server (or a copy to an object store) serves the log as it is. Partial
-//! tiles are kept after their full tile exists: a reader may still be
-//! verifying against the older checkpoint, and recovery after a crash reads
-//! the partial tiles of the last committed size.
+//! server (or a copy to an object store) serves the log as it is.
+//!
+//! Partial tiles are deleted once their full tile exists and a durable
+//! checkpoint covers it ([`FsTiles::prune_partials`], after each round's
+//! commit point; [`FsTiles::tidy`] at start-up for what a crash left), as
+//! C2SP tlog-tiles allows: under a steady trickle of one or a few entries
+//! per round they would otherwise be most of the directory. A reader still
+//! on an older checkpoint asks for a partial tile that may be gone; it gets
+//! the full tile's prefix (here in [`TileReader::read_tile`], which the HTTP
+//! handler uses; a plain static file server answers 404 and the spec tells
+//! clients to fetch the full tile, as the auditor does). The partial tiles of
+//! the committed size, which recovery reads, are never deleted: their full
+//! tile is not covered by a checkpoint yet.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs;
@@ -13,9 +22,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use headcount_tlog::{Error as TlogError, TileId, TileReader};
+use headcount_tlog::{Error as TlogError, TILE_WIDTH, TileId, TileReader, tile_prefix};
 
-use crate::durable::write_atomic;
+use crate::durable::{is_temporary, write_atomic};
 
 /// Tiles and checkpoint in a directory, with the most recently written or
 /// read hash tiles kept in memory: receipts of a round all read the same
@@ -25,6 +34,16 @@ use crate::durable::write_atomic;
 pub struct FsTiles {
     root: PathBuf,
     cache: Arc<Mutex<TileCache>>,
+    keep_partials: bool,
+}
+
+/// What [`FsTiles::tidy`] removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tidied {
+    /// Temporary files of interrupted writes.
+    pub temporaries: u64,
+    /// Directories of partial tiles whose full tile is covered by the checkpoint.
+    pub partial_dirs: u64,
 }
 
 /// A small FIFO cache of tile contents. Tiles are immutable once written at
@@ -60,7 +79,15 @@ impl FsTiles {
         FsTiles {
             root: root.into(),
             cache: Arc::new(Mutex::new(TileCache::default())),
+            keep_partials: false,
         }
+    }
+
+    /// Keeps every partial tile ever written (the behaviour before partial
+    /// tiles were pruned; the storage benchmark's baseline).
+    pub fn keeping_partials(mut self, keep: bool) -> Self {
+        self.keep_partials = keep;
+        self
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, TileCache> {
@@ -88,6 +115,88 @@ impl FsTiles {
         write_atomic(&self.root.join("checkpoint"), note)
     }
 
+    /// Deletes the partial tiles of each full tile in `written`. Call it only
+    /// once those full tiles and a checkpoint covering them are durable (after
+    /// the commit point). Deletion need not be durable: what a crash undoes,
+    /// [`FsTiles::tidy`] removes at the next start. Partial tiles that are
+    /// already gone are not an error.
+    pub fn prune_partials(&self, written: impl IntoIterator<Item = TileId>) -> io::Result<u64> {
+        if self.keep_partials {
+            return Ok(0);
+        }
+        let mut removed = 0;
+        for id in written.into_iter().filter(TileId::is_full) {
+            match fs::remove_dir_all(self.root.join(partial_dir(id))) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Start-up housekeeping, for a log whose durable checkpoint has `size`
+    /// leaves: removes the temporary files of writes a crash interrupted, and
+    /// (unless partial tiles are kept) the partial tiles whose full tile
+    /// exists within `size` — those a crash kept from being pruned, or that a
+    /// version which kept partial tiles wrote. Call it with the sequencer's
+    /// lock held, before the first round.
+    pub fn tidy(&self, size: u64) -> io::Result<Tidied> {
+        let mut t = Tidied::default();
+        if let Ok(rd) = fs::read_dir(&self.root) {
+            for e in rd {
+                let e = e?;
+                if e.file_type()?.is_file() && is_temporary(&e.file_name()) {
+                    fs::remove_file(e.path())?;
+                    t.temporaries += 1;
+                }
+            }
+        }
+        self.tidy_dir(&self.root.join("tile"), size, &mut t)?;
+        Ok(t)
+    }
+
+    fn tidy_dir(&self, dir: &Path, size: u64, t: &mut Tidied) -> io::Result<()> {
+        let rd = match fs::read_dir(dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for e in rd {
+            let e = e?;
+            let path = e.path();
+            if e.file_type()?.is_dir() {
+                if !self.keep_partials
+                    && let Some(full) = self.full_tile_of_partial_dir(&path)
+                    && covered(&full, size)
+                    && self.root.join(full.path()).is_file()
+                {
+                    fs::remove_dir_all(&path)?;
+                    t.partial_dirs += 1;
+                } else {
+                    self.tidy_dir(&path, size, t)?;
+                }
+            } else if is_temporary(&e.file_name()) {
+                fs::remove_file(&path)?;
+                t.temporaries += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The full tile whose partial tiles `dir` (`tile/<L>/<N>.p`) holds.
+    fn full_tile_of_partial_dir(&self, dir: &Path) -> Option<TileId> {
+        let rel = dir.strip_prefix(&self.root).ok()?.to_str()?;
+        if !rel.ends_with(".p") {
+            return None;
+        }
+        let id = TileId::parse_path(&format!("{}/1", rel.replace('\\', "/"))).ok()?;
+        Some(TileId {
+            width: TILE_WIDTH as u16,
+            ..id
+        })
+    }
+
     /// The current checkpoint, if the log has one.
     pub fn read_checkpoint(&self) -> io::Result<Option<Vec<u8>>> {
         match fs::read(self.root.join("checkpoint")) {
@@ -110,8 +219,43 @@ impl TileReader for FsTiles {
                 }
                 Ok(b)
             }
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !id.is_full() => {
+                // Pruned: its full tile exists; the partial tile is its prefix.
+                let full = TileId {
+                    width: TILE_WIDTH as u16,
+                    ..id
+                };
+                let data = self.read_tile(full).map_err(|e| match e {
+                    TlogError::TileNotFound(_) => TlogError::TileNotFound(id),
+                    e => e,
+                })?;
+                let b = tile_prefix(id, &data)?;
+                if id.level.is_some() {
+                    self.cache().put(id, Arc::new(b.clone()));
+                }
+                Ok(b)
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(TlogError::TileNotFound(id)),
             Err(e) => Err(TlogError::Storage(Box::new(e))),
         }
     }
+}
+
+/// The directory that holds the partial tiles of the full tile `id`: `tile/<L>/<N>.p`.
+fn partial_dir(id: TileId) -> PathBuf {
+    let partial = TileId { width: 1, ..id };
+    let p = PathBuf::from(partial.path());
+    p.parent().map(Path::to_path_buf).unwrap_or(p)
+}
+
+/// Whether a tree of `size` leaves contains all of the full tile `id`.
+fn covered(id: &TileId, size: u64) -> bool {
+    let level = id.level.map_or(0, u32::from);
+    let Some(leaves) = 256u64.checked_pow(level + 1) else {
+        return false;
+    };
+    id.index
+        .checked_add(1)
+        .and_then(|n| n.checked_mul(leaves))
+        .is_some_and(|end| end <= size)
 }

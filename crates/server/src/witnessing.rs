@@ -60,6 +60,24 @@ impl Log {
         *self.witness_tx.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
         tokio::spawn(stage(Arc::clone(self), options, rx, every));
     }
+
+    /// Publishes the witness policy's text at `/policy` (and names it in
+    /// `/v1/log`), so that declarants and auditors can fetch it, check it by
+    /// other means, and pin it with `--policy FILE`.
+    pub fn publish_witness_policy(&self, text: &str) {
+        *self
+            .witness_policy
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(Arc::from(text));
+    }
+
+    /// The published witness policy, if any.
+    pub fn witness_policy(&self) -> Option<Arc<str>> {
+        self.witness_policy
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 /// How long until the next whole multiple of `every` since the Unix epoch.

@@ -55,7 +55,8 @@ pub use checkpoint::{Checkpoint, LogSigner, LogVerifier};
 pub use error::Error;
 pub use proof::TlogProof;
 pub use tile::{
-    MAX_ENTRY_SIZE, TileId, check_bundle, decode_bundle, encode_bundle, tile_hash, tiles_for_size,
+    MAX_ENTRY_SIZE, TileId, check_bundle, decode_bundle, encode_bundle, tile_hash, tile_prefix,
+    tiles_for_size,
 };
 pub use tlog_tiles::Hash;
 pub use tree::{

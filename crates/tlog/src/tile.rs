@@ -238,6 +238,40 @@ pub fn check_bundle<'a>(bundle: &'a [u8], level0_tile: &[u8]) -> Result<Vec<&'a 
     Ok(entries)
 }
 
+/// The tile `id` cut from a wider tile of the same level and index (`wider`): its first
+/// `id.width` hashes, or for an entry bundle its first `id.width` entries. Tiles only grow at the
+/// end, so this is what the narrower tile holds. A reader uses it when a partial tile is gone
+/// because its full tile exists (tlog-tiles lets logs delete such partial tiles).
+///
+/// Fails if `wider` holds fewer than `id.width` hashes or entries, or is not a valid tile.
+pub fn tile_prefix(id: TileId, wider: &[u8]) -> Result<Vec<u8>, Error> {
+    let n = usize::from(id.width);
+    match id.level {
+        Some(_) => {
+            if !wider.len().is_multiple_of(HASH_SIZE) {
+                return Err(Error::BadTile {
+                    id,
+                    reason: "wrong length",
+                });
+            }
+            wider
+                .get(..n * HASH_SIZE)
+                .map(<[u8]>::to_vec)
+                .ok_or(Error::BadTile {
+                    id,
+                    reason: "narrower than asked",
+                })
+        }
+        None => {
+            let entries = decode_bundle(wider)?;
+            if entries.len() < n {
+                return Err(Error::BadBundle("too few entries"));
+            }
+            encode_bundle(entries[..n].iter().copied())
+        }
+    }
+}
+
 /// The hash that a full tile contributes to the level above: the Merkle hash of its 256 hashes.
 ///
 /// Fails unless `tile` is exactly 256 hashes (8192 bytes).
@@ -258,6 +292,24 @@ pub(crate) fn subtree_hash(data: &[u8]) -> Hash {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn tile_prefix_cuts_hashes_and_entries() {
+        let full: Vec<u8> = (0..256u32).flat_map(|i| [i as u8; HASH_SIZE]).collect();
+        let p = tile_prefix(t(Some(0), 3, 5), &full).unwrap();
+        assert_eq!(p, full[..5 * HASH_SIZE]);
+        assert!(tile_prefix(t(Some(1), 3, 5), &full[..4 * HASH_SIZE]).is_err());
+        assert!(tile_prefix(t(Some(1), 3, 1), &full[..HASH_SIZE + 1]).is_err());
+        let entries: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; usize::from(i)]).collect();
+        let bundle = encode_bundle(entries.iter().map(Vec::as_slice)).unwrap();
+        let p = tile_prefix(t(None, 0, 4), &bundle).unwrap();
+        assert_eq!(
+            p,
+            encode_bundle(entries[..4].iter().map(Vec::as_slice)).unwrap()
+        );
+        assert!(tile_prefix(t(None, 0, 11), &bundle).is_err());
+        assert!(tile_prefix(t(None, 0, 1), &bundle[..bundle.len() - 1]).is_err());
+    }
 
     fn t(level: Option<u8>, index: u64, width: u16) -> TileId {
         TileId {

@@ -160,8 +160,10 @@ pub fn print_report(r: &AuditReport) -> bool {
     }
     for c in &r.cosigners {
         println!(
-            "cosigned   by {} ({}) at {}",
-            c.name, c.key_name, c.timestamp
+            "cosigned   by {} ({}) at {} UTC",
+            c.name,
+            c.key_name,
+            crate::cmd::fmt_time(c.timestamp)
         );
     }
     match r.tally_note {
@@ -348,10 +350,23 @@ pub async fn run(a: Args) -> Result<()> {
                     .send()
                     .await?;
                 let status = r.status();
-                println!(
-                    "attestation submitted: HTTP {status} {}",
-                    r.text().await.unwrap_or_default()
-                );
+                let body = r.text().await.unwrap_or_default();
+                if status.is_success() {
+                    println!("attestation submitted: the log accepted it ({status})");
+                } else {
+                    let why = serde_json::from_str::<serde_json::Value>(&body)
+                        .ok()
+                        .and_then(|v| {
+                            Some(format!(
+                                "{} ({})",
+                                v["message"].as_str()?,
+                                v["error"].as_str()?
+                            ))
+                        })
+                        .unwrap_or(body);
+                    eprintln!("the log refused the attestation (HTTP {status}): {why}");
+                    std::process::exit(if agrees { 1 } else { 2 });
+                }
             }
         }
     }

@@ -8,7 +8,10 @@
 //! * audit: the full auditor over HTTP (download, verify tree, re-verify every
 //!   signature, recompute every tally); baseline: Ed25519 verifications/s on
 //!   all cores, the audit's dominant cost per entry;
-//! * storage: bytes per entry of tiles + bundles, and of SQLite.
+//! * storage: bytes per entry of tiles + bundles, and of SQLite;
+//! * storage at a steady trickle (one to three entries per round, the normal
+//!   case for such a log): bytes per leaf of the static tree when partial
+//!   tiles are pruned; baseline: the same trickle keeping every partial tile.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -42,21 +45,35 @@ pub struct Args {
     /// in a second log: 10 campaigns, each declared in by this/10 credentials.
     #[arg(long, default_value_t = 2000)]
     pub credentialed: usize,
+    /// Leaves to append at a steady trickle (1 to 3 per round) for the
+    /// storage figure, once pruning partial tiles and once keeping them; the
+    /// growth per leaf is measured over the last 256 (one full tile's cycle).
+    #[arg(long, default_value_t = 600)]
+    pub trickle: usize,
 }
 
 fn dir_bytes(p: &Path) -> u64 {
-    let mut total = 0;
+    dir_usage(p).0
+}
+
+/// (bytes in files, bytes the file system allocated for files and folders).
+fn dir_usage(p: &Path) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let (mut len, mut allocated) = (0, 0);
     if let Ok(rd) = std::fs::read_dir(p) {
         for e in rd.flatten() {
             let Ok(md) = e.metadata() else { continue };
-            total += if md.is_dir() {
-                dir_bytes(&e.path())
+            allocated += md.blocks() * 512;
+            if md.is_dir() {
+                let (l, a) = dir_usage(&e.path());
+                len += l;
+                allocated += a;
             } else {
-                md.len()
-            };
+                len += md.len();
+            }
         }
     }
-    total
+    (len, allocated)
 }
 
 async fn run_clients<F, Fut>(n: usize, concurrency: usize, f: F) -> Result<Duration>
@@ -261,10 +278,123 @@ pub async fn run(a: Args) -> Result<()> {
         "  entry    {} bytes (a vouched declaration with a short alias)",
         entries[0].len()
     );
+    if a.trickle > 0 {
+        let setup = [reg_bytes.clone(), bytes.clone()];
+        trickle(a.trickle, &setup, &keys, reg.id(), campaign.id()).await?;
+    }
     if a.credentialed > 0 {
         credentialed(&a, ver_rate).await?;
     }
     Ok(())
+}
+
+/// The static tree's size per leaf under a steady trickle of rounds of one
+/// to three entries: pruning partial tiles, and (baseline) keeping them.
+async fn trickle(
+    leaves: usize,
+    setup: &[Vec<u8>],
+    keys: &crate::keys::RegistrarKeys,
+    registrar: headcount_core::RegistrarId,
+    campaign: CampaignId,
+) -> Result<()> {
+    let mut figures = Vec::new();
+    for keep in [true, false] {
+        let dir = tempfile::tempdir()?;
+        let config = ServerConfig {
+            origin: Some("bench-trickle.headcount.local/log".into()),
+            batch_interval_ms: Some(1),
+            keep_partial_tiles: keep,
+            ..Default::default()
+        };
+        let server = InProcess::start(dir.path(), &config, "127.0.0.1:0".parse()?).await?;
+        let client = LogClient::new(&server.url);
+        for e in setup {
+            client.submit_ok(e).await?;
+        }
+        let t = Instant::now();
+        let mut i = setup.len();
+        let mut round = 0usize;
+        let mark = leaves.saturating_sub(256).max(i);
+        let mut at_mark = None;
+        while i < leaves {
+            if at_mark.is_none() && i >= mark {
+                at_mark = Some((i, dir_usage(&dir.path().join("log"))));
+            }
+            let k = (1 + round % 3).min(leaves - i);
+            let batch: Vec<Vec<u8>> = (i..i + k)
+                .map(|j| {
+                    vouch::vouched_entry(
+                        &keys.signing,
+                        registrar,
+                        campaign,
+                        &format!("t{j}"),
+                        &format!("Trickle {j}"),
+                        "",
+                    )
+                })
+                .collect::<Result<_>>()?;
+            let sent = batch.iter().map(|e| client.submit(e));
+            for r in futures::future::join_all(sent).await {
+                if !matches!(r?, crate::client::Submitted::Accepted(_)) {
+                    bail!("the trickle log refused an entry");
+                }
+            }
+            i += k;
+            round += 1;
+        }
+        let elapsed = t.elapsed();
+        server.stop().await?;
+        let (len, allocated) = dir_usage(&dir.path().join("log"));
+        let (from, (len0, allocated0)) = at_mark.unwrap_or((0, (0, 0)));
+        let grown = (leaves - from).max(1) as f64;
+        figures.push(Trickle {
+            keep,
+            growth: (len - len0) as f64 / grown,
+            growth_disk: allocated.saturating_sub(allocated0) as f64 / grown,
+            total: len as f64 / leaves as f64,
+            rounds: round,
+            elapsed,
+        });
+    }
+    println!(
+        "\n  storage at a steady trickle: {leaves} leaves in rounds of 1 to 3 entries; growth over the last 256 leaves"
+    );
+    for f in &figures {
+        println!(
+            "  {:<22} {:>8.1} bytes/leaf growth in files, {:>8.1} on disk; {:>8.1} bytes/leaf in all  ({} rounds in {:.1}s)",
+            if f.keep {
+                "keeping partial tiles"
+            } else {
+                "pruning partial tiles"
+            },
+            f.growth,
+            f.growth_disk,
+            f.total,
+            f.rounds,
+            f.elapsed.as_secs_f64()
+        );
+    }
+    if let [kept, pruned] = &figures[..] {
+        println!(
+            "  ratio pruned/kept      {:>8.3} growth in files, {:>8.3} on disk",
+            pruned.growth / kept.growth,
+            pruned.growth_disk / kept.growth_disk
+        );
+    }
+    Ok(())
+}
+
+/// One trickle run's figures.
+struct Trickle {
+    keep: bool,
+    /// Bytes of files added per leaf over the last tile's cycle.
+    growth: f64,
+    /// The same, as allocated by the file system.
+    growth_disk: f64,
+    /// Bytes of files per leaf, in all.
+    total: f64,
+    rounds: usize,
+    elapsed: Duration,
 }
 
 /// The credentialed scenario: blind issuance, pseudonym proofs, verification.

@@ -17,14 +17,19 @@ pub enum Command {
     /// Publish a campaign described by a TOML file, signed by the organiser key.
     Create {
         /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address through `ALL_PROXY=socks5h://…`).
-        #[arg(long)]
-        server: String,
+        #[arg(long, required_unless_present = "dry_run")]
+        server: Option<String>,
         /// The organiser key file (from `headcount keygen organiser`).
         #[arg(long)]
         key: PathBuf,
         /// The campaign description (see docs/operations.md for the format).
         #[arg(long)]
         spec: PathBuf,
+        /// Check the spec, build and sign the entry, print it and its
+        /// campaign id, and publish nothing (a log is append-only: a campaign
+        /// published by mistake stays there forever). Needs no --server.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// List the campaigns of a log with their counts.
     List {
@@ -38,8 +43,10 @@ pub enum Command {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignSpec {
-    /// Unix seconds or RFC 3339.
+    /// Unix seconds (an integer or a string of digits) or RFC 3339.
+    #[serde(deserialize_with = "time_spec")]
     pub opens_at: String,
+    #[serde(deserialize_with = "time_spec")]
     pub closes_at: String,
     /// Leading zero bits of work an unverified declaration needs (0: none accepted).
     #[serde(default)]
@@ -59,6 +66,20 @@ pub struct CampaignSpec {
 
 fn default_min_anonymity() -> u32 {
     headcount_core::entry::limits::MIN_ANONYMITY
+}
+
+/// A time in a spec: a TOML integer (Unix seconds) or a string.
+fn time_spec<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Time {
+        Unix(u64),
+        Text(String),
+    }
+    Ok(match Time::deserialize(d)? {
+        Time::Unix(n) => n.to_string(),
+        Time::Text(s) => s,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,15 +129,45 @@ pub fn campaign_entry(
     Ok((c, bytes))
 }
 
+/// What a campaign entry says, for the organiser to check.
+fn print_campaign(c: &Campaign) {
+    println!("campaign id: {}", c.id());
+    for t in &c.texts {
+        println!("[{}] {}", t.lang, t.title);
+    }
+    println!(
+        "open {} to {}; {} accepted registrar(s); {} addressee(s); unverified difficulty {}",
+        fmt_time(c.opens_at),
+        fmt_time(c.closes_at),
+        c.registrars.len(),
+        c.addressees.len(),
+        c.unverified_difficulty
+    );
+}
+
 pub async fn run(c: Command) -> Result<()> {
     match c {
-        Command::Create { server, key, spec } => {
+        Command::Create {
+            server,
+            key,
+            spec,
+            dry_run,
+        } => {
             let key = keys::load_organiser(&key)?;
             let text = std::fs::read_to_string(&spec)
                 .with_context(|| format!("reading {}", spec.display()))?;
             let spec: CampaignSpec =
                 toml::from_str(&text).with_context(|| format!("parsing {}", spec.display()))?;
             let (campaign, bytes) = campaign_entry(&spec, &key)?;
+            if dry_run {
+                print_campaign(&campaign);
+                println!("entry ({} bytes): {}", bytes.len(), hex::encode(&bytes));
+                println!("dry run: nothing was published");
+                return Ok(());
+            }
+            let Some(server) = server else {
+                bail!("pass --server URL (or --dry-run)")
+            };
             let client = LogClient::new(&server);
             let receipt = client.submit_ok(&bytes).await?;
             verify_receipt(&bytes, &receipt, &client.log_key().await?)?;

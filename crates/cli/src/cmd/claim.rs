@@ -268,6 +268,11 @@ pub fn print(v: &VerifiedClaim) {
         "  credential    registrar \"{}\", issued in {}",
         v.registrar.name, v.declaration.period
     );
+    println!(
+        "  standing      counted at that checkpoint (size {}); this bundle cannot show a later\n                withdrawal or re-declaration: look the pseudonym up on the log's dashboard\n                (/lookup?q={}) to see whether it is still counted, withdrawn or replaced",
+        v.checkpoint.size.0,
+        hex::encode(v.declaration.pseudonym.0)
+    );
     println!("It proves nothing else: not the declarant's name, nor their other declarations.");
 }
 

@@ -28,8 +28,9 @@ pub struct Args {
     #[arg(long, default_value = "")]
     pub message: String,
     /// Declare without a credential: shown and counted apart from the
-    /// credible headcount; costs a proof of work the campaign sets.
-    #[arg(long)]
+    /// credible headcount; costs a proof of work the campaign sets. Uses no
+    /// wallet (and keeps no receipt in one): keep it with --receipt-out.
+    #[arg(long, conflicts_with_all = ["wallet", "passphrase_file"])]
     pub unverified: bool,
     #[command(flatten)]
     pub wallet: WalletArgs,
@@ -44,6 +45,10 @@ pub struct Args {
     pub net: crate::client::NetArgs,
     #[command(flatten)]
     pub submission: SubmissionArgs,
+    /// Also write the receipt (a c2sp.org/tlog-proof@v1 text, which the
+    /// dashboard's /verify-receipt page checks) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub receipt_out: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -62,6 +67,10 @@ pub struct WithdrawArgs {
     /// carry that quorum of witness cosignatures.
     #[arg(long)]
     pub policy: Option<std::path::PathBuf>,
+    /// Also write the receipt (a c2sp.org/tlog-proof@v1 text, which the
+    /// dashboard's /verify-receipt page checks) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub receipt_out: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub net: crate::client::NetArgs,
     #[command(flatten)]
@@ -146,6 +155,16 @@ pub fn pick_credential<'a>(
         .ok_or_else(|| {
             anyhow!("no credential in this wallet is from a registrar this campaign accepts")
         })
+}
+
+/// Writes a receipt's tlog-proof to `path`, if given.
+pub fn write_receipt(path: Option<&std::path::Path>, receipt: &Receipt) -> Result<()> {
+    if let Some(p) = path {
+        std::fs::write(p, &receipt.proof)
+            .with_context(|| format!("writing the receipt to {}", p.display()))?;
+        println!("receipt written to {}", p.display());
+    }
+    Ok(())
 }
 
 /// The credential behind this wallet's latest declaration or withdrawal in the campaign (the
@@ -402,6 +421,7 @@ pub async fn run(a: Args) -> Result<()> {
             "unverified declaration logged at index {} (checkpoint size {}, receipt verified)",
             receipt.leaf_index, cp.size.0
         );
+        write_receipt(a.receipt_out.as_deref(), &receipt)?;
         return Ok(());
     }
     let mut wallet = a.wallet.open()?;
@@ -424,6 +444,7 @@ pub async fn run(a: Args) -> Result<()> {
         "declaration logged at index {} (checkpoint size {}, receipt verified and kept in the wallet)",
         receipt.leaf_index, receipt.tree_size
     );
+    write_receipt(a.receipt_out.as_deref(), &receipt)?;
     Ok(())
 }
 
@@ -459,5 +480,6 @@ pub async fn withdraw(a: WithdrawArgs) -> Result<()> {
         "withdrawal logged at index {} (receipt verified and kept in the wallet)",
         receipt.leaf_index
     );
+    write_receipt(a.receipt_out.as_deref(), &receipt)?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use headcount_wallet::{Params, Passphrase, Wallet};
+use headcount_wallet::{Params, Passphrase, ReceiptKind, Wallet};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -20,6 +20,20 @@ pub enum Command {
     Show {
         #[command(flatten)]
         wallet: WalletArgs,
+        /// The log server's URL: also show each campaign's title.
+        #[arg(long)]
+        server: Option<String>,
+    },
+    /// Print the receipt (a c2sp.org/tlog-proof@v1 text) of your latest
+    /// entry in CAMPAIGN, as the dashboard's /verify-receipt page takes it.
+    Receipt {
+        /// Campaign id.
+        campaign: String,
+        #[command(flatten)]
+        wallet: WalletArgs,
+        /// Write it to this file instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Check that every declaration and withdrawal this wallet made is still
     /// in the log: each receipt's checkpoint must be consistent with the
@@ -58,20 +72,48 @@ pub struct WalletArgs {
 }
 
 impl WalletArgs {
-    /// The passphrase: from the file, or asked without echo.
+    /// The passphrase: from the file, or asked without echo. A new
+    /// passphrase whose confirmation differs is asked for again.
     pub fn passphrase(&self, new: bool) -> Result<Passphrase> {
-        Ok(match &self.passphrase_file {
-            Some(f) => Passphrase::from_file(f)
-                .with_context(|| format!("reading the passphrase from {}", f.display()))?,
-            None if new => {
-                Passphrase::prompt_new("New passphrase (5 or more random words): ", "Again: ")?
+        if let Some(f) = &self.passphrase_file {
+            return Passphrase::from_file(f)
+                .with_context(|| format!("reading the passphrase from {}", f.display()));
+        }
+        // The prompt reads the controlling terminal, whatever stdin is.
+        if std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .is_err()
+        {
+            anyhow::bail!(
+                "no terminal to ask for the passphrase on: pass --passphrase-file FILE (its first line is the passphrase)"
+            );
+        }
+        if !new {
+            return Ok(Passphrase::prompt("Passphrase: ")?);
+        }
+        for _ in 0..3 {
+            match Passphrase::prompt_new("New passphrase (5 or more random words): ", "Again: ") {
+                Err(headcount_wallet::Error::PassphraseMismatch) => {
+                    eprintln!("The two passphrases differ; try again.")
+                }
+                r => return Ok(r?),
             }
-            None => Passphrase::prompt("Passphrase: ")?,
-        })
+        }
+        anyhow::bail!("the passphrases differed three times; nothing was created")
     }
 
-    /// Opens the wallet.
+    /// Opens the wallet: says plainly when there is none, before asking for
+    /// a passphrase.
     pub fn open(&self) -> Result<Wallet> {
+        if !self.wallet.exists() {
+            anyhow::bail!(
+                "no wallet at {} — create one with `headcount identity new --wallet {}`, or pass --wallet PATH",
+                self.wallet.display(),
+                self.wallet.display()
+            );
+        }
         open_wallet(&self.wallet, &self.passphrase(false)?)
     }
 }
@@ -130,8 +172,9 @@ pub async fn run(c: Command) -> Result<()> {
                 w.path().display()
             );
         }
-        Command::Show { wallet } => {
+        Command::Show { wallet, server } => {
             let w = wallet.open()?;
+            let client = server.as_deref().map(crate::client::LogClient::new);
             println!("wallet {}", w.path().display());
             for c in w.credentials() {
                 println!(
@@ -147,13 +190,71 @@ pub async fn run(c: Command) -> Result<()> {
                     hex::encode(p.registrar_id)
                 );
             }
-            for r in w.receipts() {
+            let mut receipts: Vec<_> = w.receipts().iter().collect();
+            receipts.sort_by_key(|r| r.leaf_index);
+            for (i, r) in receipts.iter().enumerate() {
+                let earlier = receipts[..i]
+                    .iter()
+                    .any(|e| e.campaign_id == r.campaign_id && e.kind == ReceiptKind::Declaration);
+                let what = match r.kind {
+                    ReceiptKind::Declaration if earlier => "re-declared",
+                    ReceiptKind::Declaration => "declared",
+                    ReceiptKind::Withdrawal => "withdrew",
+                };
+                let when = headcount_tlog::TlogProof::parse(r.tlog_proof.as_bytes())
+                    .ok()
+                    .and_then(|p| p.extra)
+                    .and_then(|h| {
+                        let mut leaf = h;
+                        leaf.extend_from_slice(&r.entry);
+                        headcount_core::Leaf::decode(&leaf).ok()
+                    })
+                    .map(|l| format!("{} UTC", crate::cmd::fmt_time(l.timestamp.0)))
+                    .unwrap_or_else(|| "time unknown".into());
+                let campaign = hex::encode(r.campaign_id);
+                let title = match &client {
+                    Some(c) => c
+                        .get_json(&format!("/v1/campaigns/{campaign}"))
+                        .await
+                        .ok()
+                        .and_then(|v| v["texts"][0]["title"].as_str().map(|t| format!(" \"{t}\"")))
+                        .unwrap_or_default(),
+                    None => String::new(),
+                };
                 println!(
-                    "{:?} in campaign {} at leaf {}",
-                    r.kind,
-                    hex::encode(r.campaign_id),
+                    "{what:<11} campaign {campaign}{title}  leaf {}  {when}",
                     r.leaf_index
                 );
+            }
+            if !receipts.is_empty() && client.is_none() {
+                println!(
+                    "(pass --server URL to see campaign titles; `identity receipt CAMPAIGN` prints a receipt)"
+                );
+            }
+        }
+        Command::Receipt {
+            campaign,
+            wallet,
+            out,
+        } => {
+            let id = headcount_core::CampaignId::from_hex(&campaign)
+                .context("the campaign id is 64 hex digits")?;
+            let w = wallet.open()?;
+            let r = w
+                .receipts_for_campaign(&id.0)
+                .max_by_key(|r| r.leaf_index)
+                .ok_or_else(|| anyhow::anyhow!("this wallet holds no entry in campaign {id}"))?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, &r.tlog_proof)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    println!(
+                        "wrote the receipt for leaf {} to {} (paste it into the dashboard's /verify-receipt page)",
+                        r.leaf_index,
+                        path.display()
+                    );
+                }
+                None => print!("{}", r.tlog_proof),
             }
         }
     }
@@ -259,7 +360,11 @@ pub async fn check_receipts(
             }
             Err(e) => {
                 bad += 1;
-                println!("receipt for leaf {} ({:?}): {e:#}", r.leaf_index, r.kind);
+                let kind = match r.kind {
+                    ReceiptKind::Declaration => "declaration",
+                    ReceiptKind::Withdrawal => "withdrawal",
+                };
+                println!("receipt for leaf {} ({kind}): {e:#}", r.leaf_index);
             }
         }
     }

@@ -114,7 +114,7 @@ pub fn run(args: Args) -> Result<()> {
                 out.join(format!("{name}.pub")).display()
             );
             println!(
-                "registrar signing key: {}",
+                "registrar signing key (public; NOT the registrar id, which `registrar register` prints and saves): {}",
                 hex::encode(k.signing.verifying_key().to_bytes())
             );
         }

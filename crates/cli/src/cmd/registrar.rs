@@ -368,7 +368,10 @@ pub async fn run(c: Command) -> Result<()> {
             let id_file = id_path(&key);
             write_file(&id_file, format!("{}\n", r.id()).as_bytes())?;
             println!("registrar id: {}", r.id());
-            println!("wrote {}", id_file.display());
+            println!(
+                "  (the id to give organisers and declarants; saved in {}, which the registrar commands and vouch read)",
+                id_file.display()
+            );
             println!(
                 "logged at index {} (checkpoint size {}, receipt verified)",
                 receipt.leaf_index, cp.size.0

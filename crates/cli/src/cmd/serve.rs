@@ -77,11 +77,12 @@ pub fn open_log(data: &Path, config: &ServerConfig) -> Result<(Arc<Log>, Sequenc
     let witnessing = config.witnessing(data)?;
     let log = Log::open(data, signer, Arc::new(BbsCredentials), options.clone())?;
     log.set_auditors(config.auditors.clone());
-    if let Some(w) = witnessing {
+    if let Some((w, text)) = witnessing {
         eprintln!(
-            "witnessing: {} witnesses in the policy",
+            "witnessing: {} witnesses in the policy (published at /policy)",
             w.policy.witnesses().len()
         );
+        log.publish_witness_policy(&text);
         log.start_witnessing_scheduled(w, config.checkpoint_schedule());
     }
     Ok((log, options))

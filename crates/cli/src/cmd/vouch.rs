@@ -20,9 +20,10 @@ pub struct Args {
     /// The registrar key file.
     #[arg(long)]
     pub key: PathBuf,
-    /// The registrar's id (printed by `registrar register`).
+    /// The registrar id (64 hex); default: the `.id` file written by
+    /// `registrar register` next to the key file (`registrar.key` → `registrar.id`).
     #[arg(long)]
-    pub registrar: String,
+    pub registrar: Option<String>,
     /// Campaign id.
     #[arg(long)]
     pub campaign: String,
@@ -39,6 +40,10 @@ pub struct Args {
     /// The log's public key; default: ask the server (trust on first use).
     #[arg(long)]
     pub log_key: Option<String>,
+    /// Also write the receipt (a c2sp.org/tlog-proof@v1 text, which the
+    /// dashboard's /verify-receipt page checks) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub receipt_out: Option<PathBuf>,
 }
 
 /// The opaque reference: HMAC-SHA256 keyed with the registrar's signing seed
@@ -73,7 +78,7 @@ pub fn vouched_entry(
 
 pub async fn run(a: Args) -> Result<()> {
     let k = registrar::load(&a.key)?;
-    let registrar = RegistrarId::from_hex(&a.registrar).context("--registrar is 64 hex digits")?;
+    let registrar = registrar::registrar_id(a.registrar.as_deref(), Some(&a.key))?;
     let campaign = CampaignId::from_hex(&a.campaign).context("--campaign is 64 hex digits")?;
     let bytes = vouched_entry(
         &k.signing, registrar, campaign, &a.person, &a.alias, &a.message,
@@ -89,5 +94,6 @@ pub async fn run(a: Args) -> Result<()> {
         "vouched declaration logged at index {} (checkpoint size {}, receipt verified)",
         receipt.leaf_index, cp.size.0
     );
+    crate::cmd::declare::write_receipt(a.receipt_out.as_deref(), &receipt)?;
     Ok(())
 }

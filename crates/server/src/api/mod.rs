@@ -46,6 +46,7 @@ pub fn router(log: Arc<Log>) -> Router {
             get(notes::attestations).post(notes::add_attestation),
         )
         .route("/checkpoint", get(static_tree::checkpoint))
+        .route("/policy", get(read::witness_policy))
         .route("/tile/{*path}", get(static_tree::tile))
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::not_found("no such resource") })

@@ -23,6 +23,9 @@ pub struct LogInfo {
     tree_size: u64,
     root: String,
     checkpoint: String,
+    /// Where the witness policy is served (`/policy`), when the log has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    witness_policy: Option<&'static str>,
 }
 
 pub async fn log_info(State(log): State<Arc<Log>>) -> Json<LogInfo> {
@@ -33,7 +36,28 @@ pub async fn log_info(State(log): State<Arc<Log>>) -> Json<LogInfo> {
         tree_size: c.size,
         root: B64.encode(c.root.0),
         checkpoint: String::from_utf8_lossy(&c.note).into_owned(),
+        witness_policy: log.witness_policy().map(|_| "/policy"),
     })
+}
+
+/// `GET /policy`: the log's witness policy (C2SP tlog-policy), which
+/// `--policy FILE` on the declarant and auditor commands pins.
+pub async fn witness_policy(
+    State(log): State<Arc<Log>>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let text = log
+        .witness_policy()
+        .ok_or_else(|| ApiError::not_found("this log has no witness policy"))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        text.to_string(),
+    )
+        .into_response())
 }
 
 #[derive(Serialize)]

@@ -11,17 +11,25 @@ use base64::engine::general_purpose::STANDARD as B64;
 use headcount_core::entry::{Campaign, CampaignText, Entry};
 use headcount_core::{CampaignId, CampaignTally, EntryHash, Leaf, RegistrarId};
 use headcount_tlog::{
-    LeafIndex, LogVerifier, TileId, TileReader, TlogProof, TreeSize, decode_bundle,
-    inclusion_proof, leaf_hash, tree_root,
+    LeafIndex, TileId, TileReader, TlogProof, TreeSize, decode_bundle, inclusion_proof,
 };
 use maud::{DOCTYPE, Markup, html};
 
 use crate::attestations::{Attestation, attestations};
-use crate::db::{Db, DbError, DeclRow, Point, Result};
+use crate::db::{Db, DbError, Result};
 use crate::fmt::{date, short, thousands, utc};
 use crate::i18n::{Lang, T};
 use crate::note::{self, SigLine};
 use crate::svg;
+
+mod campaign;
+mod log;
+mod receipt;
+
+pub use campaign::campaign;
+use campaign::decl_item;
+pub use log::log_page;
+pub use receipt::{Verified, check_receipt, verify_receipt};
 
 /// Declarations per page on a campaign page.
 pub const PAGE: u32 = 50;
@@ -37,6 +45,8 @@ pub struct LogView {
     pub size: u64,
     pub root: [u8; 32],
     pub note: std::sync::Arc<Vec<u8>>,
+    /// Whether the log publishes a witness policy at `/policy`.
+    pub has_policy: bool,
 }
 
 /// What every page needs.
@@ -281,209 +291,6 @@ fn checkpoint_section(ctx: &Ctx<'_>, db: &Db) -> Markup {
     }
 }
 
-fn kind_label(t: &T, kind: &str) -> (&'static str, &'static str) {
-    match kind {
-        "declaration" => (t.kind_declaration, "k-cred"),
-        "vouched-declaration" => (t.kind_vouched, "k-vouch"),
-        "unverified-declaration" => (t.kind_unverified, "k-unver"),
-        "withdrawal" => (t.kind_withdrawal, "k-withdraw"),
-        _ => ("?", "k-unver"),
-    }
-}
-
-fn decl_item(ctx: &Ctx<'_>, d: &DeclRow) -> Markup {
-    let t = ctx.t();
-    let (label, class) = kind_label(t, &d.kind);
-    html! {
-        li.decl {
-            div.dmeta {
-                a.leaf href=(ctx.href(&format!("/lookup?q={}", d.leaf_index))) { "#" (d.leaf_index) }
-                " · " time { (utc(d.timestamp)) }
-                " " span class=(format!("kind {class}")) { (label) }
-                @if let Some(p) = d.period { " " span.batchref { (t.batch) " " (p.to_string()) } }
-            }
-            @if let Some(a) = &d.alias {
-                div.alias { bdi { (a) } }
-            } @else if let Some(p) = &d.pseudonym {
-                div.alias { code.hash { (short(&hex::encode(p))) } }
-            }
-            @if let Some(m) = d.message.as_deref().filter(|m| !m.is_empty()) {
-                div.msg dir="auto" { (multiline(m)) }
-            }
-        }
-    }
-}
-
-/// `/campaigns/{id}`: the statement, the counts, by registrar and batch, the
-/// chart, the latest declarations (paginated) and withdrawals.
-pub fn campaign(
-    ctx: &Ctx<'_>,
-    db: &Db,
-    id: &CampaignId,
-    before: Option<u64>,
-) -> Result<Option<Markup>> {
-    let t = ctx.t();
-    let Some(row) = db.campaign(id)? else {
-        return Ok(None);
-    };
-    let c = &row.campaign;
-    let size = ctx.log.size;
-    let tally = db
-        .tally_at(id, size)?
-        .unwrap_or_else(|| empty_tally(*id, size));
-    let history = db.history(id, size, CHART_POINTS)?;
-    let decls = db.declarations(id, before, PAGE)?;
-    let withdrawals = if tally.withdrawals > 0 {
-        db.withdrawals(id, 20)?
-    } else {
-        Vec::new()
-    };
-    let mut names = Vec::new();
-    for r in &tally.by_registrar {
-        names.push(db.registrar_name(&r.registrar)?);
-    }
-    let text = title_of(c, ctx.lang);
-    let base = format!("/campaigns/{id}");
-    let here = match before {
-        Some(b) => format!("{base}?before={b}"),
-        None => base.clone(),
-    };
-    let series: [svg::Series<'_>; 4] = [
-        (t.credible, svg::CREDIBLE, |p: &Point| p.credible),
-        (t.credentialed, svg::CREDENTIALED, |p: &Point| {
-            p.credentialed
-        }),
-        (t.vouched, svg::VOUCHED, |p: &Point| p.vouched),
-        (t.unverified, svg::UNVERIFIED, |p: &Point| p.unverified),
-    ];
-    let body = html! {
-        p.crumbs { a href=(ctx.href("/")) { "← " (t.nav_campaigns) } }
-        article.campaign data-campaign=(id) {
-            h1 lang=(text.lang) dir="auto" { (text.title) }
-            section.statement {
-                h2 { (t.statement) }
-                div.text lang=(text.lang) dir="auto" { (multiline(&text.statement)) }
-                @for other in c.texts.iter().filter(|o| o.lang != text.lang) {
-                    details.other lang=(other.lang) {
-                        summary { (t.also_in) ": " span lang=(other.lang) dir="auto" { (other.title) } " (" (other.lang) ")" }
-                        div.text dir="auto" { (multiline(&other.statement)) }
-                    }
-                }
-            }
-            dl.kv {
-                dt { (t.addressees) }
-                dd { ul.plain { @for a in &c.addressees { li dir="auto" { (a) } } } }
-                dt { (t.opens) } dd { (utc(c.opens_at)) " UTC" }
-                dt { (t.closes) } dd { (utc(c.closes_at)) " UTC" }
-                dt { (t.campaign_id) } dd { code.hash { (id) } }
-                dt { (t.organiser_key) } dd { code.hash { (hex::encode(c.organiser_key)) } }
-                dt { (t.logged_at) } dd { a href=(ctx.href(&format!("/lookup?q={}", row.leaf_index))) { "#" (row.leaf_index) } " · " (utc(row.timestamp)) " UTC" }
-            }
-            section {
-                h2 { (t.counts_by_level) }
-                div.figs.wide {
-                    div.fig.main {
-                        span.num data-figure="credible" { (thousands(tally.credible)) }
-                        span.label { (t.credible) }
-                        span.sub { (t.credible_note) }
-                        span.sub data-figure="distinct-lower-bound" {
-                            (t.distinct_at_least) " " (thousands(tally.distinct_lower_bound))
-                        }
-                    }
-                    (figure("", "credentialed", tally.credentialed, t.credentialed, None))
-                    (figure("", "vouched", tally.vouched, t.vouched, None))
-                    (figure("apart", "unverified", tally.unverified, t.unverified, Some(t.unverified_note)))
-                    (figure(if tally.credentialed_over_bound > 0 { "bad" } else { "apart" }, "over-bound", tally.credentialed_over_bound, t.over_bound, None))
-                    (figure("apart", "withdrawals", tally.withdrawals, t.withdrawals, None))
-                }
-                p.note { (t.double_count_note) }
-                @if tally.credentialed_over_bound > 0 { p.alert { (t.over_bound_note) } }
-                p.meta { (t.tree_size) " " (thousands(tally.tree_size)) }
-            }
-            section {
-                h2 { (t.by_registrar) }
-                @if tally.by_registrar.is_empty() {
-                    p.empty { (t.no_registrar_counts) }
-                } @else {
-                    table.grid.byreg {
-                        thead { tr { th { (t.registrar) } th { (t.batch) } th.num { (t.batch_size) } th.num { (t.declarations) } th { (t.status) } } }
-                        tbody {
-                            @for (r, name) in tally.by_registrar.iter().zip(&names) {
-                                @let link = ctx.href(&format!("/registrars/{}", r.registrar));
-                                @let rname = html! { a href=(link) { bdi { (name.as_deref().unwrap_or("?")) } } };
-                                @if r.retired {
-                                    tr { td { (rname) } td colspan="4" { strong { (t.retired) } } }
-                                }
-                                @if r.vouched > 0 || r.periods.is_empty() {
-                                    tr {
-                                        td { (rname) }
-                                        td { (t.vouched_row) }
-                                        td.num { "—" }
-                                        td.num data-figure="registrar-vouched" { (thousands(r.vouched)) }
-                                        td { "—" }
-                                    }
-                                }
-                                @for b in &r.periods {
-                                    tr class=(if b.over_bound { "overrow" } else { "" }) {
-                                        td { (rname) }
-                                        td { (b.period.to_string()) }
-                                        td.num { (thousands(u64::from(b.size))) }
-                                        td.num { (thousands(b.declarations)) }
-                                        @if b.over_bound {
-                                            td.over data-over-bound="true" {
-                                                strong { (t.over_bound_evidence) } ": "
-                                                (thousands(b.declarations)) " " (t.declarations) " > " (t.batch_size) " " (thousands(u64::from(b.size)))
-                                            }
-                                        } @else {
-                                            td.ok { "✓ " (t.within_bound) }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    p.note { (t.batch_size_note) }
-                }
-            }
-            section {
-                h2 { (t.counts_over_time) }
-                (svg::chart(&history, &series, t.chart_x, t.counts_over_time))
-                ul.legend {
-                    li { span.sw.s-credible {} (t.credible) }
-                    li { span.sw.s-credentialed {} (t.credentialed) }
-                    li { span.sw.s-vouched {} (t.vouched) }
-                    li { span.sw.s-unverified {} (t.unverified) }
-                }
-            }
-            section #declarations {
-                h2 { (t.latest_declarations) }
-                @if decls.is_empty() {
-                    p.empty { (t.no_declarations) }
-                } @else {
-                    ol.decls { @for d in &decls { (decl_item(ctx, d)) } }
-                }
-                nav.pager {
-                    @if before.is_some() { a href=(ctx.href(&format!("{base}#declarations"))) { "« " (t.newest) } }
-                    @if decls.len() == PAGE as usize {
-                        @if let Some(last) = decls.last() {
-                            a.older href=(ctx.href(&format!("{base}?before={}#declarations", last.leaf_index))) { (t.older) " →" }
-                        }
-                    }
-                }
-            }
-            section #withdrawals {
-                h2 { (t.withdrawals) }
-                @if withdrawals.is_empty() {
-                    p.empty { (t.no_withdrawals) }
-                } @else {
-                    ol.decls { @for d in &withdrawals { (decl_item(ctx, d)) } }
-                }
-            }
-        }
-    };
-    Ok(Some(layout(ctx, &text.title, &here, body)))
-}
-
 /// `/registrars/{id}`: policy, batches, campaigns served.
 pub fn registrar(ctx: &Ctx<'_>, db: &Db, id: &RegistrarId) -> Result<Option<Markup>> {
     let t = ctx.t();
@@ -558,64 +365,6 @@ pub fn registrar(ctx: &Ctx<'_>, db: &Db, id: &RegistrarId) -> Result<Option<Mark
         &format!("/registrars/{id}"),
         body,
     )))
-}
-
-/// `/log`: checkpoint, cosignatures, attestations, how to audit, raw paths.
-pub fn log_page(ctx: &Ctx<'_>, db: &Db) -> Markup {
-    let t = ctx.t();
-    let size = ctx.log.size;
-    let width = size.min(256) as u16;
-    let tile0 = TileId {
-        level: Some(0),
-        index: 0,
-        width,
-    }
-    .path();
-    let bundle0 = TileId {
-        level: None,
-        index: 0,
-        width,
-    }
-    .path();
-    let cmd = format!(
-        "headcount audit {} --log-key '{}'",
-        ctx.base_url, ctx.log.vkey
-    );
-    let body = html! {
-        h1 { (t.log_title) }
-        dl.kv {
-            dt { (t.origin) } dd { code { (ctx.log.origin) } }
-            dt { (t.log_key) } dd { code.hash #log-key { (ctx.log.vkey) } }
-        }
-        section #audit {
-            h2 { (t.audit_yourself) }
-            p { (t.audit_intro) }
-            pre.cmd { code #audit-command { (cmd) } }
-        }
-        (checkpoint_section(ctx, db))
-        section {
-            h2 { (t.raw_paths) }
-            p { (t.raw_paths_intro) }
-            ul.plain.paths {
-                li { a href="/checkpoint" { code { "/checkpoint" } } }
-                @if size > 0 {
-                    li { a href=(format!("/{tile0}")) { code { "/" (tile0) } } }
-                    li { a href=(format!("/{bundle0}")) { code { "/" (bundle0) } } }
-                }
-                li { code { "/tile/<L>/<N>[.p/<W>]" } " · " code { "/tile/entries/<N>[.p/<W>]" } }
-            }
-            h3 { (t.json_api) }
-            ul.plain.paths {
-                li { a href="/v1/log" { code { "/v1/log" } } }
-                li { a href="/v1/campaigns" { code { "/v1/campaigns" } } }
-                li { a href="/v1/registrars" { code { "/v1/registrars" } } }
-                li { code { "/v1/campaigns/<id>/tally?tree_size=N" } }
-                li { code { "/v1/proof/inclusion?index=I&tree_size=N" } }
-                li { code { "/v1/proof/consistency?old_size=M&tree_size=N" } }
-            }
-        }
-    };
-    layout(ctx, t.log_title, "/log", body)
 }
 
 /// Reads leaf `index` of a tree of `size` from the tiles.
@@ -797,123 +546,6 @@ pub fn lookup(ctx: &Ctx<'_>, db: &Db, tiles: &dyn TileReader, q: Option<&str>) -
         }
     };
     Ok(layout(ctx, t.lookup_title, &here, body))
-}
-
-/// A receipt that verified.
-pub struct Verified {
-    pub index: u64,
-    pub size: u64,
-    pub leaf: Leaf,
-    pub cosigs: Vec<SigLine>,
-}
-
-/// Checks a pasted receipt (tlog-proof text) against this log: the checkpoint
-/// is signed by the log key and no larger than the log; the receipt's leaf
-/// header matches the log's leaf at its index; the inclusion proof verifies;
-/// and the receipt's checkpoint root is this log's root at that size.
-pub fn check_receipt(
-    log: &LogView,
-    tiles: &dyn TileReader,
-    text: &str,
-) -> std::result::Result<Verified, String> {
-    let mut text = text.replace("\r\n", "\n");
-    let trimmed_len = text.trim_end_matches(['\n', ' ']).len();
-    text.truncate(trimmed_len);
-    text = text.trim_start().to_owned();
-    text.push('\n');
-    let proof = TlogProof::parse(text.as_bytes())
-        .map_err(|e| format!("not a c2sp.org/tlog-proof@v1 text: {e}"))?;
-    let verifier = LogVerifier::from_vkey(&log.vkey).map_err(|e| e.to_string())?;
-    let cp = verifier
-        .verify(&proof.checkpoint)
-        .map_err(|e| format!("its checkpoint is not signed by this log's key: {e}"))?;
-    if cp.size.0 > log.size {
-        return Err(format!(
-            "its checkpoint (size {}) is ahead of this log (size {}): this log never published it",
-            cp.size.0, log.size
-        ));
-    }
-    let index = proof.index.0;
-    if index >= cp.size.0 {
-        return Err(format!(
-            "its index {index} is not below its tree size {}",
-            cp.size.0
-        ));
-    }
-    let leaf = read_leaf(tiles, index, log.size)?;
-    let header = headcount_server::log::leaf_header(leaf.timestamp.0);
-    if proof.extra.as_deref() != Some(header.as_slice()) {
-        return Err(format!(
-            "its leaf header does not match leaf {index} of this log"
-        ));
-    }
-    proof
-        .verify(leaf_hash(&leaf.encode()), &verifier)
-        .map_err(|e| {
-            format!("its inclusion proof does not verify for leaf {index} of this log: {e}")
-        })?;
-    let root = tree_root(tiles, cp.size).map_err(|e| e.to_string())?;
-    if root != cp.root {
-        return Err(format!(
-            "its checkpoint's root is not this log's root at size {}: the log has forked",
-            cp.size.0
-        ));
-    }
-    let cosigs = note::parse(&proof.checkpoint, &log.origin).cosigs;
-    Ok(Verified {
-        index,
-        size: cp.size.0,
-        leaf,
-        cosigs,
-    })
-}
-
-/// `/verify-receipt`: the form, and the verdict on a pasted receipt.
-pub fn verify_receipt(ctx: &Ctx<'_>, tiles: &dyn TileReader, receipt: Option<&str>) -> Markup {
-    let t = ctx.t();
-    let receipt = receipt.filter(|r| !r.trim().is_empty());
-    let outcome = receipt.map(|r| check_receipt(ctx.log, tiles, r));
-    let action = ctx.href("/verify-receipt");
-    let body = html! {
-        h1 { (t.verify_title) }
-        p.anchor #trust-anchor { strong { "⚠ " } (t.verify_anchor) }
-        p.lead { (t.verify_intro) }
-        form.receipt method="post" action=(action) {
-            label for="receipt" { (t.verify_label) }
-            textarea #receipt name="receipt" rows="12" spellcheck="false" { (receipt.unwrap_or("")) }
-            button type="submit" { (t.verify_button) }
-        }
-        @match &outcome {
-            None => {}
-            Some(Err(e)) => {
-                section.verdict.bad #verdict {
-                    h2 { "✗ " (t.verify_failed) }
-                    p { (e) }
-                }
-            }
-            Some(Ok(v)) => {
-                section.verdict.good #verdict {
-                    h2 { "✓ " (t.verify_ok) }
-                    p { (t.verify_proves) }
-                    dl.kv {
-                        dt { (t.tree_size) } dd { (thousands(v.size)) }
-                        dt { (t.log_key) } dd { code.hash { (ctx.log.vkey) } }
-                        dt { (t.cosignatures) } dd {
-                            @if v.cosigs.is_empty() { (t.no_cosignatures) }
-                            @for s in &v.cosigs { code.name { (s.name) } " " code { (s.key_id) } br; }
-                        }
-                    }
-                    (entry_details(ctx, v.index, &v.leaf))
-                    p.note { (t.verify_not_proves) }
-                }
-            }
-        }
-        section {
-            h2 { (t.audit_yourself) }
-            pre.cmd { code { "headcount audit " (ctx.base_url) " --log-key '" (ctx.log.vkey) "'" } }
-        }
-    };
-    layout(ctx, t.verify_title, "/verify-receipt", body)
 }
 
 /// The 404 page.
