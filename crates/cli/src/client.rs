@@ -291,6 +291,12 @@ impl NetArgs {
 
     /// How `url` is reached, with `env` standing for the environment.
     pub fn route_with(&self, url: &str, env: impl Fn(&str) -> Option<String>) -> Result<Route> {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!(
+                "{url:?} is not a server URL: pass --server like http://127.0.0.1:8080, \
+                 https://log.example.org or http://LOGADDRESS.onion"
+            );
+        }
         let u = reqwest::Url::parse(url).with_context(|| format!("{url:?} is not a URL"))?;
         let host = u
             .host_str()
