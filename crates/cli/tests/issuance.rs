@@ -623,6 +623,7 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{msg}");
     assert!(msg.contains("NOT VERIFIED"), "{msg}");
+    forged_bundles_are_refused(d, &p("bundle"), &log_key);
 
     ok(&[
         "withdraw",
@@ -808,4 +809,121 @@ fn month_of_issuance() -> String {
         .as_secs()
         .saturating_add_signed(ISSUE_OFFSET);
     headcount_core::Period::containing(t).to_string()
+}
+
+/// Every kind of forged or inconsistent claim bundle is refused, with the reason; a challenge
+/// made by `claim challenge` is checked for its age; a bundle still verifies untouched.
+fn forged_bundles_are_refused(d: &Path, bundle: &str, log_key: &str) {
+    let original: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(bundle).unwrap()).unwrap();
+    let verify = |b: &serde_json::Value, challenge: &str| -> (Option<i32>, String) {
+        let path = d.join("forged.claim");
+        fs::write(&path, serde_json::to_string(b).unwrap()).unwrap();
+        let o = run(&[
+            "claim",
+            "verify",
+            path.to_str().unwrap(),
+            "--challenge",
+            challenge,
+            "--log-key",
+            log_key,
+        ]);
+        let (out, err) = text(&o);
+        (o.status.code(), format!("{out}\n{err}"))
+    };
+    let (code, msg) = verify(&original, "case 42");
+    assert_eq!(code, Some(0), "{msg}");
+    assert!(
+        msg.contains("registrar id") && msg.contains("fingerprint"),
+        "{msg}"
+    );
+    assert!(msg.contains("anchor"), "{msg}");
+    assert!(
+        msg.contains("not made by `headcount claim challenge`"),
+        "{msg}"
+    );
+    type Forge = fn(&mut serde_json::Value);
+    let cases: Vec<(&str, Forge, &str)> = vec![
+        (
+            "the anchor's signature",
+            |b| {
+                let a = b["anchor"].as_str().unwrap().to_owned();
+                let mut lines: Vec<String> = a.split('\n').map(String::from).collect();
+                let n: u64 = lines[1].parse().unwrap();
+                lines[1] = (n + 1).to_string();
+                b["anchor"] = lines.join("\n").into();
+            },
+            "anchor checkpoint is not signed",
+        ),
+        (
+            "a consistency proof dropped",
+            |b| b["consistency"] = serde_json::json!([]),
+            "no consistency proof",
+        ),
+        (
+            "a consistency proof altered",
+            |b| {
+                let c = &mut b["consistency"][0]["proof"][0];
+                let mut h = c.as_str().unwrap().to_owned();
+                h.replace_range(0..1, if h.starts_with('A') { "B" } else { "A" });
+                *c = h.into();
+            },
+            "not consistent with the anchor",
+        ),
+        (
+            "the issuance month replaced by the registrar entry",
+            |b| b["period"] = b["registrar"].clone(),
+            "not an issuance-period entry",
+        ),
+        (
+            "campaign and registrar swapped",
+            |b| {
+                let c = b["campaign"].clone();
+                b["campaign"] = b["registrar"].clone();
+                b["registrar"] = c;
+            },
+            "not a campaign",
+        ),
+        (
+            "the declaration's entry edited",
+            |b| {
+                let e = b["declaration"]["entry"].as_str().unwrap().to_owned();
+                let last = e.len() - 2;
+                let flipped = if &e[last..] == "00" { "01" } else { "00" };
+                b["declaration"]["entry"] = format!("{}{flipped}", &e[..last]).into();
+            },
+            "the declaration part",
+        ),
+        (
+            "an older format",
+            |b| b["format"] = "headcount-claim-v1".into(),
+            "not a headcount-claim-v2 bundle",
+        ),
+    ];
+    for (name, forge, reason) in cases {
+        let mut b = original.clone();
+        forge(&mut b);
+        let (code, msg) = verify(&b, "case 42");
+        assert_eq!(code, Some(2), "{name}: {msg}");
+        assert!(
+            msg.contains("NOT VERIFIED") && msg.contains(reason),
+            "{name}: {msg}"
+        );
+    }
+    // A structured challenge older than the limit is refused before anything else.
+    let (code, msg) = verify(
+        &original,
+        "headcount-challenge-v1; verifier=Officer 12; date=2020-01-01; nonce=00112233445566778899aabbccddeeff",
+    );
+    assert_eq!(code, Some(2), "{msg}");
+    assert!(msg.contains("days ago"), "{msg}");
+    // `claim challenge` makes a fresh one each time, naming the verifier and the date.
+    let a = ok(&["claim", "challenge", "--verifier", "Officer 12"]);
+    let b = ok(&["claim", "challenge", "--verifier", "Officer 12"]);
+    let first = |s: &str| s.lines().next().unwrap().to_owned();
+    assert!(
+        first(&a).starts_with("headcount-challenge-v1; verifier=Officer 12; date="),
+        "{a}"
+    );
+    assert_ne!(first(&a), first(&b), "a random nonce each time");
 }

@@ -81,11 +81,12 @@ pub fn build(path: &Path, n: u64, tally_every: u64) -> Fixture {
     .expect("registrar");
     for b in 0..batches {
         tx.execute(
-            "INSERT INTO periods (registrar, period, size, leaf_index) VALUES (?1, ?2, ?3, 1)",
+            "INSERT INTO periods (registrar, period, size, leaf_index, entry_hash) VALUES (?1, ?2, ?3, 1, ?4)",
             params![
                 &rid.0[..],
                 FIRST_PERIOD + b,
-                size_of(b, batches, batch_size)
+                size_of(b, batches, batch_size),
+                &[b as u8; 32][..]
             ],
         )
         .expect("batch");

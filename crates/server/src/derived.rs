@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS periods (
     period INTEGER NOT NULL,
     size INTEGER NOT NULL,
     leaf_index INTEGER NOT NULL,
+    entry_hash BLOB NOT NULL,
     PRIMARY KEY (registrar, period)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS retirements (
@@ -123,6 +124,8 @@ pub struct PeriodRow {
     pub month: String,
     pub size: u32,
     pub leaf_index: u64,
+    /// The `issuance-period` entry's hash: `GET /v1/entries/{entry_hash}` gives it with its proof.
+    pub entry_hash: String,
 }
 
 /// A registrar's retirement.
@@ -261,9 +264,9 @@ impl Derived {
                     }
                     Entry::IssuancePeriod(b) => {
                         tx.execute(
-                            "INSERT OR REPLACE INTO periods (registrar, period, size, leaf_index)
-                             VALUES (?1, ?2, ?3, ?4)",
-                            params![&b.registrar.0[..], b.period.0, b.size, l.index as i64],
+                            "INSERT OR REPLACE INTO periods (registrar, period, size, leaf_index, entry_hash)
+                             VALUES (?1, ?2, ?3, ?4, ?5)",
+                            params![&b.registrar.0[..], b.period.0, b.size, l.index as i64, &hash.0[..]],
                         )?;
                     }
                     Entry::RegistrarRetirement(r) => {
@@ -492,7 +495,7 @@ impl Derived {
     /// The issuance periods a registrar logged, oldest month first.
     pub fn periods(&self, registrar: &RegistrarId) -> Result<Vec<PeriodRow>, DerivedError> {
         let mut st = self.conn.prepare_cached(
-            "SELECT period, size, leaf_index FROM periods WHERE registrar = ?1 ORDER BY period",
+            "SELECT period, size, leaf_index, entry_hash FROM periods WHERE registrar = ?1 ORDER BY period",
         )?;
         let rows = st.query_map(params![&registrar.0[..]], |r| {
             let period = Period(r.get(0)?);
@@ -501,6 +504,7 @@ impl Derived {
                 month: period.to_string(),
                 size: r.get(1)?,
                 leaf_index: r.get::<_, i64>(2)? as u64,
+                entry_hash: hex::encode(r.get::<_, Vec<u8>>(3)?),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
