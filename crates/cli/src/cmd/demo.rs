@@ -434,7 +434,12 @@ pub async fn run(a: Args) -> Result<()> {
         headcount_core::entry::limits::MIN_ANONYMITY,
         receipt.leaf_index
     );
-    let challenge = "UNHCR Hong Kong, case 2026-HK-0412, interview of 29 November 2026";
+    // The officer makes the challenge (`headcount claim challenge`): their name, the date, a nonce.
+    let challenge = crate::cmd::claim::new_challenge(
+        "UNHCR Hong Kong, case 2026-HK-0412",
+        crate::cmd::now(),
+    )?;
+    let challenge = challenge.as_str();
     let bundle =
         crate::cmd::claim::prove(&client, &wallet, c1, challenge, &log_key, Some(&policy)).await?;
     let claim_file = wallet_dir.join("mei.claim");
@@ -579,11 +584,11 @@ pub async fn run(a: Args) -> Result<()> {
     );
     println!("  {url}/campaigns/{c0}");
     println!(
-        "                                      a campaign: statement, counts by assurance level, registrar and batch, chart, declarations"
+        "                                      a campaign: statement, counts by assurance level, registrar and month of issuance, chart, declarations"
     );
     println!("  {url}/campaigns/{c1}?lang=zh");
     println!("  {url}/registrars/{rid}");
-    println!("                                      the registrar: policy, batches, campaigns");
+    println!("                                      the registrar: policy, months of issuance, campaigns");
     println!(
         "  {url}/log                           checkpoint, cosignatures, attestations, how to audit"
     );
