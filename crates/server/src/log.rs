@@ -93,6 +93,8 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
 pub enum SubmitError {
     #[error(transparent)]
     Rejected(#[from] Rejection),
+    #[error(transparent)]
+    Admission(#[from] crate::admission::AdmissionError),
     #[error("the submission pool is full")]
     Overloaded,
     #[error("the log is shutting down")]
@@ -167,6 +169,8 @@ pub struct Log {
     state: RwLock<LogState>,
     committed: RwLock<Committed>,
     reader: Mutex<Derived>,
+    /// Read-only connections for the API (`Log::read`).
+    reads: Arc<crate::derived::ReadPool>,
     /// Shared with the sequencer thread, which waits on it without holding
     /// the log: dropping the last `Arc<Log>` stops the thread.
     pool: Arc<Mutex<Pool>>,
@@ -179,6 +183,8 @@ pub struct Log {
     pub(crate) cosigned: RwLock<Option<Committed>>,
     /// Auditors whose attestations this log accepts: signed-note vkeys.
     pub(crate) auditors: RwLock<Vec<String>>,
+    /// The operator's admission policy (`admission.rs`).
+    admission: RwLock<crate::admission::AdmissionPolicy>,
     /// Counters for operators (`GET /metrics`).
     pub metrics: crate::metrics::Metrics,
     _lock: File,
@@ -228,6 +234,7 @@ impl Log {
         let mut db = Derived::open(&db_path)?;
         let (appender, state, committed) = load(&tiles, &verifier, &signer, &mut db)?;
         let reader = Derived::open(&db_path)?;
+        let reads = Arc::new(crate::derived::ReadPool::new(&db_path));
         let log = Arc::new(Log {
             origin: signer.origin().to_owned(),
             vkey: signer.vkey(),
@@ -239,12 +246,14 @@ impl Log {
             state: RwLock::new(state),
             committed: RwLock::new(committed),
             reader: Mutex::new(reader),
+            reads,
             pool: Arc::new(Mutex::new(Pool::default())),
             wake: Arc::new(Condvar::new()),
             sequencer: Mutex::new(None),
             witness_tx: Mutex::new(None),
             cosigned: RwLock::new(None),
             auditors: RwLock::new(Vec::new()),
+            admission: RwLock::new(Default::default()),
             metrics: Default::default(),
             _lock: lock_file,
         });
@@ -295,6 +304,27 @@ impl Log {
         f(&lock(&self.reader))
     }
 
+    /// Runs `f` on a read-only derived-state connection of its own, on a
+    /// blocking thread (off the async runtime).
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Derived) -> Result<T, DerivedError> + Send + 'static,
+    ) -> Result<T, DerivedError> {
+        let pool = Arc::clone(&self.reads);
+        match tokio::task::spawn_blocking(move || pool.with(f)).await {
+            Ok(r) => r,
+            Err(e) => Err(DerivedError::Task(e.to_string())),
+        }
+    }
+
+    /// Runs `f` on a read-only connection of its own; call from a blocking thread.
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&Derived) -> Result<T, DerivedError>,
+    ) -> Result<T, DerivedError> {
+        self.reads.with(f)
+    }
+
     /// Runs `f` on the derived-state connection, for writes outside the sequencer.
     pub(crate) fn with_db_mut<T>(&self, f: impl FnOnce(&mut Derived) -> T) -> T {
         f(&mut lock(&self.reader))
@@ -323,6 +353,30 @@ impl Log {
         *self.auditors.write().unwrap_or_else(|e| e.into_inner()) = vkeys;
     }
 
+    /// Sets the operator's admission policy (default: open, no extra work).
+    pub fn set_admission(&self, policy: crate::admission::AdmissionPolicy) {
+        *self.admission.write().unwrap_or_else(|e| e.into_inner()) = policy;
+    }
+
+    /// The operator's admission policy.
+    pub fn admission(&self) -> crate::admission::AdmissionPolicy {
+        self.admission
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Applies the admission policy to a new entry (before any crypto).
+    fn admit(
+        &self,
+        entry: &Entry,
+        hash: &EntryHash,
+        work: Result<Option<u64>, ()>,
+    ) -> Result<(), SubmitError> {
+        let policy = self.admission.read().unwrap_or_else(|e| e.into_inner());
+        Ok(self.with_state(|s| policy.admit(entry, hash, work, s))?)
+    }
+
     /// Stops the sequencer after it drains the pool.
     pub fn shutdown(&self) {
         // Ends the witnessing stage (it holds the log until its channel closes).
@@ -337,17 +391,32 @@ impl Log {
     /// Submits an encoded entry and waits until it is in a signed checkpoint.
     /// Resubmitting an identical entry returns the same receipt.
     pub async fn submit(self: &Arc<Self>, bytes: Vec<u8>) -> Result<Receipt, SubmitError> {
-        let result = self.submit_inner(bytes).await;
+        self.submit_with_work(bytes, Ok(None)).await
+    }
+
+    /// [`Log::submit`] with the admission work nonce the submitter sent
+    /// (`Err` when its header did not parse); see `admission.rs`.
+    pub async fn submit_with_work(
+        self: &Arc<Self>,
+        bytes: Vec<u8>,
+        work: Result<Option<u64>, ()>,
+    ) -> Result<Receipt, SubmitError> {
+        let result = self.submit_inner(bytes, work).await;
         match &result {
             Ok(_) => {}
             Err(SubmitError::Rejected(r)) => self.metrics.rejected(r.code()),
+            Err(SubmitError::Admission(a)) => self.metrics.rejected(a.code()),
             Err(SubmitError::Overloaded) => self.metrics.overloaded(),
             Err(_) => {}
         }
         result
     }
 
-    async fn submit_inner(self: &Arc<Self>, bytes: Vec<u8>) -> Result<Receipt, SubmitError> {
+    async fn submit_inner(
+        self: &Arc<Self>,
+        bytes: Vec<u8>,
+        work: Result<Option<u64>, ()>,
+    ) -> Result<Receipt, SubmitError> {
         let entry = Entry::decode(&bytes).map_err(Rejection::from)?;
         let hash = EntryHash::of(&bytes);
         // An identical entry still in flight (pooled, sequenced, or waiting for
@@ -377,6 +446,8 @@ impl Log {
         {
             return self.receipt_for(&entry, &hash, found);
         }
+        // The operator's admission policy, then the cheap rules.
+        self.admit(&entry, &hash, work)?;
         // Cheap rules first, against the time the sequencer would stamp now.
         let now = self.with_state(|s| {
             let t = Timestamp::coarse(unix_now()).max(s.last_timestamp);
@@ -597,19 +668,26 @@ fn load(
                     entry: e,
                 })
                 .collect();
-            db.apply(&applied_leaves, index, None, &[], None)?;
+            db.apply(&applied_leaves, index, None, &[])?;
         }
     }
     if !touched.is_empty() {
         let tallies: Vec<_> = touched.iter().filter_map(|c| state.tally(c)).collect();
-        db.apply(&[], committed.size, Some(&committed.note), &tallies, None)?;
+        let tallies = sign_tally_notes(
+            signer.origin(),
+            signer,
+            committed.size,
+            committed.root,
+            tallies,
+        );
+        db.apply(&[], committed.size, Some(&committed.note), &tallies)?;
         tracing::info!(
             from = applied,
             to = committed.size,
             "caught derived state up with the log"
         );
     } else if db.checkpoint(committed.size)?.is_none() {
-        db.apply(&[], committed.size, Some(&committed.note), &[], None)?;
+        db.apply(&[], committed.size, Some(&committed.note), &[])?;
     }
     tracing::info!(
         size = committed.size,
@@ -617,6 +695,36 @@ fn load(
         "log loaded"
     );
     Ok((appender, state, committed))
+}
+
+/// Signs one tally note per campaign (`headcount_core::notes`): each a few
+/// hundred bytes, whatever the number of campaigns in the log.
+fn sign_tally_notes(
+    origin: &str,
+    signer: &LogSigner,
+    size: u64,
+    root: Hash,
+    tallies: Vec<headcount_core::CampaignTally>,
+) -> Vec<(headcount_core::CampaignTally, Option<Vec<u8>>)> {
+    use base64::Engine;
+    let root = base64::engine::general_purpose::STANDARD.encode(root.0);
+    tallies
+        .into_iter()
+        .map(|t| {
+            let text =
+                headcount_core::notes::CountsNote::campaign_note(origin, size, &root, &t).to_text();
+            let signed = signed_note::Note::new(text.as_bytes(), &[])
+                .and_then(|mut n| n.add_sigs(&[signer]).map(|()| n.to_bytes()));
+            let note = match signed {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    tracing::error!(error = %e, "could not sign a tally note");
+                    None
+                }
+            };
+            (t, note)
+        })
+        .collect()
 }
 
 fn sequencer_loop(
@@ -738,14 +846,10 @@ impl Log {
         let size = out.size.0;
         let touched: BTreeSet<CampaignId> =
             accepted.iter().filter_map(|p| p.entry.campaign()).collect();
-        let (tallies, all): (Vec<_>, Vec<_>) = self.with_state(|s| {
-            (
-                touched.iter().filter_map(|c| s.tally(c)).collect(),
-                s.tallies(),
-            )
-        });
-        // The signed tally note of this checkpoint: every campaign's counts.
-        let tally_note = self.sign_tally_note(&seq.signer, size, out.root, &all);
+        let tallies: Vec<_> =
+            self.with_state(|s| touched.iter().filter_map(|c| s.tally(c)).collect());
+        // A signed tally note for each campaign this round changed.
+        let tallies = sign_tally_notes(&self.origin, &seq.signer, size, out.root, tallies);
         let first = out.first_index.0;
         let applied: Vec<AppliedLeaf<'_>> = accepted
             .iter()
@@ -757,10 +861,7 @@ impl Log {
                 entry: &p.entry,
             })
             .collect();
-        if let Err(e) = seq
-            .db
-            .apply(&applied, size, Some(&note), &tallies, tally_note.as_deref())
-        {
+        if let Err(e) = seq.db.apply(&applied, size, Some(&note), &tallies) {
             // The entries are committed; derived state catches up at the next start.
             tracing::error!(error = %e, "could not update derived state");
         }
@@ -801,33 +902,6 @@ impl Log {
         }
         tracing::debug!(size, appended = accepted.len(), "sequenced");
         Ok(())
-    }
-
-    fn sign_tally_note(
-        &self,
-        signer: &LogSigner,
-        size: u64,
-        root: Hash,
-        tallies: &[headcount_core::CampaignTally],
-    ) -> Option<Vec<u8>> {
-        use base64::Engine;
-        let text = headcount_core::notes::CountsNote::new(
-            &self.origin,
-            size,
-            &base64::engine::general_purpose::STANDARD.encode(root.0),
-            tallies,
-            None,
-        )
-        .to_text();
-        let signed = signed_note::Note::new(text.as_bytes(), &[])
-            .and_then(|mut n| n.add_sigs(&[signer]).map(|()| n.to_bytes()));
-        match signed {
-            Ok(b) => Some(b),
-            Err(e) => {
-                tracing::error!(error = %e, "could not sign the tally note");
-                None
-            }
-        }
     }
 
     /// Answers a waiter (used by the witnessing stage).

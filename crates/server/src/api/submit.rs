@@ -6,12 +6,26 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 
 use super::{ApiError, MAX_BODY};
 use crate::log::{Log, Receipt};
 
-pub async fn submit(State(log): State<Arc<Log>>, body: Body) -> Result<Json<Receipt>, ApiError> {
+pub async fn submit(
+    State(log): State<Arc<Log>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Receipt>, ApiError> {
+    // Admission work on registrar and campaign entries (admission.rs).
+    let work = match headers.get(crate::admission::WORK_HEADER) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .map(Some)
+            .ok_or(()),
+    };
     let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -19,6 +33,6 @@ pub async fn submit(State(log): State<Arc<Log>>, body: Body) -> Result<Json<Rece
             format!("an entry is at most {MAX_BODY} bytes"),
         )
     })?;
-    let receipt = log.submit(bytes.to_vec()).await?;
+    let receipt = log.submit_with_work(bytes.to_vec(), work).await?;
     Ok(Json(receipt))
 }
