@@ -351,6 +351,8 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
     );
     let public = wait_for_line(&service_log, "public API listening on ");
     let admin = wait_for_line(&service_log, "admin API listening on ");
+    // Every admin call carries the token the service wrote (0600) into its state directory.
+    let token = wait_for_line(&service_log, "admin token in ");
 
     let out = ok(&[
         "credential",
@@ -365,7 +367,7 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
         &public,
     ]);
     let b_id = field(&out, "request id:");
-    let listed = ok(&["registrar", "requests", "--admin", &admin]);
+    let listed = ok(&["registrar", "requests", "--admin", &admin, "--admin-token", &token]);
     assert!(
         listed.contains(&b_id) && listed.contains("1 pending"),
         "{listed}"
@@ -384,7 +386,7 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
         &url,
     ];
     assert!(ok(&status_b).contains("pending"));
-    ok(&["registrar", "approve", &b_id, "--admin", &admin]);
+    ok(&["registrar", "approve", &b_id, "--admin", &admin, "--admin-token", &token]);
     let out = ok(&status_b);
     assert!(out.contains("credential stored"), "{out}");
     assert!(ok(&status_b).contains("no pending request"));
@@ -414,7 +416,7 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
     );
     let c_id = wait_for_line(&wait_log, "request id:");
     wait_for_line(&wait_log, "submitted");
-    ok(&["registrar", "approve", &c_id, "--admin", &admin]);
+    ok(&["registrar", "approve", &c_id, "--admin", &admin, "--admin-token", &token]);
     let deadline = Instant::now() + Duration::from_secs(60);
     let st = loop {
         if let Some(st) = children.0[waiter].try_wait().unwrap() {
@@ -448,6 +450,8 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
         "could not meet you",
         "--admin",
         &admin,
+        "--admin-token",
+        &token,
     ]);
     let (_, msg) = fails(&[
         "credential",
@@ -470,6 +474,8 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
         "1",
         "--admin",
         &admin,
+        "--admin-token",
+        &token,
         "--server",
         &url,
     ]);

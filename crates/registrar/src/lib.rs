@@ -21,7 +21,8 @@ mod ledger;
 pub mod wire;
 
 pub use ledger::{
-    BatchInfo, ClosedBatch, Ledger, MAX_PENDING, MAX_REASON_CHARS, PendingRequest, Status,
+    BatchInfo, ClosedBatch, Ledger, MAX_PENDING, MAX_REASON_CHARS, PendingRequest, QUEUE_TTL_SECS,
+    Status, now_minute,
 };
 pub use wire::{CredentialRequest, CredentialResponse, RequestId, request_id_of};
 
