@@ -135,7 +135,12 @@ pub async fn run(a: Args) -> Result<()> {
         .get_json(&format!("/v1/campaigns/{campaign}"))
         .await?;
     if a.unverified {
-        let difficulty = c["unverified_difficulty"].as_u64().unwrap_or(0) as u8;
+        // The log may ask more work than the campaign (its admission policy).
+        let difficulty = c["unverified_difficulty_required"]
+            .as_u64()
+            .or_else(|| c["unverified_difficulty"].as_u64())
+            .unwrap_or(0)
+            .min(64) as u8;
         if difficulty == 0 {
             bail!("this campaign does not accept unverified declarations");
         }

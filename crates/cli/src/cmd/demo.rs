@@ -179,7 +179,7 @@ pub async fn run(a: Args) -> Result<()> {
         CampaignSpec {
             opens_at: opens.clone(),
             closes_at: closes.clone(),
-            unverified_difficulty: 12,
+            unverified_difficulty: 16,
             registrars: vec![rid.to_hex()],
             addressees: vec!["The public · 公众".into()],
             text: vec![
@@ -198,7 +198,7 @@ pub async fn run(a: Args) -> Result<()> {
         CampaignSpec {
             opens_at: opens,
             closes_at: closes,
-            unverified_difficulty: 12,
+            unverified_difficulty: 16,
             registrars: vec![rid.to_hex()],
             addressees: vec![
                 "United Nations High Commissioner for Refugees · 联合国难民署".into(),
@@ -327,7 +327,7 @@ pub async fn run(a: Args) -> Result<()> {
         let n = a.unverified;
         let unverified = tokio::task::spawn_blocking(move || -> Result<Vec<Vec<u8>>> {
             (0..n)
-                .map(|i| declare::unverified_entry(cid, &format!("Anonymous {}", i + 1), "", 12))
+                .map(|i| declare::unverified_entry(cid, &format!("Anonymous {}", i + 1), "", 16))
                 .collect()
         })
         .await??;

@@ -109,6 +109,8 @@ pub async fn run(c: Command) -> Result<()> {
                 );
             }
             let pass = wallet.passphrase(true)?;
+            let name = wallet.wallet.to_string_lossy();
+            pass.check_strength(&[&name, "headcount"])?;
             let w = Wallet::create(&wallet.wallet, &pass, params)?;
             println!(
                 "created {} (encrypted; back up this file and remember the passphrase)",
