@@ -77,7 +77,7 @@ use headcount_tlog::{Checkpoint, LogVerifier, verify_tiles};
 use serde::Deserialize;
 
 pub use checks::{Cosigner, TallyNoteStatus};
-pub use fetch::{FetchStats, FetchedTiles};
+pub use fetch::{FetchStats, FetchedTiles, MAX_BODY};
 pub use headcount_cosignature::Policy;
 pub use monitor::{Monitor, MonitorOptions, alarm_env};
 pub use receipt::{ReceiptError, VerifiedReceipt, verify_receipt, verify_receipt_full};

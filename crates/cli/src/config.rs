@@ -182,3 +182,42 @@ impl ServerConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use headcount_server::Publishers;
+
+    fn parse(text: &str) -> Result<ServerConfig> {
+        let dir = tempfile::tempdir()?;
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, text)?;
+        ServerConfig::load(&p)
+    }
+
+    #[test]
+    fn admission_defaults_allowlists_and_refusals() {
+        let d = ServerConfig::default().admission.policy().unwrap();
+        assert_eq!(
+            (&d.registrars, &d.organisers, d.publish_work_bits, d.min_unverified_difficulty),
+            (&Publishers::Open, &Publishers::Open, 16, 16)
+        );
+        let key = "ab".repeat(32);
+        let c = parse(&format!(
+            "[admission]\nregistrars = [\"{key}\"]\norganisers = \"open\"\npublish_work_bits = 20\nmin_unverified_difficulty = 12\n"
+        ))
+        .unwrap();
+        let p = c.admission.policy().unwrap();
+        assert_eq!(p.registrars, Publishers::Allow([[0xab; 32]].into()));
+        assert_eq!((p.publish_work_bits, p.min_unverified_difficulty), (20, 12));
+        for bad in [
+            "[admission]\nregistrars = \"closed\"\n",
+            "[admission]\norganisers = [\"not hex\"]\n",
+            "[admission]\npublish_work_bits = 41\n",
+            "[admission]\nmin_unverified_difficulty = 64\n",
+            "[admission]\nunknown = 1\n",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -350,7 +350,10 @@ pub async fn run(a: Args) -> Result<()> {
                 let status = r.status();
                 println!(
                     "attestation submitted: HTTP {status} {}",
-                    r.text().await.unwrap_or_default()
+                    crate::client::read_limited(r, 4096)
+                        .await
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_default()
                 );
             }
         }

@@ -428,13 +428,15 @@ pub async fn run(a: Args) -> Result<()> {
             format!("DIFFERS: {:?}", report.verdict)
         }
     );
-    let final_note = client
-        .http
-        .get(format!("{url}/checkpoint"))
-        .send()
-        .await?
-        .bytes()
-        .await?;
+    let final_note = crate::client::read_limited(
+        client
+            .http
+            .get(format!("{url}/checkpoint"))
+            .send()
+            .await?,
+        64 * 1024,
+    )
+    .await?;
     let cosigned = policy.check(&final_note).is_ok();
     println!(
         "8. witnesses    the audited checkpoint (size {}) was cosigned by {}; the published one {} the 2-of-2 policy; \
