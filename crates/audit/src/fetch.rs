@@ -202,7 +202,9 @@ impl Http {
                             Err(Limited::TooLarge) => {
                                 return Err(AuditError::BadResponse {
                                     url,
-                                    message: format!("the response is larger than {MAX_BODY} bytes"),
+                                    message: format!(
+                                        "the response is larger than {MAX_BODY} bytes"
+                                    ),
                                 });
                             }
                             Err(Limited::Transport(e)) => e.to_string(),

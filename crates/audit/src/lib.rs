@@ -1041,15 +1041,9 @@ pub(crate) async fn run(
     }
 
     // The operator's signed tally note at the checkpoint size.
-    let (status, finding) = checks::check_tally_notes(
-        &http,
-        &verifier,
-        &cp,
-        &ours,
-        &outcome.last_entry,
-        &tiles,
-    )
-    .await?;
+    let (status, finding) =
+        checks::check_tally_notes(&http, &verifier, &cp, &ours, &outcome.last_entry, &tiles)
+            .await?;
     report.tally_note = status;
     if let Some(f) = finding {
         return finish(report, differs(f), tiles, None);

@@ -617,10 +617,7 @@ async fn an_endless_response_body_is_refused_not_buffered() {
             let mut req = [0u8; 4096];
             let _ = s.read(&mut req).await;
             let head = if announced {
-                format!(
-                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
-                    1u64 << 40
-                )
+                format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", 1u64 << 40)
             } else {
                 "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_owned()
             };

@@ -756,7 +756,11 @@ async fn a_signed_tally_note_the_log_does_not_support_names_the_campaign() {
         .await
         .unwrap();
     assert_eq!(finding(&r).code(), "bad_tally_note", "{:?}", r.verdict);
-    assert!(finding(&r).to_string().contains("before the campaign's entry"));
+    assert!(
+        finding(&r)
+            .to_string()
+            .contains("before the campaign's entry")
+    );
     server.stop().await;
 
     // No note at all: reported, and a finding only when required.

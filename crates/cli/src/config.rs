@@ -199,7 +199,12 @@ mod tests {
     fn admission_defaults_allowlists_and_refusals() {
         let d = ServerConfig::default().admission.policy().unwrap();
         assert_eq!(
-            (&d.registrars, &d.organisers, d.publish_work_bits, d.min_unverified_difficulty),
+            (
+                &d.registrars,
+                &d.organisers,
+                d.publish_work_bits,
+                d.min_unverified_difficulty
+            ),
             (&Publishers::Open, &Publishers::Open, 16, 16)
         );
         let key = "ab".repeat(32);

@@ -367,7 +367,14 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
         &public,
     ]);
     let b_id = field(&out, "request id:");
-    let listed = ok(&["registrar", "requests", "--admin", &admin, "--admin-token", &token]);
+    let listed = ok(&[
+        "registrar",
+        "requests",
+        "--admin",
+        &admin,
+        "--admin-token",
+        &token,
+    ]);
     assert!(
         listed.contains(&b_id) && listed.contains("1 pending"),
         "{listed}"
@@ -386,7 +393,15 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
         &url,
     ];
     assert!(ok(&status_b).contains("pending"));
-    ok(&["registrar", "approve", &b_id, "--admin", &admin, "--admin-token", &token]);
+    ok(&[
+        "registrar",
+        "approve",
+        &b_id,
+        "--admin",
+        &admin,
+        "--admin-token",
+        &token,
+    ]);
     let out = ok(&status_b);
     assert!(out.contains("credential stored"), "{out}");
     assert!(ok(&status_b).contains("no pending request"));
@@ -416,7 +431,15 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
     );
     let c_id = wait_for_line(&wait_log, "request id:");
     wait_for_line(&wait_log, "submitted");
-    ok(&["registrar", "approve", &c_id, "--admin", &admin, "--admin-token", &token]);
+    ok(&[
+        "registrar",
+        "approve",
+        &c_id,
+        "--admin",
+        &admin,
+        "--admin-token",
+        &token,
+    ]);
     let deadline = Instant::now() + Duration::from_secs(60);
     let st = loop {
         if let Some(st) = children.0[waiter].try_wait().unwrap() {

@@ -218,7 +218,9 @@ impl CountsNote {
             campaigns.push(CountsLine::from_counts(id, counts));
         }
         if !attestation && campaigns.len() != 1 {
-            return Err(NoteFormatError("a tally note has exactly one campaign line"));
+            return Err(NoteFormatError(
+                "a tally note has exactly one campaign line",
+            ));
         }
         let note = CountsNote {
             verdict,

@@ -167,7 +167,10 @@ fn verify_receipt_page_warns_and_points_offline() {
     }
     let (_d, f, _db) = setup(10);
     for (lang, words) in [
-        (Lang::En, "tells this site&#39;s operator which entry you care about"),
+        (
+            Lang::En,
+            "tells this site&#39;s operator which entry you care about",
+        ),
         (Lang::Zh, "会让本站运营者知道你关心的是哪一条记录"),
     ] {
         let html = pages::verify_receipt(&ctx(&f, lang), &NoTiles, None).into_string();

@@ -189,8 +189,8 @@ pub async fn admin_reject(
     send(
         admin
             .post(http, &format!("/admin/requests/{}/reject", hex::encode(id)))
-        .header("content-type", "application/json")
-        .body(json!({ "reason": reason }).to_string()),
+            .header("content-type", "application/json")
+            .body(json!({ "reason": reason }).to_string()),
     )
     .await?;
     Ok(())

@@ -53,9 +53,9 @@ pub fn check_commitment(
         .map(|_| ())
         .map_err(|e| match e {
             headcount_credentials::Error::Internal => Error::Internal(e.to_string()),
-            other => Error::InvalidCommitment(format!(
-                "{other} (the commitment proof does not verify)"
-            )),
+            other => {
+                Error::InvalidCommitment(format!("{other} (the commitment proof does not verify)"))
+            }
         })
 }
 

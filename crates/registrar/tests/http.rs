@@ -52,10 +52,7 @@ async fn start(dir: &Path, reg: &Reg) -> Running {
     }));
     Running {
         public: urls.0,
-        admin: client::AdminApi {
-            url: urls.1,
-            token,
-        },
+        admin: client::AdminApi { url: urls.1, token },
         stop,
         task,
     }
@@ -222,9 +219,19 @@ async fn admin_routes_are_not_public_and_errors_are_json() {
         (code, v["error"].as_str()),
         (405, Some("method_not_allowed"))
     );
-    let (code, v) = post_raw(&http, &format!("{}/admin/batches/x/close", svc.admin.url), "").await;
+    let (code, v) = post_raw(
+        &http,
+        &format!("{}/admin/batches/x/close", svc.admin.url),
+        "",
+    )
+    .await;
     assert_eq!((code, v["error"].as_str()), (400, Some("invalid_json")));
-    let (code, v) = post_raw(&http, &format!("{}/admin/batches/3/close", svc.admin.url), "").await;
+    let (code, v) = post_raw(
+        &http,
+        &format!("{}/admin/batches/3/close", svc.admin.url),
+        "",
+    )
+    .await;
     assert_eq!((code, v["error"].as_str()), (409, Some("empty_batch")));
     let (code, v) = post_raw(
         &http,
@@ -350,7 +357,11 @@ async fn reject_close_and_restart() {
         .unwrap();
     let (code, v) = post_raw(
         &http,
-        &format!("{}/admin/requests/{}/reject", svc.admin.url, hex::encode(id1)),
+        &format!(
+            "{}/admin/requests/{}/reject",
+            svc.admin.url,
+            hex::encode(id1)
+        ),
         "{\"reason\": \"\"}",
     )
     .await;
@@ -448,13 +459,25 @@ async fn admin_api_refuses_web_pages_rebound_names_and_missing_tokens() {
     let id = client::submit_request(&http, &svc.public, &fresh_request(&reg, None))
         .await
         .unwrap();
-    let approve = format!("{}/admin/requests/{}/approve", svc.admin.url, hex::encode(id));
+    let approve = format!(
+        "{}/admin/requests/{}/approve",
+        svc.admin.url,
+        hex::encode(id)
+    );
     let port = svc.admin.url.rsplit(':').next().unwrap().to_owned();
     let attempts: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
         // No token (a body-less cross-origin POST, or any local program).
         (http.post(&approve), 401, "unauthorized"),
-        (http.post(&approve).bearer_auth("0".repeat(64)), 401, "unauthorized"),
-        (http.post(&approve).bearer_auth(&TEST_TOKEN[1..]), 401, "unauthorized"),
+        (
+            http.post(&approve).bearer_auth("0".repeat(64)),
+            401,
+            "unauthorized",
+        ),
+        (
+            http.post(&approve).bearer_auth(&TEST_TOKEN[1..]),
+            401,
+            "unauthorized",
+        ),
         (
             http.post(&approve)
                 .header("authorization", format!("Basic {TEST_TOKEN}")),
@@ -502,7 +525,14 @@ async fn admin_api_refuses_web_pages_rebound_names_and_missing_tokens() {
         client::poll(&http, &svc.public, &id).await.unwrap(),
         Status::Pending
     );
-    assert_eq!(client::admin_list(&http, &svc.admin).await.unwrap().pending.len(), 1);
+    assert_eq!(
+        client::admin_list(&http, &svc.admin)
+            .await
+            .unwrap()
+            .pending
+            .len(),
+        1
+    );
     // With the token, from loopback, without Origin: approved.
     let (code, _) = post_raw(&http, &approve, "").await;
     assert_eq!(code, 200);
@@ -522,12 +552,21 @@ fn queued_requests_expire_after_a_week() {
     let (id2, _, _) = ledger.enqueue(reg.id, &r2).unwrap();
     ledger.reject(&id2, "not checked").unwrap();
     // Nothing expires within the week.
-    assert_eq!(ledger.expire(now_minute() + QUEUE_TTL_SECS - 60).unwrap(), 0);
+    assert_eq!(
+        ledger.expire(now_minute() + QUEUE_TTL_SECS - 60).unwrap(),
+        0
+    );
     assert!(ledger.status(&id1).is_some());
     // After it, pending and rejected requests are forgotten, files included.
-    assert_eq!(ledger.expire(now_minute() + QUEUE_TTL_SECS + 120).unwrap(), 2);
+    assert_eq!(
+        ledger.expire(now_minute() + QUEUE_TTL_SECS + 120).unwrap(),
+        2
+    );
     assert!(ledger.status(&id1).is_none() && ledger.status(&id2).is_none());
-    assert_eq!(std::fs::read_dir(tmp.path().join("queue")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("queue")).unwrap().count(),
+        0
+    );
     drop(ledger);
     // Reopened: still gone.
     let ledger = Ledger::open(tmp.path()).unwrap();

@@ -477,10 +477,7 @@ impl Derived {
     }
 
     /// One registrar entry by id (primary-key look-up).
-    pub fn registrar(
-        &self,
-        id: &RegistrarId,
-    ) -> Result<Option<(u64, u64, Vec<u8>)>, DerivedError> {
+    pub fn registrar(&self, id: &RegistrarId) -> Result<Option<(u64, u64, Vec<u8>)>, DerivedError> {
         self.entity_row(
             "SELECT leaf_index, timestamp, entry FROM registrars WHERE id = ?1",
             &id.0,

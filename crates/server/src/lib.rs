@@ -34,7 +34,10 @@ pub async fn serve(
 }
 
 /// Serves only `GET /metrics` on `listener` (an operator's private address).
-pub async fn serve_metrics(log: Arc<Log>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+pub async fn serve_metrics(
+    log: Arc<Log>,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<()> {
     axum::serve(listener, api::metrics_router(log)).await
 }
 

@@ -67,10 +67,16 @@ async fn allowlists_refuse_strangers_and_change_nothing() {
     // A stranger's registrar and campaign are refused, whatever work they carry.
     let (_, stranger) = testkit::registrar(&test_key(9), [8; 96], "Look-alike");
     let (s, v) = post(&srv.url, stranger, Some("0")).await;
-    assert_eq!((s, v["error"].as_str().unwrap()), (403, "publisher_not_allowed"));
+    assert_eq!(
+        (s, v["error"].as_str().unwrap()),
+        (403, "publisher_not_allowed")
+    );
     let (_, spam) = testkit::campaign(&test_key(9), vec![r.id()], now - 60, now + 3600, 1);
     let (s, v) = post(&srv.url, spam, None).await;
-    assert_eq!((s, v["error"].as_str().unwrap()), (403, "publisher_not_allowed"));
+    assert_eq!(
+        (s, v["error"].as_str().unwrap()),
+        (403, "publisher_not_allowed")
+    );
     assert_eq!(size(&srv.url).await, before);
     let (_, list) = get(&format!("{}/v1/campaigns", srv.url)).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
@@ -95,7 +101,10 @@ async fn open_publishing_costs_admission_work_bound_to_the_entry() {
     let hash = EntryHash::of(&rb);
     // Without work, with a malformed header, with too little work: refused, nothing logged.
     let (s, v) = post(&srv.url, rb.clone(), None).await;
-    assert_eq!((s, v["error"].as_str().unwrap()), (403, "admission_work_required"));
+    assert_eq!(
+        (s, v["error"].as_str().unwrap()),
+        (403, "admission_work_required")
+    );
     let (s, v) = post(&srv.url, rb.clone(), Some("12ab")).await;
     assert_eq!((s, v["error"].as_str().unwrap()), (400, "bad_work_header"));
     let weak = (0u64..)
@@ -115,7 +124,10 @@ async fn open_publishing_costs_admission_work_bound_to_the_entry() {
     }
     assert_eq!(size(&srv.url).await, 0);
     assert_eq!(
-        srv.log.metrics.render(0, 0).contains("admission_work_required"),
+        srv.log
+            .metrics
+            .render(0, 0)
+            .contains("admission_work_required"),
         true
     );
     // With the work: accepted. A resubmission of the logged entry needs none.
@@ -241,7 +253,10 @@ async fn tally_notes_at_one_hundred_thousand_campaigns() {
         assert_eq!(n.campaigns[0].campaign, id);
         assert!(n.tree_size <= total);
         let (s, view) = get(&format!("{}/v1/campaigns/{id}", srv.url)).await;
-        assert_eq!((s, view["id"].as_str()), (200, Some(id.to_string().as_str())));
+        assert_eq!(
+            (s, view["id"].as_str()),
+            (200, Some(id.to_string().as_str()))
+        );
     }
     // A vouched declaration into one campaign: its note moves to the new
     // size with the new count; another campaign's note stays where it was.

@@ -280,7 +280,9 @@ async fn every_bad_input_class_has_its_code_and_changes_nothing() {
             )
             .await
             .unwrap();
-        let body = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
         String::from_utf8(body.to_vec()).unwrap()
     };
     assert!(

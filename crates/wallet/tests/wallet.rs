@@ -532,7 +532,14 @@ fn tampered_argon2_parameters_above_the_maximum_are_refused_on_open() {
 /// the wallet's own name are refused with the estimator's reason; random words pass.
 #[test]
 fn weak_new_passphrases_are_refused_with_a_reason() {
-    for weak in ["pw", "password1", "qwertyuiop", "iloveyou123", "headcount2024", "my-wallet"] {
+    for weak in [
+        "pw",
+        "password1",
+        "qwertyuiop",
+        "iloveyou123",
+        "headcount2024",
+        "my-wallet",
+    ] {
         match pass(weak).check_strength(&["my-wallet", "headcount"]) {
             Err(Error::WeakPassphrase(reason)) => {
                 let msg = Error::WeakPassphrase(reason).to_string();

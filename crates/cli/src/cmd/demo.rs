@@ -429,11 +429,7 @@ pub async fn run(a: Args) -> Result<()> {
         }
     );
     let final_note = crate::client::read_limited(
-        client
-            .http
-            .get(format!("{url}/checkpoint"))
-            .send()
-            .await?,
+        client.http.get(format!("{url}/checkpoint")).send().await?,
         64 * 1024,
     )
     .await?;

@@ -89,8 +89,7 @@ pub async fn run(c: Command) -> Result<()> {
             let w = wallet.open()?;
             let mut bad = 0;
             for r in w.receipts() {
-                match headcount_audit::verify_receipt(&r.entry, r.tlog_proof.as_bytes(), &log_key)
-                {
+                match headcount_audit::verify_receipt(&r.entry, r.tlog_proof.as_bytes(), &log_key) {
                     Ok((index, cp)) => println!(
                         "ok   leaf {} in checkpoint {} (campaign {})",
                         index.0,

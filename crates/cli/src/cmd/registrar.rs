@@ -94,7 +94,12 @@ pub enum Command {
         #[arg(long)]
         admin: Option<String>,
         /// The admin token file the service wrote (`<state>/admin-token`); with `--admin`.
-        #[arg(long, value_name = "FILE", env = "HEADCOUNT_ADMIN_TOKEN_FILE", requires = "admin")]
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "HEADCOUNT_ADMIN_TOKEN_FILE",
+            requires = "admin"
+        )]
         admin_token: Option<PathBuf>,
         /// The registrar key file (offline close).
         #[arg(long, required_unless_present = "admin")]

@@ -26,7 +26,9 @@ pub const MAX_BODY: usize = headcount_core::entry::MAX_ENTRY_LEN;
 /// `GET /metrics` alone, for a separate (private) listener, or merged into
 /// [`router`] where the operator chooses to publish the counters.
 pub fn metrics_router(log: Arc<Log>) -> Router {
-    Router::new().route("/metrics", get(metrics)).with_state(log)
+    Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(log)
 }
 
 /// The router of a log server (without `/metrics`: see [`metrics_router`]).

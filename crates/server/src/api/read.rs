@@ -257,13 +257,13 @@ pub async fn tally(
     })
     .await?
     .map(Json)
-        .ok_or_else(|| {
-            ApiError::new(
-                axum::http::StatusCode::NOT_FOUND,
-                "unknown_campaign",
-                "no such campaign at this tree size",
-            )
-        })
+    .ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "unknown_campaign",
+            "no such campaign at this tree size",
+        )
+    })
 }
 
 pub async fn tally_history(
