@@ -635,8 +635,7 @@ async fn an_endless_response_body_is_refused_not_buffered() {
         let (_, vkey) = keys();
         let e = audit(&opts(&url, &vkey), &NoCredentials)
             .await
-            .err()
-            .expect("the audit fails");
+            .expect_err("the audit fails");
         assert!(e.to_string().contains("larger than"), "{e}");
         let sent = server.await.unwrap();
         assert!(

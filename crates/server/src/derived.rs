@@ -87,6 +87,9 @@ CREATE TABLE IF NOT EXISTS tallies (
 ) WITHOUT ROWID;
 "#;
 
+/// A signed note's bytes.
+pub type SignedNote = Vec<u8>;
+
 /// A row of the `declarations` table, for the API and dashboard.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct DeclarationRow {
@@ -411,7 +414,7 @@ impl Derived {
         &self,
         campaign: &CampaignId,
         tree_size: u64,
-    ) -> Result<Option<(u64, Option<Vec<u8>>)>, DerivedError> {
+    ) -> Result<Option<(u64, Option<SignedNote>)>, DerivedError> {
         Ok(self
             .conn
             .query_row(
