@@ -539,7 +539,10 @@ pub async fn run(a: Args) -> Result<()> {
     );
     println!("  {url}/tile/entries/000              the first entry bundle (C2SP tlog-tiles)");
     println!("  {url}/v1/campaigns                  campaigns with their tallies (JSON)");
-    println!("  {url}/v1/tally-notes/latest         the operator's signed tally note");
+    println!("  {url}/v1/campaigns/{c0}/tally-note");
+    println!(
+        "                                      the operator's signed tally note of a campaign"
+    );
     println!("  {url}/v1/attestations               auditors' signed attestations");
     println!("  {}   a claim bundle", claim_file.display());
     println!("Audit it yourself:");
