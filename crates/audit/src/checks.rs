@@ -2,7 +2,7 @@
 //! tally note, and the consistency of two checkpoints of the same log (an
 //! earlier verified one, or one seen from another vantage point).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use base64::Engine;
 use headcount_core::notes::{CountsLine, CountsNote};
@@ -87,11 +87,11 @@ pub(crate) fn policy_accepts_log(policy: &Policy, log_key: &str) -> bool {
 pub enum TallyNoteStatus {
     /// Not checked (the audit stopped before, or the checkpoint is not verified).
     NotChecked,
-    /// Signed by the log key, about this checkpoint, and every line equals
-    /// our recomputation.
+    /// Every campaign's signed tally note is signed by the log key, about
+    /// this tree, and equals our recomputation.
     Verified,
-    /// The server publishes no tally note at this size (older servers, or a
-    /// derived state rebuilt from the log). Not a finding unless
+    /// The server publishes no tally note for some campaign (older servers,
+    /// or a derived state rebuilt by one). Not a finding unless
     /// [`crate::AuditOptions::require_tally_note`].
     Missing,
     /// The note is wrong: see the verdict.
@@ -102,82 +102,108 @@ fn b64(h: Hash) -> String {
     base64::engine::general_purpose::STANDARD.encode(h.0)
 }
 
-/// Fetches `/v1/tally-notes/{size}` and checks it against the checkpoint and
-/// our tallies at that size.
-pub(crate) async fn check_tally_note(
+/// Fetches each campaign's signed tally note at the checkpoint size
+/// (`/v1/campaigns/{id}/tally-note?tree_size=N`, a few at a time) and checks
+/// it: signed by the log key, about this log, exactly that campaign, signed
+/// at a tree size M ≤ N that is not before the campaign's last entry (when
+/// this run folded it: `last_entry`), with the root this tree has at M, and
+/// counts equal to our recomputation at N (nothing changed between M and N).
+pub(crate) async fn check_tally_notes(
     http: &Http,
     verifier: &LogVerifier,
     cp: &Checkpoint,
     ours: &BTreeMap<CampaignId, CampaignTally>,
+    last_entry: &BTreeMap<CampaignId, u64>,
+    tiles: &(dyn TileReader + Sync),
 ) -> Result<(TallyNoteStatus, Option<Finding>), AuditError> {
+    use futures::StreamExt;
     let size = cp.size.0;
-    let note = match http.get_bytes(&format!("/v1/tally-notes/{size}")).await? {
-        Got::Found(n) => n,
-        Got::NotFound => return Ok((TallyNoteStatus::Missing, None)),
-    };
-    let bad = |reason: String, note: &[u8]| {
-        Ok((
-            TallyNoteStatus::Differs,
-            Some(Finding::BadTallyNote {
-                tree_size: size,
-                reason,
-                note: note.to_vec(),
-            }),
-        ))
-    };
-    let text = match verifier.verify_note(&note) {
-        Ok(t) => t,
-        Err(e) => return bad(format!("not signed by the log key: {e}"), &note),
-    };
-    let parsed = match CountsNote::parse(&text) {
-        Ok(p) => p,
-        Err(e) => return bad(e.to_string(), &note),
-    };
-    if parsed.verdict.is_some() {
-        return bad("an attestation, not a tally note".into(), &note);
-    }
-    if parsed.origin != cp.origin {
-        return bad(
-            format!("origin {:?} is not the log's", parsed.origin),
-            &note,
-        );
-    }
-    if parsed.tree_size != size {
-        return bad(
-            format!("tree size {} is not {size}", parsed.tree_size),
-            &note,
-        );
-    }
-    if parsed.root != b64(cp.root) {
-        return bad("its root is not the checkpoint's root".into(), &note);
-    }
-    let theirs: BTreeMap<CampaignId, &CountsLine> =
-        parsed.campaigns.iter().map(|c| (c.campaign, c)).collect();
-    let ours_lines: BTreeMap<CampaignId, CountsLine> = ours
-        .iter()
-        .map(|(id, t)| (*id, CountsLine::from(t)))
-        .collect();
-    if theirs.len() != parsed.campaigns.len() {
-        return bad("a campaign appears twice".into(), &note);
-    }
-    let all: BTreeSet<CampaignId> = theirs.keys().chain(ours_lines.keys()).copied().collect();
-    for id in all {
-        let o = ours_lines.get(&id);
-        let t = theirs.get(&id).copied();
-        if o != t {
+    let fetched = futures::stream::iter(ours.keys().copied())
+        .map(|id| async move {
+            let got = http
+                .get_bytes(&format!("/v1/campaigns/{id}/tally-note?tree_size={size}"))
+                .await;
+            (id, got)
+        })
+        .buffered(8);
+    futures::pin_mut!(fetched);
+    let mut status = TallyNoteStatus::Verified;
+    let mut roots: BTreeMap<u64, Hash> = BTreeMap::new();
+    while let Some((id, got)) = fetched.next().await {
+        let note = match got? {
+            Got::Found(n) => n,
+            Got::NotFound => {
+                status = TallyNoteStatus::Missing;
+                continue;
+            }
+        };
+        let bad = |reason: String| {
+            Ok((
+                TallyNoteStatus::Differs,
+                Some(Finding::BadTallyNote {
+                    tree_size: size,
+                    reason: format!("campaign {id}: {reason}"),
+                    note: note.clone(),
+                }),
+            ))
+        };
+        let text = match verifier.verify_note(&note) {
+            Ok(t) => t,
+            Err(e) => return bad(format!("not signed by the log key: {e}")),
+        };
+        let parsed = match CountsNote::parse(&text) {
+            Ok(p) => p,
+            Err(e) => return bad(e.to_string()),
+        };
+        if parsed.verdict.is_some() {
+            return bad("an attestation, not a tally note".into());
+        }
+        if parsed.origin != cp.origin {
+            return bad(format!("origin {:?} is not the log's", parsed.origin));
+        }
+        let line = &parsed.campaigns[0];
+        if line.campaign != id {
+            return bad(format!("it is the note of campaign {}", line.campaign));
+        }
+        let at = parsed.tree_size;
+        if at > size || at == 0 {
+            return bad(format!("tree size {at} is not in 1..={size}"));
+        }
+        if let Some(last) = last_entry.get(&id)
+            && at <= *last
+        {
+            return bad(format!(
+                "signed at tree size {at}, before the campaign's entry at index {last}"
+            ));
+        }
+        let root = match roots.get(&at) {
+            Some(r) => *r,
+            None => match headcount_tlog::tree_root(tiles, headcount_tlog::TreeSize(at)) {
+                Ok(r) => {
+                    roots.insert(at, r);
+                    r
+                }
+                Err(e) => return bad(format!("no root at tree size {at}: {e}")),
+            },
+        };
+        if parsed.root != b64(root) {
+            return bad(format!("its root is not the tree's root at size {at}"));
+        }
+        let o = ours.get(&id).map(CountsLine::from);
+        if o.as_ref() != Some(line) {
             return Ok((
                 TallyNoteStatus::Differs,
                 Some(Finding::TallyNoteDiffers {
                     campaign: id,
                     tree_size: size,
-                    ours: o.cloned(),
-                    theirs: t.cloned(),
+                    ours: o,
+                    theirs: Some(line.clone()),
                     note,
                 }),
             ));
         }
     }
-    Ok((TallyNoteStatus::Verified, None))
+    Ok((status, None))
 }
 
 /// How a new checkpoint relates to an earlier verified one, before any tile

@@ -114,6 +114,35 @@ pub(crate) struct Http {
 }
 
 /// Outcome of a GET that may legitimately be "not found".
+/// Largest response body the auditor reads: a full tile or entry bundle is
+/// at most 65 536 × 256 bytes in principle, far less in practice; a JSON
+/// page of campaigns is well below this. A larger body is refused as it
+/// streams, never buffered whole.
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
+
+pub(crate) enum Limited {
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+/// Reads a body, refusing one larger than `limit` bytes.
+pub(crate) async fn read_limited(
+    mut resp: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, Limited> {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(Limited::TooLarge);
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(Limited::Transport)? {
+        if out.len() + chunk.len() > limit {
+            return Err(Limited::TooLarge);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
 pub(crate) enum Got<T> {
     Found(T),
     NotFound,
@@ -152,16 +181,25 @@ impl Http {
                         return Ok(Got::NotFound);
                     }
                     if status.is_success() {
-                        match resp.bytes().await {
-                            Ok(b) => return Ok(Got::Found(b.to_vec())),
-                            Err(e) => e.to_string(),
+                        match read_limited(resp, MAX_BODY).await {
+                            Ok(b) => return Ok(Got::Found(b)),
+                            Err(Limited::TooLarge) => {
+                                return Err(AuditError::BadResponse {
+                                    url,
+                                    message: format!(
+                                        "the response is larger than {MAX_BODY} bytes"
+                                    ),
+                                });
+                            }
+                            Err(Limited::Transport(e)) => e.to_string(),
                         }
                     } else if status.is_server_error()
                         || status == reqwest::StatusCode::TOO_MANY_REQUESTS
                     {
                         format!("HTTP {status}")
                     } else {
-                        let body = resp.text().await.unwrap_or_default();
+                        let body = read_limited(resp, 4096).await.unwrap_or_default();
+                        let body = String::from_utf8_lossy(&body).into_owned();
                         return Err(AuditError::Status {
                             url,
                             status: status.as_u16(),

@@ -38,6 +38,9 @@ pub(crate) struct FoldOutcome {
     pub finding: Option<Finding>,
     /// Published tallies compared (and found equal, unless `finding` says otherwise).
     pub compared: u64,
+    /// For each campaign with an entry among the leaves folded in this run,
+    /// the index of its last one: its tally cannot change before that.
+    pub last_entry: BTreeMap<CampaignId, u64>,
 }
 
 type Decoded = Result<(Leaf, Entry, EntryHash), Rejection>;
@@ -122,6 +125,7 @@ pub(crate) fn fold(
     };
     let mut state = start;
     let mut compared = 0;
+    let mut last_entry = BTreeMap::new();
     let from = state.size;
     let mut stops = if from == 0 {
         stops.range(..=size).peekable()
@@ -129,18 +133,22 @@ pub(crate) fn fold(
         // Tallies at `from` and before were compared when `from` was verified.
         stops.range(from + 1..=size.max(from + 1)).peekable()
     };
-    let done = |state: LogState, finding: Option<Finding>, compared: u64| {
+    let done = |state: LogState,
+                finding: Option<Finding>,
+                compared: u64,
+                last_entry: BTreeMap<CampaignId, u64>| {
         bar.finish_and_clear();
         FoldOutcome {
             state,
             finding,
             compared,
+            last_entry,
         }
     };
     // Tallies published at size 0 (there can be none: no campaign exists yet).
     while let Some((&s, theirs)) = stops.next_if(|(s, _)| **s == 0) {
         if let Some(f) = compare(&state, s, theirs, &mut compared) {
-            return done(state, Some(f), compared);
+            return done(state, Some(f), compared, last_entry);
         }
     }
     let bundles = bundle_count(size);
@@ -166,7 +174,7 @@ pub(crate) fn fold(
                         ),
                         reason: "entry bundle missing or malformed".into(),
                     };
-                    return done(state, Some(f), compared);
+                    return done(state, Some(f), compared, last_entry);
                 }
             }
         }
@@ -179,29 +187,34 @@ pub(crate) fn fold(
             let result = p.and_then(|(leaf, entry, hash, token)| {
                 state
                     .validate(leaf.timestamp, &entry, hash, token, credentials)
-                    .map(|change| (leaf.timestamp, change))
+                    .map(|change| (leaf.timestamp, change, entry))
             });
             match result {
-                Ok((ts, change)) => state.apply(ts, change),
+                Ok((ts, change, entry)) => {
+                    state.apply(ts, change);
+                    for c in state.campaigns_affected(&entry) {
+                        last_entry.insert(c, index);
+                    }
+                }
                 Err(r) => {
                     let f = Finding::InvalidEntry {
                         index,
                         code: r.code(),
                         message: r.to_string(),
                     };
-                    return done(state, Some(f), compared);
+                    return done(state, Some(f), compared, last_entry);
                 }
             }
             while let Some((&s, theirs)) = stops.next_if(|(s, _)| **s == state.size) {
                 if let Some(f) = compare(&state, s, theirs, &mut compared) {
-                    return done(state, Some(f), compared);
+                    return done(state, Some(f), compared, last_entry);
                 }
             }
         }
         bar.inc(raw.len() as u64);
         first_bundle = last;
     }
-    done(state, None, compared)
+    done(state, None, compared, last_entry)
 }
 
 /// Our tally of every campaign at the end of the fold, keyed by id.

@@ -77,7 +77,7 @@ use headcount_tlog::{Checkpoint, LogVerifier, verify_tiles};
 use serde::Deserialize;
 
 pub use checks::{Cosigner, TallyNoteStatus};
-pub use fetch::{FetchStats, FetchedTiles};
+pub use fetch::{FetchStats, FetchedTiles, MAX_BODY};
 pub use headcount_cosignature::Policy;
 pub use monitor::{Monitor, MonitorOptions, alarm_env};
 pub use receipt::{ReceiptError, VerifiedReceipt, verify_receipt, verify_receipt_full};
@@ -605,15 +605,33 @@ struct Listed {
 
 /// The campaigns the server lists within a tree of `size`, with their leaf index.
 async fn list_campaigns(http: &Http, size: u64) -> Result<BTreeMap<CampaignId, u64>, AuditError> {
-    let listed: Vec<Listed> = match http.get_json("/v1/campaigns").await? {
-        Got::Found(l) => l,
-        Got::NotFound => vec![],
-    };
-    Ok(listed
-        .into_iter()
-        .map(|l| (l.id, l.leaf_index))
-        .filter(|(_, i)| *i < size)
-        .collect())
+    // Page by page (the server lists at most 1000 at a time), in log order.
+    const PAGE: usize = 1000;
+    let mut out = BTreeMap::new();
+    let mut after: Option<u64> = None;
+    loop {
+        let path = match after {
+            None => format!("/v1/campaigns?limit={PAGE}"),
+            Some(a) => format!("/v1/campaigns?limit={PAGE}&after={a}"),
+        };
+        let listed: Vec<Listed> = match http.get_json(&path).await? {
+            Got::Found(l) => l,
+            Got::NotFound => vec![],
+        };
+        let n = listed.len();
+        let last = listed.last().map(|l| l.leaf_index);
+        for l in listed {
+            if l.leaf_index < size {
+                out.insert(l.id, l.leaf_index);
+            }
+        }
+        match last {
+            // A page that is not full, or one that does not move forward, ends the list.
+            Some(l) if n >= PAGE && after.is_none_or(|a| l > a) && l < size => after = Some(l),
+            _ => break,
+        }
+    }
+    Ok(out)
 }
 
 /// Runs CPU-bound work without stalling a multi-threaded runtime.
@@ -1023,7 +1041,9 @@ pub(crate) async fn run(
     }
 
     // The operator's signed tally note at the checkpoint size.
-    let (status, finding) = checks::check_tally_note(&http, &verifier, &cp, &ours).await?;
+    let (status, finding) =
+        checks::check_tally_notes(&http, &verifier, &cp, &ours, &outcome.last_entry, &tiles)
+            .await?;
     report.tally_note = status;
     if let Some(f) = finding {
         return finish(report, differs(f), tiles, None);

@@ -688,3 +688,44 @@ async fn a_stale_mirror_without_the_old_partial_tiles_still_audits() {
     served.abort();
     srv.stop().await;
 }
+
+/// A hostile server answering with an endless body (announced or not) does not make the
+/// auditor buffer it: the audit fails with a clear error once the body passes the limit.
+#[tokio::test]
+async fn an_endless_response_body_is_refused_not_buffered() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for announced in [true, false] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut req = [0u8; 4096];
+            let _ = s.read(&mut req).await;
+            let head = if announced {
+                format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", 1u64 << 40)
+            } else {
+                "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_owned()
+            };
+            if s.write_all(head.as_bytes()).await.is_err() {
+                return 0u64;
+            }
+            // Stream zeros until the client hangs up (or 1 GiB, far past the limit).
+            let chunk = vec![0u8; 1 << 16];
+            let mut sent = 0u64;
+            while sent < (1 << 30) && s.write_all(&chunk).await.is_ok() {
+                sent += chunk.len() as u64;
+            }
+            sent
+        });
+        let (_, vkey) = keys();
+        let e = audit(&opts(&url, &vkey), &NoCredentials)
+            .await
+            .expect_err("the audit fails");
+        assert!(e.to_string().contains("larger than"), "{e}");
+        let sent = server.await.unwrap();
+        assert!(
+            sent <= 2 * headcount_audit::MAX_BODY as u64,
+            "the client read {sent} bytes"
+        );
+    }
+}

@@ -642,19 +642,19 @@ async fn a_rollback_is_caught_by_monitor_and_witness() {
     server.stop().await;
 }
 
-/// Re-signs the stored tally note at `size` with `signer_skey`, after `edit`.
+/// Re-signs the campaign's latest stored tally note with `signer_skey`, after `edit`.
 fn rewrite_tally_note(
     dir: &Path,
-    size: u64,
+    campaign: CampaignId,
     signer_skey: &str,
     edit: impl FnOnce(&mut CountsNote),
 ) -> Vec<u8> {
     let db = rusqlite::Connection::open(dir.join("state.sqlite")).unwrap();
-    let note: Vec<u8> = db
+    let (size, note): (i64, Vec<u8>) = db
         .query_row(
-            "SELECT note FROM tally_notes WHERE size = ?1",
-            [size as i64],
-            |r| r.get(0),
+            "SELECT tree_size, note FROM tallies WHERE campaign = ?1 ORDER BY tree_size DESC LIMIT 1",
+            [&campaign.0[..]],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
     let text = String::from_utf8(note).unwrap();
@@ -666,8 +666,8 @@ fn rewrite_tally_note(
     n.add_sigs(&[&signer]).unwrap();
     let forged = n.to_bytes();
     db.execute(
-        "UPDATE tally_notes SET note = ?1 WHERE size = ?2",
-        rusqlite::params![&forged, size as i64],
+        "UPDATE tallies SET note = ?1 WHERE campaign = ?2 AND tree_size = ?3",
+        rusqlite::params![&forged, &campaign.0[..], size],
     )
     .unwrap();
     forged
@@ -692,7 +692,7 @@ async fn a_signed_tally_note_the_log_does_not_support_names_the_campaign() {
 
     // The operator signs a note with 1000 more vouched declarations than
     // its log holds; the JSON tallies stay honest.
-    let forged = rewrite_tally_note(&dir, size, &skey, |n| {
+    let forged = rewrite_tally_note(&dir, f.campaign, &skey, |n| {
         n.campaigns[0].vouched += 1000;
         n.campaigns[0].credible += 1000;
     });
@@ -741,7 +741,7 @@ async fn a_signed_tally_note_the_log_does_not_support_names_the_campaign() {
 
     // A note signed by another key is a bad tally note.
     let (other_skey, _) = keys();
-    rewrite_tally_note(&dir, size, &other_skey, |_| {});
+    rewrite_tally_note(&dir, f.campaign, &other_skey, |_| {});
     let server = Server::start(&dir, &skey, None).await;
     let r = audit(&opts(&server.url, &vkey), &NoCredentials)
         .await
@@ -749,10 +749,32 @@ async fn a_signed_tally_note_the_log_does_not_support_names_the_campaign() {
     assert_eq!(finding(&r).code(), "bad_tally_note", "{:?}", r.verdict);
     server.stop().await;
 
+    // A note, signed by the log key, that claims the counts at a tree size before the
+    // campaign's last entry (a stale claim passed off as current) is a bad tally note.
+    rewrite_tally_note(&dir, f.campaign, &skey, |n| {
+        n.campaigns[0].vouched -= 6;
+        n.campaigns[0].credible -= 6;
+        n.tree_size = 2;
+    });
+    let server = Server::start(&dir, &skey, None).await;
+    let r = audit(&opts(&server.url, &vkey), &NoCredentials)
+        .await
+        .unwrap();
+    assert_eq!(finding(&r).code(), "bad_tally_note", "{:?}", r.verdict);
+    assert!(
+        finding(&r)
+            .to_string()
+            .contains("before the campaign's entry")
+    );
+    server.stop().await;
+
     // No note at all: reported, and a finding only when required.
     let db = rusqlite::Connection::open(dir.join("state.sqlite")).unwrap();
-    db.execute("DELETE FROM tally_notes WHERE size = ?1", [size as i64])
-        .unwrap();
+    db.execute(
+        "UPDATE tallies SET note = NULL WHERE campaign = ?1",
+        [&f.campaign.0[..]],
+    )
+    .unwrap();
     drop(db);
     let server = Server::start(&dir, &skey, None).await;
     let r = audit(&opts(&server.url, &vkey), &NoCredentials)

@@ -10,6 +10,26 @@ use headcount_tlog::{
 use serde::Deserialize;
 use serde_json::Value;
 
+/// Largest response body the client reads (a page of declarations or the
+/// campaign list is far below it); a larger one is refused, not buffered.
+pub const MAX_RESPONSE: usize = 16 * 1024 * 1024;
+
+/// Reads a response body, refusing one larger than `limit` bytes as it
+/// streams (a hostile server cannot make the client buffer without end).
+pub async fn read_limited(mut r: reqwest::Response, limit: usize) -> Result<Vec<u8>> {
+    if r.content_length().is_some_and(|n| n > limit as u64) {
+        bail!("the response is larger than {limit} bytes");
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = r.chunk().await.context("reading the response")? {
+        if out.len() + chunk.len() > limit {
+            bail!("the response is larger than {limit} bytes");
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
 /// A log server's API.
 #[derive(Clone)]
 pub struct LogClient {
@@ -83,23 +103,50 @@ impl LogClient {
         )
     }
 
-    /// Submits an encoded entry.
+    /// Submits an encoded entry. When the log asks admission work for it
+    /// (an "open" log, for registrar and campaign entries), computes the work
+    /// and submits once more with it.
     pub async fn submit(&self, entry: &[u8]) -> Result<Submitted> {
-        let r = self
+        let first = self.submit_with_work(entry, None).await?;
+        match &first {
+            Submitted::Refused { error, .. } if error.error == "admission_work_required" => {}
+            _ => return Ok(first),
+        }
+        let v = self.get_json("/v1/log").await?;
+        let bits = v["admission"]["publish_work_bits"]
+            .as_u64()
+            .filter(|b| *b <= u64::from(headcount_server::admission::MAX_WORK_BITS))
+            .ok_or_else(|| anyhow!("/v1/log states no usable admission work"))?
+            as u8;
+        let hash = headcount_core::EntryHash::of(entry);
+        eprintln!("computing the log's admission work ({bits} bits)…");
+        let nonce =
+            tokio::task::spawn_blocking(move || headcount_server::admission::solve(&hash, bits))
+                .await?;
+        self.submit_with_work(entry, Some(nonce)).await
+    }
+
+    async fn submit_with_work(&self, entry: &[u8], work: Option<u64>) -> Result<Submitted> {
+        let mut req = self
             .http
             .post(self.url("/v1/entries")?)
-            .header("content-type", "application/octet-stream")
+            .header("content-type", "application/octet-stream");
+        if let Some(n) = work {
+            req = req.header(headcount_server::admission::WORK_HEADER, n.to_string());
+        }
+        let r = req
             .body(entry.to_vec())
             .send()
             .await
             .map_err(|e| self.unreachable(e))?;
         let status = r.status().as_u16();
+        let body = read_limited(r, MAX_RESPONSE).await?;
         if status == 200 {
             Ok(Submitted::Accepted(
-                r.json().await.context("reading the receipt")?,
+                serde_json::from_slice(&body).context("reading the receipt")?,
             ))
         } else {
-            let error = r.json().await.unwrap_or(ApiError {
+            let error = serde_json::from_slice(&body).unwrap_or(ApiError {
                 error: "http_error".into(),
                 message: format!("HTTP {status}"),
             });
@@ -135,12 +182,13 @@ impl LogClient {
             .send()
             .await
             .map_err(|e| self.unreachable(e))?;
-        if !r.status().is_success() {
-            let status = r.status();
-            let body = r.text().await.unwrap_or_default();
+        let status = r.status();
+        let body = read_limited(r, MAX_RESPONSE).await?;
+        if !status.is_success() {
+            let body = String::from_utf8_lossy(&body[..body.len().min(2048)]).into_owned();
             bail!("GET {path}: HTTP {status}: {body}");
         }
-        Ok(r.json().await?)
+        serde_json::from_slice(&body).with_context(|| format!("GET {path}: not JSON"))
     }
 
     /// The log's public key as it publishes it (trust on first use).

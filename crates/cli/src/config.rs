@@ -48,6 +48,104 @@ pub struct ServerConfig {
     /// their signed-note verifier keys (`name+id+base64`).
     #[serde(default)]
     pub auditors: Vec<String>,
+    /// Who may publish registrar and campaign entries, and the work strangers
+    /// pay (the `[admission]` table). The operator's policy, not a validity
+    /// rule: auditors do not apply it.
+    #[serde(default)]
+    pub admission: AdmissionConfig,
+    /// Also serve `GET /metrics` on the public listener (default false: the
+    /// counters tell an observer when and how the log is used; scrape them
+    /// through `metrics_listen` instead).
+    #[serde(default)]
+    pub public_metrics: bool,
+    /// A separate address for `GET /metrics` only, e.g. `127.0.0.1:9090`
+    /// (default: none).
+    pub metrics_listen: Option<std::net::SocketAddr>,
+}
+
+/// `[admission]`: every field is optional.
+///
+/// ```toml
+/// [admission]
+/// registrars = ["<hex Ed25519 signing key>"]  # or "open" (the default)
+/// organisers = "open"                         # or a list of organiser keys
+/// publish_work_bits = 16                      # work an open publisher attaches
+/// min_unverified_difficulty = 16              # least work on an unverified declaration
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmissionConfig {
+    /// Who may log `registrar` entries: `"open"` (anyone, with
+    /// `publish_work_bits` of admission work) or a list of the registrars'
+    /// Ed25519 signing keys, hex. Default `"open"`.
+    pub registrars: Option<PublishersConfig>,
+    /// Who may log `campaign` entries: `"open"` or a list of organiser keys
+    /// (hex). Default `"open"`.
+    pub organisers: Option<PublishersConfig>,
+    /// Bits of admission work an entry from an open publisher carries (sent
+    /// in the `headcount-work` header; the `headcount` client computes it).
+    /// Default 16 (about 65 000 hashes); at most 40.
+    pub publish_work_bits: Option<u8>,
+    /// The least proof of work (bits) an unverified declaration carries on
+    /// this log, whatever its campaign asks. Default 16; at most 40.
+    pub min_unverified_difficulty: Option<u8>,
+}
+
+/// `"open"` or a list of hex keys.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum PublishersConfig {
+    Word(String),
+    Keys(Vec<String>),
+}
+
+/// Default bits of admission work and least unverified-declaration work.
+pub const DEFAULT_WORK_BITS: u8 = 16;
+
+impl AdmissionConfig {
+    /// The policy this table describes (defaults filled in), or why not.
+    pub fn policy(&self) -> Result<headcount_server::AdmissionPolicy> {
+        use headcount_server::Publishers;
+        let publishers = |p: &Option<PublishersConfig>, what: &str| -> Result<Publishers> {
+            match p {
+                None => Ok(Publishers::Open),
+                Some(PublishersConfig::Word(w)) if w == "open" => Ok(Publishers::Open),
+                Some(PublishersConfig::Word(w)) => {
+                    bail!("admission.{what} is \"open\" or a list of hex keys, not {w:?}")
+                }
+                Some(PublishersConfig::Keys(keys)) => {
+                    let mut set = std::collections::BTreeSet::new();
+                    for k in keys {
+                        let mut b = [0u8; 32];
+                        hex::decode_to_slice(k, &mut b).map_err(|_| {
+                            anyhow::anyhow!("admission.{what}: {k:?} is not a 64-hex-digit key")
+                        })?;
+                        set.insert(b);
+                    }
+                    Ok(Publishers::Allow(set))
+                }
+            }
+        };
+        let bits = |b: Option<u8>, what: &str| -> Result<u8> {
+            let b = b.unwrap_or(DEFAULT_WORK_BITS);
+            if b > headcount_server::admission::MAX_WORK_BITS {
+                bail!(
+                    "admission.{what} is at most {}",
+                    headcount_server::admission::MAX_WORK_BITS
+                );
+            }
+            Ok(b)
+        };
+        Ok(headcount_server::AdmissionPolicy {
+            registrars: publishers(&self.registrars, "registrars")?,
+            organisers: publishers(&self.organisers, "organisers")?,
+            publish_work_bits: bits(self.publish_work_bits, "publish_work_bits")?,
+            min_unverified_difficulty: bits(
+                self.min_unverified_difficulty,
+                "min_unverified_difficulty",
+            )?,
+        })
+    }
 }
 
 impl ServerConfig {
@@ -74,6 +172,7 @@ impl ServerConfig {
         if c.checkpoint_interval_ms.is_some() && c.policy_file.is_none() {
             bail!("checkpoint_interval_ms schedules cosigned checkpoints: it needs a policy_file");
         }
+        c.admission.policy()?;
         Ok(c)
     }
 
@@ -123,5 +222,49 @@ impl ServerConfig {
     /// When cosigned checkpoints are published: on a fixed schedule, or `None` (after each round).
     pub fn checkpoint_schedule(&self) -> Option<Duration> {
         self.checkpoint_interval_ms.map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use headcount_server::Publishers;
+
+    fn parse(text: &str) -> Result<ServerConfig> {
+        let dir = tempfile::tempdir()?;
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, text)?;
+        ServerConfig::load(&p)
+    }
+
+    #[test]
+    fn admission_defaults_allowlists_and_refusals() {
+        let d = ServerConfig::default().admission.policy().unwrap();
+        assert_eq!(
+            (
+                &d.registrars,
+                &d.organisers,
+                d.publish_work_bits,
+                d.min_unverified_difficulty
+            ),
+            (&Publishers::Open, &Publishers::Open, 16, 16)
+        );
+        let key = "ab".repeat(32);
+        let c = parse(&format!(
+            "[admission]\nregistrars = [\"{key}\"]\norganisers = \"open\"\npublish_work_bits = 20\nmin_unverified_difficulty = 12\n"
+        ))
+        .unwrap();
+        let p = c.admission.policy().unwrap();
+        assert_eq!(p.registrars, Publishers::Allow([[0xab; 32]].into()));
+        assert_eq!((p.publish_work_bits, p.min_unverified_difficulty), (20, 12));
+        for bad in [
+            "[admission]\nregistrars = \"closed\"\n",
+            "[admission]\norganisers = [\"not hex\"]\n",
+            "[admission]\npublish_work_bits = 41\n",
+            "[admission]\nmin_unverified_difficulty = 64\n",
+            "[admission]\nunknown = 1\n",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 }

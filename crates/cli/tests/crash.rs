@@ -169,7 +169,8 @@ async fn client(
 fn sigkill_at_random_instants_loses_nothing_and_never_forks() {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let mut srv = Server::start(dir.path(), 20);
+    // Crash safety, not admission, is under test: raw submissions without admission work.
+    let mut srv = Server::start_with(dir.path(), 20, "[admission]\npublish_work_bits = 0\n");
     let vkey = srv.vkey();
     let verifier = LogVerifier::from_vkey(&vkey).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()

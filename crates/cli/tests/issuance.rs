@@ -361,6 +361,8 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
     );
     let public = wait_for_line(&service_log, "public API listening on ");
     let admin = wait_for_line(&service_log, "admin API listening on ");
+    // Every admin call carries the token the service wrote (0600) into its state directory.
+    let token = wait_for_line(&service_log, "admin token in ");
 
     let out = ok(&[
         "credential",
@@ -375,7 +377,14 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
         &public,
     ]);
     let b_id = field(&out, "request id:");
-    let listed = ok(&["registrar", "requests", "--admin", &admin]);
+    let listed = ok(&[
+        "registrar",
+        "requests",
+        "--admin",
+        &admin,
+        "--admin-token",
+        &token,
+    ]);
     assert!(
         listed.contains(&b_id) && listed.contains("1 pending"),
         "{listed}"
@@ -394,7 +403,15 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
         &url,
     ];
     assert!(ok(&status_b).contains("pending"));
-    ok(&["registrar", "approve", &b_id, "--admin", &admin]);
+    ok(&[
+        "registrar",
+        "approve",
+        &b_id,
+        "--admin",
+        &admin,
+        "--admin-token",
+        &token,
+    ]);
     let out = ok(&status_b);
     assert!(out.contains("credential stored"), "{out}");
     assert!(ok(&status_b).contains("no pending request"));
@@ -424,7 +441,15 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
     );
     let c_id = wait_for_line(&wait_log, "request id:");
     wait_for_line(&wait_log, "submitted");
-    ok(&["registrar", "approve", &c_id, "--admin", &admin]);
+    ok(&[
+        "registrar",
+        "approve",
+        &c_id,
+        "--admin",
+        &admin,
+        "--admin-token",
+        &token,
+    ]);
     let deadline = Instant::now() + Duration::from_secs(60);
     let st = loop {
         if let Some(st) = children.0[waiter].try_wait().unwrap() {
@@ -458,6 +483,8 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
         "could not meet you",
         "--admin",
         &admin,
+        "--admin-token",
+        &token,
     ]);
     let (_, msg) = fails(&[
         "credential",
@@ -481,6 +508,8 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
         &month_of_issuance(),
         "--admin",
         &admin,
+        "--admin-token",
+        &token,
         "--server",
         &url,
     ]);

@@ -1,22 +1,33 @@
 //! Text bodies of the signed notes that carry tallies (C2SP signed-note).
 //!
-//! * A **tally note** is published by the operator with every checkpoint:
-//!   what it claims each campaign's counts are at that tree size.
+//! * A **tally note** is signed by the operator for one campaign at each
+//!   checkpoint where that campaign's entries changed: what it claims the
+//!   campaign's counts are at that tree size. The claim stands until the
+//!   campaign's next entry, so the note that answers "what are the counts at
+//!   tree size N" is the campaign's latest note at or below N. One note per
+//!   campaign keeps every note small (a few hundred bytes, far below the
+//!   signed-note limit of 1 MB, however many campaigns the log holds) and
+//!   costs one signature per changed campaign per round, never one per
+//!   campaign in the log.
 //! * An **attestation** is published by an auditor: the counts it
 //!   recomputed from the log itself at a tree size, and its verdict.
 //!
-//! Both share one layout, so an attestation and a tally note for the same
-//! tree agree line for line exactly when the auditor agrees with the operator:
+//! Both share one layout, so a tally note agrees with the attestation's line
+//! for its campaign exactly when the auditor agrees with the operator:
 //!
 //! ```text
-//! headcount tally v1              | headcount attestation v1
+//! headcount tally v2              | headcount attestation v1
 //! <log origin>
 //! <tree size, decimal>
 //! <root hash, base64>
 //!                                 | verdict agrees   or   verdict differs <code>
 //! <campaign id hex> <credible> <credentialed> <vouched> <unverified> <over_bound> <withdrawals>
-//! …one line per campaign, ascending by id
+//!   (a tally note: exactly one line) | (an attestation: one line per campaign, ascending by id)
 //! ```
+//!
+//! A campaign line is the id followed by [`LINE_COUNTS`] decimal counts in
+//! the order of [`CountsLine::counts`]; a new figure is one more field there
+//! (and a new header version).
 //!
 //! Each line ends in a newline. The notes are signed with the log's key
 //! (tally notes) or the auditor's key (attestations); their first line
@@ -26,8 +37,10 @@
 use crate::ids::CampaignId;
 use crate::tally::CampaignTally;
 
-/// First line of a tally note.
-pub const TALLY_NOTE_HEADER: &str = "headcount tally v1";
+/// First line of a (per-campaign) tally note.
+pub const TALLY_NOTE_HEADER: &str = "headcount tally v2";
+/// Number of counts on a campaign line.
+pub const LINE_COUNTS: usize = 6;
 /// First line of an attestation.
 pub const ATTESTATION_HEADER: &str = "headcount attestation v1";
 
@@ -41,6 +54,40 @@ pub struct CountsLine {
     pub unverified: u64,
     pub over_bound: u64,
     pub withdrawals: u64,
+}
+
+impl CountsLine {
+    /// The counts in line order.
+    pub fn counts(&self) -> [u64; LINE_COUNTS] {
+        [
+            self.credible,
+            self.credentialed,
+            self.vouched,
+            self.unverified,
+            self.over_bound,
+            self.withdrawals,
+        ]
+    }
+
+    fn from_counts(campaign: CampaignId, c: [u64; LINE_COUNTS]) -> Self {
+        let [
+            credible,
+            credentialed,
+            vouched,
+            unverified,
+            over_bound,
+            withdrawals,
+        ] = c;
+        CountsLine {
+            campaign,
+            credible,
+            credentialed,
+            vouched,
+            unverified,
+            over_bound,
+            withdrawals,
+        }
+    }
 }
 
 impl From<&CampaignTally> for CountsLine {
@@ -94,6 +141,11 @@ impl CountsNote {
         }
     }
 
+    /// The operator's tally note for one campaign at a tree size.
+    pub fn campaign_note(origin: &str, tree_size: u64, root: &str, tally: &CampaignTally) -> Self {
+        Self::new(origin, tree_size, root, std::slice::from_ref(tally), None)
+    }
+
     /// The note text.
     pub fn to_text(&self) -> String {
         let mut s = String::new();
@@ -111,16 +163,11 @@ impl CountsNote {
             s.push_str(&format!("verdict {v}\n"));
         }
         for c in &self.campaigns {
-            s.push_str(&format!(
-                "{} {} {} {} {} {} {}\n",
-                c.campaign,
-                c.credible,
-                c.credentialed,
-                c.vouched,
-                c.unverified,
-                c.over_bound,
-                c.withdrawals
-            ));
+            s.push_str(&c.campaign.to_string());
+            for n in c.counts() {
+                s.push_str(&format!(" {n}"));
+            }
+            s.push('\n');
         }
         s
     }
@@ -160,22 +207,20 @@ impl CountsNote {
         let mut campaigns = Vec::new();
         for l in lines {
             let f: Vec<&str> = l.split(' ').collect();
-            if f.len() != 7 {
-                return Err(NoteFormatError("a campaign line has 7 fields"));
+            if f.len() != 1 + LINE_COUNTS {
+                return Err(NoteFormatError("a campaign line has an id and 6 counts"));
             }
-            let n = |i: usize| {
-                f[i].parse::<u64>()
-                    .map_err(|_| NoteFormatError("bad count"))
-            };
-            campaigns.push(CountsLine {
-                campaign: CampaignId::from_hex(f[0]).ok_or(NoteFormatError("bad campaign id"))?,
-                credible: n(1)?,
-                credentialed: n(2)?,
-                vouched: n(3)?,
-                unverified: n(4)?,
-                over_bound: n(5)?,
-                withdrawals: n(6)?,
-            });
+            let mut counts = [0u64; LINE_COUNTS];
+            for (c, s) in counts.iter_mut().zip(&f[1..]) {
+                *c = s.parse().map_err(|_| NoteFormatError("bad count"))?;
+            }
+            let id = CampaignId::from_hex(f[0]).ok_or(NoteFormatError("bad campaign id"))?;
+            campaigns.push(CountsLine::from_counts(id, counts));
+        }
+        if !attestation && campaigns.len() != 1 {
+            return Err(NoteFormatError(
+                "a tally note has exactly one campaign line",
+            ));
         }
         let note = CountsNote {
             verdict,
@@ -217,11 +262,22 @@ mod tests {
         assert_eq!(CountsNote::parse(&text).unwrap(), note);
         let att = CountsNote {
             verdict: Some("agrees".into()),
-            ..note
+            ..note.clone()
         };
         assert_eq!(CountsNote::parse(&att.to_text()).unwrap(), att);
         assert!(CountsNote::parse(&text.replace(" 5 ", " 05 ")).is_err());
-        assert!(CountsNote::parse(&text.replace("v1", "v2")).is_err());
+        assert!(CountsNote::parse(&text.replace("v2", "v3")).is_err());
+        // A tally note carries exactly one campaign.
+        let two = CountsNote {
+            campaigns: vec![note.campaigns[0].clone(), note.campaigns[0].clone()],
+            ..note.clone()
+        };
+        assert!(CountsNote::parse(&two.to_text()).is_err());
+        let none = CountsNote {
+            campaigns: vec![],
+            ..note.clone()
+        };
+        assert!(CountsNote::parse(&none.to_text()).is_err());
         assert!(CountsNote::parse(text.trim_end()).is_err());
     }
 }

@@ -256,6 +256,25 @@ impl LogState {
         self.campaigns.keys()
     }
 
+    /// The campaigns whose tally an entry changes: its own campaign, or for a
+    /// registrar's retirement every campaign that accepts the registrar (their
+    /// tallies mark it retired).
+    pub fn campaigns_affected(&self, entry: &Entry) -> Vec<CampaignId> {
+        match entry {
+            Entry::RegistrarRetirement(r) => {
+                let mut ids: Vec<CampaignId> = self
+                    .campaigns
+                    .values()
+                    .filter(|c| c.rules.accepts(&r.registrar))
+                    .map(|c| c.rules.id)
+                    .collect();
+                ids.sort();
+                ids
+            }
+            e => e.campaign().into_iter().collect(),
+        }
+    }
+
     /// The logged size of a registrar's issuance period.
     pub fn period_size(&self, registrar: &RegistrarId, period: Period) -> Option<u32> {
         self.periods.get(&(*registrar, period)).copied()

@@ -227,3 +227,33 @@ fn declaration_rows_agree_with_the_figures() {
         "withdrawn row links to its withdrawal"
     );
 }
+
+/// The receipt page says what checking a receipt on the operator's site tells the
+/// operator, and gives the offline command, in both languages.
+#[test]
+fn verify_receipt_page_warns_and_points_offline() {
+    struct NoTiles;
+    impl headcount_tlog::TileReader for NoTiles {
+        fn read_tile(&self, id: headcount_tlog::TileId) -> Result<Vec<u8>, headcount_tlog::Error> {
+            Err(headcount_tlog::Error::TileNotFound(id))
+        }
+    }
+    let (_d, f, _db) = setup(10);
+    for (lang, words) in [
+        (
+            Lang::En,
+            "tells this site&#39;s operator which entry you care about",
+        ),
+        (Lang::Zh, "会让本站运营者知道你关心的是哪一条记录"),
+    ] {
+        let html = pages::verify_receipt(&ctx(&f, lang), &NoTiles, None).into_string();
+        no_raw_markup(&html);
+        let html = html.replace("&#39;", "'");
+        let words = words.replace("&#39;", "'");
+        assert!(html.contains(&words), "{html}");
+        assert!(html.contains(&format!(
+            "headcount identity verify-receipts --log-key '{}'",
+            f.log.vkey
+        )));
+    }
+}

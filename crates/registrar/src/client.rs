@@ -15,9 +15,40 @@ fn base(url: &str) -> &str {
     url.trim_end_matches('/')
 }
 
+/// A running service's admin API: its URL and bearer token.
+#[derive(Clone, Debug)]
+pub struct AdminApi {
+    pub url: String,
+    pub token: crate::http::AdminToken,
+}
+
+impl AdminApi {
+    fn get(&self, http: &reqwest::Client, path: &str) -> reqwest::RequestBuilder {
+        http.get(format!("{}{path}", base(&self.url)))
+            .bearer_auth(self.token.secret())
+    }
+    fn post(&self, http: &reqwest::Client, path: &str) -> reqwest::RequestBuilder {
+        http.post(format!("{}{path}", base(&self.url)))
+            .bearer_auth(self.token.secret())
+    }
+}
+
+/// Largest answer the client reads from the service.
+pub const MAX_ANSWER: usize = 1024 * 1024;
+
 async fn answer(r: reqwest::Response) -> Result<Value, Error> {
     let status = r.status().as_u16();
-    let text = r.text().await.map_err(|e| Error::Http(e.to_string()))?;
+    let mut r = r;
+    let mut body = Vec::new();
+    while let Some(chunk) = r.chunk().await.map_err(|e| Error::Http(e.to_string()))? {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Err(Error::Http(format!(
+                "the answer is larger than {MAX_ANSWER} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8_lossy(&body);
     if !(200..300).contains(&status) {
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         return Err(Error::Api {
@@ -117,28 +148,27 @@ impl PeriodClosed {
 }
 
 /// Admin: the pending requests.
-pub async fn admin_list(http: &reqwest::Client, admin_url: &str) -> Result<PendingList, Error> {
-    let v = send(http.get(format!("{}/admin/requests", base(admin_url)))).await?;
+pub async fn admin_list(http: &reqwest::Client, admin: &AdminApi) -> Result<PendingList, Error> {
+    let v = send(admin.get(http, "/admin/requests")).await?;
     serde_json::from_value(v).map_err(|e| Error::Http(format!("unreadable list: {e}")))
 }
 
 /// Admin: every month.
-pub async fn admin_periods(http: &reqwest::Client, admin_url: &str) -> Result<PeriodList, Error> {
-    let v = send(http.get(format!("{}/admin/periods", base(admin_url)))).await?;
+pub async fn admin_periods(http: &reqwest::Client, admin: &AdminApi) -> Result<PeriodList, Error> {
+    let v = send(admin.get(http, "/admin/periods")).await?;
     serde_json::from_value(v).map_err(|e| Error::Http(format!("unreadable list: {e}")))
 }
 
 /// Admin: approves a request (after the out-of-band check); returns the response issued.
 pub async fn admin_approve(
     http: &reqwest::Client,
-    admin_url: &str,
+    admin: &AdminApi,
     id: &RequestId,
 ) -> Result<CredentialResponse, Error> {
-    let v = send(http.post(format!(
-        "{}/admin/requests/{}/approve",
-        base(admin_url),
-        hex::encode(id)
-    )))
+    let v = send(admin.post(
+        http,
+        &format!("/admin/requests/{}/approve", hex::encode(id)),
+    ))
     .await?;
     match status_of(v)? {
         Status::Approved { response } => Ok(response),
@@ -149,18 +179,15 @@ pub async fn admin_approve(
 /// Admin: rejects a request with a reason the declarant will see.
 pub async fn admin_reject(
     http: &reqwest::Client,
-    admin_url: &str,
+    admin: &AdminApi,
     id: &RequestId,
     reason: &str,
 ) -> Result<(), Error> {
     send(
-        http.post(format!(
-            "{}/admin/requests/{}/reject",
-            base(admin_url),
-            hex::encode(id)
-        ))
-        .header("content-type", "application/json")
-        .body(json!({ "reason": reason }).to_string()),
+        admin
+            .post(http, &format!("/admin/requests/{}/reject", hex::encode(id)))
+            .header("content-type", "application/json")
+            .body(json!({ "reason": reason }).to_string()),
     )
     .await?;
     Ok(())
@@ -169,9 +196,9 @@ pub async fn admin_reject(
 /// Admin: closes a month (once it is over); returns its final size and the signed entry to log.
 pub async fn admin_close(
     http: &reqwest::Client,
-    admin_url: &str,
+    admin: &AdminApi,
     period: Period,
 ) -> Result<PeriodClosed, Error> {
-    let v = send(http.post(format!("{}/admin/periods/{period}/close", base(admin_url)))).await?;
+    let v = send(admin.post(http, &format!("/admin/periods/{period}/close"))).await?;
     serde_json::from_value(v).map_err(|e| Error::Http(format!("unreadable answer: {e}")))
 }

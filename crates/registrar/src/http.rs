@@ -20,6 +20,21 @@
 //!
 //! Errors: `{"error": code, "message"}` with the status of [`Error::status`]. No client
 //! address or user agent is read, stored or logged.
+//!
+//! The admin API is guarded three ways, because "loopback only" does not stop a web page open
+//! in the registrar's browser (a body-less `POST` is a simple cross-origin request) nor DNS
+//! rebinding (a hostile name that resolves to 127.0.0.1):
+//! * every request carries `Authorization: Bearer <token>`, a random secret that
+//!   `registrar serve` writes to a 0600 file ([`AdminToken`]); wrong or missing: `401
+//!   unauthorized`;
+//! * a request with an `Origin` header (only browsers send one) is refused: `403 cross_origin`;
+//! * the `Host` header must name a loopback address (`127.0.0.1`, `[::1]`, `localhost`),
+//!   so a rebound name is refused: `403 bad_host`.
+//!
+//! The public API takes only requests: each commitment proof is checked when submitted
+//! (`422 invalid_commitment` before anything is stored), the queue holds at most
+//! [`crate::ledger::MAX_PENDING`] requests and forgets those older than
+//! [`crate::ledger::QUEUE_TTL_SECS`].
 
 use std::future::{Future, IntoFuture};
 use std::sync::{Arc, Mutex};
@@ -28,7 +43,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ed25519_dalek::SigningKey;
@@ -44,6 +59,107 @@ use crate::{Error, Ledger};
 
 /// Largest request body on either API.
 pub const MAX_BODY: usize = MAX_WIRE_LEN;
+
+/// The admin API's bearer token: 32 random bytes, hex. Compared in constant time.
+#[derive(Clone)]
+pub struct AdminToken(std::sync::Arc<zeroize::Zeroizing<String>>);
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(..)")
+    }
+}
+
+impl AdminToken {
+    /// A fresh random token.
+    pub fn generate() -> Self {
+        use rand_core::RngCore;
+        let mut b = zeroize::Zeroizing::new([0u8; 32]);
+        rand_core::OsRng.fill_bytes(b.as_mut());
+        Self::from_secret(hex::encode(b.as_ref()))
+    }
+
+    /// A token from its text (e.g. read from the token file; surrounding space is ignored).
+    pub fn from_secret(s: impl Into<String>) -> Self {
+        let s: String = s.into();
+        AdminToken(std::sync::Arc::new(zeroize::Zeroizing::new(
+            s.trim().to_owned(),
+        )))
+    }
+
+    /// The token text (for the client's `Authorization` header).
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+
+    fn matches(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let a = self.0.as_bytes();
+        let b = presented.as_bytes();
+        a.len() == b.len() && bool::from(a.ct_eq(b))
+    }
+}
+
+/// Whether a `Host` header names a loopback address (any port).
+fn loopback_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        // [v6]:port
+        rest.split(']').next().unwrap_or_default()
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": code, "message": message})),
+    )
+        .into_response()
+}
+
+/// The admin API's guard: Origin, Host, then the bearer token.
+async fn admin_guard(
+    State(token): State<AdminToken>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let h: &HeaderMap = req.headers();
+    if h.contains_key(header::ORIGIN) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+            "the admin API does not answer web pages (an Origin header was sent)",
+        );
+    }
+    let host_ok = h
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(loopback_host);
+    if !host_ok {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "bad_host",
+            "the admin API answers only requests addressed to a loopback host",
+        );
+    }
+    let presented = h
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match presented {
+        Some(t) if token.matches(t) => next.run(req).await,
+        _ => refuse(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the admin API needs the token from the service's admin-token file",
+        ),
+    }
+}
 
 /// The service: the ledger and the registrar's keys.
 pub struct Service {
@@ -139,6 +255,12 @@ async fn submit(
     let body = body.map_err(body_error)?;
     let request = CredentialRequest::from_json(&body)?;
     let (id, status, _new) = blocking(service, move |s| {
+        // A request the ledger does not know yet: check its commitment proof now (outside
+        // the ledger lock), so a bad one is refused before anything is stored.
+        let known = s.with_ledger(|l| l.status(&request.request_id()).is_some());
+        if !known && request.registrar == s.registrar_id {
+            crate::ledger::check_commitment(&s.secret, s.registrar_id, &request)?;
+        }
         s.with_ledger(|l| l.enqueue(s.registrar_id, &request))
     })
     .await?;
@@ -162,9 +284,15 @@ async fn poll(
     Ok(axum::Json(serde_json::to_value(&status).expect("status serialises")).into_response())
 }
 
-async fn admin_list(State(service): State<Arc<Service>>) -> Response {
-    let (current, pending) = service.with_ledger(|l| (l.current_period(), l.pending()));
-    axum::Json(json!({"current_period": current, "pending": pending})).into_response()
+async fn admin_list(State(service): State<Arc<Service>>) -> Result<Response, Error> {
+    let (current, pending) = blocking(service, |s| {
+        s.with_ledger(|l| {
+            l.expire(crate::ledger::now_minute())?;
+            Ok((l.current_period(), l.pending()))
+        })
+    })
+    .await?;
+    Ok(axum::Json(json!({"current_period": current, "pending": pending})).into_response())
 }
 
 async fn admin_periods(State(service): State<Arc<Service>>) -> Response {
@@ -256,8 +384,8 @@ pub fn router(service: Arc<Service>) -> Router {
         .with_state(service)
 }
 
-/// The admin (registrar) API. Serve it on a loopback listener only.
-pub fn admin_router(service: Arc<Service>) -> Router {
+/// The admin (registrar) API, behind [`admin_guard`]. Serve it on a loopback listener only.
+pub fn admin_router(service: Arc<Service>, token: AdminToken) -> Router {
     Router::new()
         .route("/admin/requests", get(admin_list))
         .route("/admin/requests/{id}/approve", post(admin_approve))
@@ -268,14 +396,16 @@ pub fn admin_router(service: Arc<Service>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(service)
+        .layer(axum::middleware::from_fn_with_state(token, admin_guard))
 }
 
 /// Serves the public API on `public` and the admin API on `admin` until `shutdown` resolves.
-/// Refuses an admin listener that is not on a loopback address.
+/// Refuses an admin listener that is not on a loopback address. Admin requests need `token`.
 pub async fn serve(
     service: Arc<Service>,
     public: TcpListener,
     admin: TcpListener,
+    token: AdminToken,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let admin_addr = admin
@@ -295,7 +425,7 @@ pub async fn serve(
     let public_server = axum::serve(public, router(service.clone()))
         .with_graceful_shutdown(stop(rx.clone()))
         .into_future();
-    let admin_server = axum::serve(admin, admin_router(service))
+    let admin_server = axum::serve(admin, admin_router(service, token))
         .with_graceful_shutdown(stop(rx))
         .into_future();
     let (a, b) = tokio::join!(public_server, admin_server);

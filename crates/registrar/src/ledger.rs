@@ -34,8 +34,35 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::wire::{CredentialRequest, CredentialResponse, RequestId};
 
-/// Most requests waiting for approval at once; more are refused with [`Error::QueueFull`].
+/// Most requests in the queue at once (pending or rejected, until they expire); more are
+/// refused with [`Error::QueueFull`].
 pub const MAX_PENDING: usize = 10_000;
+
+/// A queued request (pending or rejected) is forgotten this long after it arrived: seven
+/// days. Its declarant asks again if it still wants a credential.
+pub const QUEUE_TTL_SECS: u64 = 7 * 24 * 3600;
+
+/// Checks a request's commitment proof by a trial blind signature that is thrown away
+/// (the same check approval makes), so a bad request is refused on submission, before
+/// anything is stored. Call without holding the ledger: it costs a BBS signature.
+pub fn check_commitment(
+    secret: &RegistrarSecretKey,
+    registrar_id: RegistrarId,
+    request: &CredentialRequest,
+) -> Result<(), Error> {
+    let attrs = Attributes {
+        registrar_id: registrar_id.0,
+        period: request.period.map_or(0, |p| p.0),
+    };
+    headcount_credentials::issue(secret, &request.request, &attrs, &mut OsRng)
+        .map(|_| ())
+        .map_err(|e| match e {
+            headcount_credentials::Error::Internal => Error::Internal(e.to_string()),
+            other => {
+                Error::InvalidCommitment(format!("{other} (the commitment proof does not verify)"))
+            }
+        })
+}
 
 /// Longest rejection reason, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
@@ -149,7 +176,8 @@ fn io_err(what: impl std::fmt::Display) -> impl FnOnce(io::Error) -> Error {
     move |e| Error::Io(format!("{what}: {e}"))
 }
 
-fn now_minute() -> u64 {
+/// Now, to the minute (Unix seconds).
+pub fn now_minute() -> u64 {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -481,19 +509,42 @@ impl Ledger {
                 });
             }
         }
-        if self.queue.values().filter(|q| q.rejected.is_none()).count() >= MAX_PENDING {
+        let now = self.now();
+        self.expire(now)?;
+        if self.queue.len() >= MAX_PENDING {
             return Err(Error::QueueFull);
         }
         self.bind_registrar(registrar_id)?;
         let rec = QueueRecord {
             version: STATE_VERSION,
-            received: self.now(),
+            received: now,
             request: request.clone(),
             rejected: None,
         };
         self.write_queue(&id, &rec)?;
         self.queue.insert(id, rec);
         Ok((id, Status::Pending, true))
+    }
+
+    /// Forgets queued requests (pending or rejected) that arrived more than
+    /// [`QUEUE_TTL_SECS`] before `now`; returns how many.
+    pub fn expire(&mut self, now: u64) -> Result<usize, Error> {
+        let old: Vec<RequestId> = self
+            .queue
+            .iter()
+            .filter(|(_, q)| q.received.saturating_add(QUEUE_TTL_SECS) < now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &old {
+            let p = self.queue_path(id);
+            match fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::Io(format!("removing {}: {e}", p.display()))),
+            }
+            self.queue.remove(id);
+        }
+        Ok(old.len())
     }
 
     /// The status of a request (queued or answered), `None` if unknown.

@@ -20,7 +20,10 @@ pub mod http;
 mod ledger;
 pub mod wire;
 
-pub use ledger::{Ledger, MAX_PENDING, MAX_REASON_CHARS, PendingRequest, PeriodInfo, Status};
+pub use ledger::{
+    Ledger, MAX_PENDING, MAX_REASON_CHARS, PendingRequest, PeriodInfo, QUEUE_TTL_SECS, Status,
+    now_minute,
+};
 pub use wire::{CredentialRequest, CredentialResponse, RequestId, request_id_of};
 
 use headcount_core::Period;

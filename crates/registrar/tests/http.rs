@@ -8,16 +8,19 @@ use std::sync::Arc;
 use common::{Reg, check_credential, last_month, now, registrar, wallet};
 use headcount_core::{Entry, Period};
 use headcount_credentials::REQUEST_LEN;
-use headcount_registrar::http::{Service, serve};
+use headcount_registrar::http::{AdminToken, Service, serve};
 use headcount_registrar::{CredentialRequest, Error, Ledger, Status, client};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+/// The admin token of the test services (raw requests below carry it).
+const TEST_TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
 struct Running {
     service: Arc<Service>,
     public: String,
-    admin: String,
+    admin: client::AdminApi,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<(), Error>>,
 }
@@ -46,13 +49,20 @@ async fn start(dir: &Path, reg: &Reg, clock_offset: i64) -> Running {
         format!("http://{}", admin.local_addr().unwrap()),
     );
     let (stop, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(service.clone(), public, admin, async {
-        let _ = rx.await;
-    }));
+    let token = AdminToken::from_secret(TEST_TOKEN);
+    let task = tokio::spawn(serve(
+        service.clone(),
+        public,
+        admin,
+        token.clone(),
+        async {
+            let _ = rx.await;
+        },
+    ));
     Running {
         service,
         public: urls.0,
-        admin: urls.1,
+        admin: client::AdminApi { url: urls.1, token },
         stop,
         task,
     }
@@ -63,13 +73,19 @@ async fn post_raw(
     url: &str,
     body: impl Into<reqwest::Body>,
 ) -> (u16, Value) {
-    let r = http.post(url).body(body).send().await.unwrap();
+    let r = http
+        .post(url)
+        .bearer_auth(TEST_TOKEN)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
 async fn get_raw(http: &reqwest::Client, url: &str) -> (u16, Value) {
-    let r = http.get(url).send().await.unwrap();
+    let r = http.get(url).bearer_auth(TEST_TOKEN).send().await.unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
@@ -124,7 +140,7 @@ async fn declarant_submits_polls_admin_approves_declarant_finishes() {
     assert_eq!(list.pending[0].received % 60, 0);
     assert_eq!(list.pending[0].period, None);
     // Nothing but id, minute and the month asked for is listed.
-    let (_, raw) = get_raw(&http, &format!("{}/admin/requests", svc.admin)).await;
+    let (_, raw) = get_raw(&http, &format!("{}/admin/requests", svc.admin.url)).await;
     let keys: Vec<&String> = raw["pending"][0].as_object().unwrap().keys().collect();
     assert_eq!(keys, ["period", "received", "request_id"]);
 
@@ -211,7 +227,7 @@ async fn admin_routes_are_not_public_and_errors_are_json() {
         );
     }
     // And the public API is not on the admin listener.
-    let (code, _) = get_raw(&http, &format!("{}/v1/requests/{id}", svc.admin)).await;
+    let (code, _) = get_raw(&http, &format!("{}/v1/requests/{id}", svc.admin.url)).await;
     assert_eq!(code, 404);
 
     let (code, v) = get_raw(&http, &format!("{}/v1/requests/{id}", svc.public)).await;
@@ -226,7 +242,7 @@ async fn admin_routes_are_not_public_and_errors_are_json() {
     for bad in ["x", "3", "2026-13", "1969-12", "2026-1-1"] {
         let (code, v) = post_raw(
             &http,
-            &format!("{}/admin/periods/{bad}/close", svc.admin),
+            &format!("{}/admin/periods/{bad}/close", svc.admin.url),
             "",
         )
         .await;
@@ -238,7 +254,7 @@ async fn admin_routes_are_not_public_and_errors_are_json() {
     }
     let (code, v) = post_raw(
         &http,
-        &format!("{}/admin/periods/2020-03/close", svc.admin),
+        &format!("{}/admin/periods/2020-03/close", svc.admin.url),
         "",
     )
     .await;
@@ -246,14 +262,14 @@ async fn admin_routes_are_not_public_and_errors_are_json() {
     // The current month is not over: it cannot be closed.
     let (code, v) = post_raw(
         &http,
-        &format!("{}/admin/periods/{month}/close", svc.admin),
+        &format!("{}/admin/periods/{month}/close", svc.admin.url),
         "",
     )
     .await;
     assert_eq!((code, v["error"].as_str()), (409, Some("period_not_over")));
     let (code, v) = post_raw(
         &http,
-        &format!("{}/admin/requests/{id}/approve", svc.admin),
+        &format!("{}/admin/requests/{id}/approve", svc.admin.url),
         "",
     )
     .await;
@@ -269,7 +285,9 @@ async fn admin_routes_are_not_public_and_errors_are_json() {
         reg.signing.clone(),
         reg.id,
     ));
-    let e = serve(service, public, admin, async {}).await.unwrap_err();
+    let e = serve(service, public, admin, AdminToken::generate(), async {})
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::AdminNotLoopback(_)), "{e}");
     svc.stop().await;
 }
@@ -325,22 +343,25 @@ async fn bad_requests_refused_with_codes_and_no_state_change() {
             .is_empty()
     );
 
-    // A well-formed commitment whose proof fails: queued, but approval refuses it (and the
-    // request ends rejected), issuing nothing.
+    // A well-formed commitment whose proof fails: refused on submission, before anything
+    // is stored (it never reaches the queue), issuing nothing.
     let mut bytes = good.request.to_bytes();
     bytes[REQUEST_LEN - 1] ^= 1;
     let (s, v) = post_raw(&http, &url, body(&hex::encode(bytes))).await;
-    assert_eq!(s, 202);
-    let id =
-        headcount_registrar::wire::parse_request_id(v["request_id"].as_str().unwrap()).unwrap();
-    let e = client::admin_approve(&http, &svc.admin, &id)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), "invalid_commitment");
-    assert!(matches!(
-        client::poll(&http, &svc.public, &id).await.unwrap(),
-        Status::Rejected { .. }
-    ));
+    assert_eq!((s, v["error"].as_str()), (422, Some("invalid_commitment")));
+    assert!(
+        client::admin_list(&http, &svc.admin)
+            .await
+            .unwrap()
+            .pending
+            .is_empty()
+    );
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("state/queue"))
+            .unwrap()
+            .count(),
+        0
+    );
     assert!(
         client::admin_periods(&http, &svc.admin)
             .await
@@ -374,7 +395,11 @@ async fn reject_close_and_restart() {
         .unwrap();
     let (code, v) = post_raw(
         &http,
-        &format!("{}/admin/requests/{}/reject", svc.admin, hex::encode(id1)),
+        &format!(
+            "{}/admin/requests/{}/reject",
+            svc.admin.url,
+            hex::encode(id1)
+        ),
         "{\"reason\": \"\"}",
     )
     .await;
@@ -443,7 +468,7 @@ async fn reject_close_and_restart() {
     // The raw answer has exactly these fields.
     let (code, raw) = post_raw(
         &http,
-        &format!("{}/admin/periods/{last}/close", svc.admin),
+        &format!("{}/admin/periods/{last}/close", svc.admin.url),
         "",
     )
     .await;
@@ -492,4 +517,130 @@ async fn reject_close_and_restart() {
     assert_eq!(summary, [(last, 2, true), (month, 1, false)]);
     assert!(periods.to_close.is_empty());
     svc.stop().await;
+}
+
+/// The attacks on the admin API: a web page open in the registrar's browser (it sends an
+/// Origin header, and cannot read the token), a DNS-rebound name (its Host is not
+/// loopback), and anything without the token. Each is refused and the request stays pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_api_refuses_web_pages_rebound_names_and_missing_tokens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = registrar(5);
+    let svc = start(&tmp.path().join("state"), &reg, 0).await;
+    let http = reqwest::Client::new();
+    let id = client::submit_request(&http, &svc.public, &fresh_request(&reg, None))
+        .await
+        .unwrap();
+    let approve = format!(
+        "{}/admin/requests/{}/approve",
+        svc.admin.url,
+        hex::encode(id)
+    );
+    let port = svc.admin.url.rsplit(':').next().unwrap().to_owned();
+    let attempts: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
+        // No token (a body-less cross-origin POST, or any local program).
+        (http.post(&approve), 401, "unauthorized"),
+        (
+            http.post(&approve).bearer_auth("0".repeat(64)),
+            401,
+            "unauthorized",
+        ),
+        (
+            http.post(&approve).bearer_auth(&TEST_TOKEN[1..]),
+            401,
+            "unauthorized",
+        ),
+        (
+            http.post(&approve)
+                .header("authorization", format!("Basic {TEST_TOKEN}")),
+            401,
+            "unauthorized",
+        ),
+        // A web page: refused even if it somehow had the token.
+        (
+            http.post(&approve)
+                .bearer_auth(TEST_TOKEN)
+                .header("origin", "https://evil.example"),
+            403,
+            "cross_origin",
+        ),
+        (
+            http.post(&approve)
+                .bearer_auth(TEST_TOKEN)
+                .header("origin", "null"),
+            403,
+            "cross_origin",
+        ),
+        // DNS rebinding: the browser sends the attacker's name as Host.
+        (
+            http.post(&approve)
+                .bearer_auth(TEST_TOKEN)
+                .header("host", format!("rebind.evil.example:{port}")),
+            403,
+            "bad_host",
+        ),
+        (
+            http.get(format!("{}/admin/requests", svc.admin.url))
+                .header("host", "10.0.0.1"),
+            403,
+            "bad_host",
+        ),
+    ];
+    for (req, status, code) in attempts {
+        let r = req.send().await.unwrap();
+        let s = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!((s, v["error"].as_str()), (status, Some(code)));
+    }
+    // Nothing was issued: the request is still pending, the batch empty.
+    assert_eq!(
+        client::poll(&http, &svc.public, &id).await.unwrap(),
+        Status::Pending
+    );
+    assert_eq!(
+        client::admin_list(&http, &svc.admin)
+            .await
+            .unwrap()
+            .pending
+            .len(),
+        1
+    );
+    // With the token, from loopback, without Origin: approved.
+    let (code, _) = post_raw(&http, &approve, "").await;
+    assert_eq!(code, 200);
+    svc.stop().await;
+}
+
+/// The queue forgets requests (pending or rejected) a week after they arrived.
+#[test]
+fn queued_requests_expire_after_a_week() {
+    use headcount_registrar::{QUEUE_TTL_SECS, now_minute};
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = registrar(5);
+    let mut ledger = Ledger::open(tmp.path()).unwrap();
+    let r1 = fresh_request(&reg, None);
+    let (id1, _, _) = ledger.enqueue(reg.id, &r1).unwrap();
+    let r2 = fresh_request(&reg, None);
+    let (id2, _, _) = ledger.enqueue(reg.id, &r2).unwrap();
+    ledger.reject(&id2, "not checked").unwrap();
+    // Nothing expires within the week.
+    assert_eq!(
+        ledger.expire(now_minute() + QUEUE_TTL_SECS - 60).unwrap(),
+        0
+    );
+    assert!(ledger.status(&id1).is_some());
+    // After it, pending and rejected requests are forgotten, files included.
+    assert_eq!(
+        ledger.expire(now_minute() + QUEUE_TTL_SECS + 120).unwrap(),
+        2
+    );
+    assert!(ledger.status(&id1).is_none() && ledger.status(&id2).is_none());
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("queue")).unwrap().count(),
+        0
+    );
+    drop(ledger);
+    // Reopened: still gone.
+    let ledger = Ledger::open(tmp.path()).unwrap();
+    assert!(ledger.status(&id1).is_none());
 }

@@ -21,6 +21,8 @@ pub enum DerivedError {
     Sqlite(#[from] rusqlite::Error),
     #[error("stored tally is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("a read task failed: {0}")]
+    Task(String),
 }
 
 const SCHEMA: &str = r#"
@@ -70,9 +72,10 @@ CREATE TABLE IF NOT EXISTS declarations (
     message TEXT,
     reference BLOB
 );
+CREATE INDEX IF NOT EXISTS campaigns_by_leaf ON campaigns (leaf_index);
 CREATE INDEX IF NOT EXISTS declarations_by_campaign ON declarations (campaign, leaf_index);
 CREATE INDEX IF NOT EXISTS declarations_by_pseudonym ON declarations (pseudonym) WHERE pseudonym IS NOT NULL;
-CREATE TABLE IF NOT EXISTS tally_notes (size INTEGER PRIMARY KEY, note BLOB NOT NULL);
+DROP TABLE IF EXISTS tally_notes;
 CREATE TABLE IF NOT EXISTS attestations (
     auditor TEXT NOT NULL,
     tree_size INTEGER NOT NULL,
@@ -85,9 +88,13 @@ CREATE TABLE IF NOT EXISTS tallies (
     campaign BLOB NOT NULL,
     tree_size INTEGER NOT NULL,
     json TEXT NOT NULL,
+    note BLOB,
     PRIMARY KEY (campaign, tree_size)
 ) WITHOUT ROWID;
 "#;
+
+/// A signed note's bytes.
+pub type SignedNote = Vec<u8>;
 
 /// A row of the `declarations` table, for the API and dashboard.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -154,6 +161,45 @@ pub struct AppliedLeaf<'a> {
     pub entry: &'a Entry,
 }
 
+/// Read-only connections to the derived state, for the API: each read runs
+/// on a blocking thread (never on the async runtime) with a connection of its
+/// own, so a slow read does not hold up the others. Idle connections are
+/// kept for reuse, up to [`ReadPool::MAX_IDLE`].
+pub struct ReadPool {
+    path: std::path::PathBuf,
+    idle: std::sync::Mutex<Vec<Derived>>,
+}
+
+impl ReadPool {
+    /// Idle connections kept open.
+    pub const MAX_IDLE: usize = 16;
+
+    pub fn new(path: &Path) -> Self {
+        ReadPool {
+            path: path.to_owned(),
+            idle: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `f` with a read-only connection (call from a blocking thread).
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&Derived) -> Result<T, DerivedError>,
+    ) -> Result<T, DerivedError> {
+        let conn = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => Derived::open_read_only(&self.path)?,
+        };
+        let out = f(&conn);
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < Self::MAX_IDLE {
+            idle.push(conn);
+        }
+        out
+    }
+}
+
 /// The SQLite database of derived state.
 pub struct Derived {
     conn: Connection,
@@ -168,9 +214,27 @@ impl Derived {
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
         )?;
         conn.execute_batch(SCHEMA)?;
+        // Databases from before per-campaign tally notes: add the column.
+        let has_note: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('tallies') WHERE name = 'note'")?
+            .exists([])?;
+        if !has_note {
+            conn.execute_batch("ALTER TABLE tallies ADD COLUMN note BLOB")?;
+        }
         let mut d = Derived { conn };
         d.migrate()?;
         Ok(d)
+    }
+
+    /// A read-only connection to an existing database (the API's reads).
+    pub fn open_read_only(path: &Path) -> Result<Self, DerivedError> {
+        use rusqlite::OpenFlags;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.execute_batch("PRAGMA busy_timeout=5000;")?;
+        Ok(Derived { conn })
     }
 
     /// Brings a database written by an older version up to this schema. A
@@ -199,8 +263,7 @@ impl Derived {
     pub fn reset(&mut self) -> Result<(), DerivedError> {
         self.conn.execute_batch(
             "DELETE FROM meta; DELETE FROM entries; DELETE FROM checkpoints; DELETE FROM registrars;
-             DELETE FROM periods; DELETE FROM retirements; DELETE FROM campaigns; DELETE FROM declarations; DELETE FROM tallies;
-             DELETE FROM tally_notes;",
+             DELETE FROM periods; DELETE FROM retirements; DELETE FROM campaigns; DELETE FROM declarations; DELETE FROM tallies;",
         )?;
         Ok(())
     }
@@ -220,22 +283,16 @@ impl Derived {
 
     /// Applies leaves `[first, first + leaves.len())`, the checkpoint that
     /// commits them (if the server signed one for this size), and the tallies
-    /// of the campaigns they changed, in one transaction.
+    /// of the campaigns they changed, each with its signed tally note if
+    /// there is one, in one transaction.
     pub fn apply(
         &mut self,
         leaves: &[AppliedLeaf<'_>],
         tree_size: u64,
         checkpoint: Option<&[u8]>,
-        tallies: &[CampaignTally],
-        tally_note: Option<&[u8]>,
+        tallies: &[(CampaignTally, Option<Vec<u8>>)],
     ) -> Result<(), DerivedError> {
         let tx = self.conn.transaction()?;
-        if let Some(note) = tally_note {
-            tx.execute(
-                "INSERT OR REPLACE INTO tally_notes (size, note) VALUES (?1, ?2)",
-                params![tree_size as i64, note],
-            )?;
-        }
         {
             let mut ins_entry = tx.prepare_cached(
                 "INSERT OR IGNORE INTO entries (hash, leaf_index, timestamp, receipt_size) VALUES (?1, ?2, ?3, ?4)",
@@ -341,13 +398,14 @@ impl Derived {
                 )?;
             }
             let mut ins_tally = tx.prepare_cached(
-                "INSERT OR REPLACE INTO tallies (campaign, tree_size, json) VALUES (?1, ?2, ?3)",
+                "INSERT OR REPLACE INTO tallies (campaign, tree_size, json, note) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for t in tallies {
+            for (t, note) in tallies {
                 ins_tally.execute(params![
                     &t.campaign.0[..],
                     t.tree_size as i64,
-                    serde_json::to_string(t)?
+                    serde_json::to_string(t)?,
+                    note
                 ])?;
             }
             tx.execute(
@@ -402,27 +460,23 @@ impl Derived {
         Ok(())
     }
 
-    /// The signed tally note at `size`, or the latest one.
-    pub fn tally_note(&self, size: Option<u64>) -> Result<Option<(u64, Vec<u8>)>, DerivedError> {
-        let row = |r: &rusqlite::Row<'_>| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?));
-        Ok(match size {
-            Some(s) => self
-                .conn
-                .query_row(
-                    "SELECT size, note FROM tally_notes WHERE size = ?1",
-                    params![s as i64],
-                    row,
-                )
-                .optional()?,
-            None => self
-                .conn
-                .query_row(
-                    "SELECT size, note FROM tally_notes ORDER BY size DESC LIMIT 1",
-                    [],
-                    row,
-                )
-                .optional()?,
-        })
+    /// The campaign's signed tally note that holds at `tree_size`: the one
+    /// stored with its latest tally at or below it. `Ok(Some((size, None)))`
+    /// when that tally has no note (a derived state rebuilt by an older server).
+    pub fn tally_note_at(
+        &self,
+        campaign: &CampaignId,
+        tree_size: u64,
+    ) -> Result<Option<(u64, Option<SignedNote>)>, DerivedError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT tree_size, note FROM tallies WHERE campaign = ?1 AND tree_size <= ?2
+                 ORDER BY tree_size DESC LIMIT 1",
+                params![&campaign.0[..], tree_size as i64],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+            )
+            .optional()?)
     }
 
     /// Stores an auditor's attestation (replacing its earlier one for the same size).
@@ -468,6 +522,59 @@ impl Derived {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    /// One campaign entry by id (primary-key look-up): (leaf index, timestamp, entry bytes).
+    pub fn campaign(&self, id: &CampaignId) -> Result<Option<(u64, u64, Vec<u8>)>, DerivedError> {
+        self.entity_row(
+            "SELECT leaf_index, timestamp, entry FROM campaigns WHERE id = ?1",
+            &id.0,
+        )
+    }
+
+    /// One registrar entry by id (primary-key look-up).
+    pub fn registrar(&self, id: &RegistrarId) -> Result<Option<(u64, u64, Vec<u8>)>, DerivedError> {
+        self.entity_row(
+            "SELECT leaf_index, timestamp, entry FROM registrars WHERE id = ?1",
+            &id.0,
+        )
+    }
+
+    fn entity_row(
+        &self,
+        sql: &str,
+        id: &[u8; 32],
+    ) -> Result<Option<(u64, u64, Vec<u8>)>, DerivedError> {
+        Ok(self
+            .conn
+            .prepare_cached(sql)?
+            .query_row(params![&id[..]], |r| {
+                Ok((
+                    r.get::<_, i64>(0)? as u64,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            })
+            .optional()?)
+    }
+
+    /// A page of campaign entries in log order, after leaf index `after`.
+    pub fn campaigns_page(
+        &self,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<(u64, u64, Vec<u8>)>, DerivedError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT leaf_index, timestamp, entry FROM campaigns WHERE leaf_index > ?1 ORDER BY leaf_index LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![after.map_or(-1, |a| a as i64), limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)? as u64,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// All campaign entries, oldest first: (leaf index, timestamp, entry bytes).

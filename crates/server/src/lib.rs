@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod api;
 pub mod derived;
 pub mod durable;
@@ -19,6 +20,7 @@ pub mod witnessing;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use admission::{AdmissionError, AdmissionPolicy, Publishers};
 pub use log::{EntryStatus, Log, Receipt, SequencerOptions, SubmitError};
 pub use witnessing::WitnessingOptions;
 
@@ -29,6 +31,14 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     serve_with(log, listener, axum::Router::new(), shutdown).await
+}
+
+/// Serves only `GET /metrics` on `listener` (an operator's private address).
+pub async fn serve_metrics(
+    log: Arc<Log>,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<()> {
+    axum::serve(listener, api::metrics_router(log)).await
 }
 
 /// Serves `log` with `extra` routes (e.g. the dashboard's) merged into the

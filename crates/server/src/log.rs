@@ -135,6 +135,8 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
 pub enum SubmitError {
     #[error(transparent)]
     Rejected(#[from] Rejection),
+    #[error(transparent)]
+    Admission(#[from] crate::admission::AdmissionError),
     #[error("the submission pool is full")]
     Overloaded,
     #[error("the log is shutting down")]
@@ -209,6 +211,8 @@ pub struct Log {
     state: RwLock<LogState>,
     committed: RwLock<Committed>,
     reader: Mutex<Derived>,
+    /// Read-only connections for the API (`Log::read`).
+    reads: Arc<crate::derived::ReadPool>,
     /// Shared with the sequencer thread, which waits on it without holding
     /// the log: dropping the last `Arc<Log>` stops the thread.
     pool: Arc<Mutex<Pool>>,
@@ -223,6 +227,8 @@ pub struct Log {
     pub(crate) auditors: RwLock<Vec<String>>,
     /// The witness policy (C2SP tlog-policy text) served at `/policy`.
     pub(crate) witness_policy: RwLock<Option<Arc<str>>>,
+    /// The operator's admission policy (`admission.rs`).
+    admission: RwLock<crate::admission::AdmissionPolicy>,
     /// Counters for operators (`GET /metrics`).
     pub metrics: crate::metrics::Metrics,
     /// Refusals of asynchronously submitted entries, for look-ups.
@@ -282,6 +288,7 @@ impl Log {
             );
         }
         let reader = Derived::open(&db_path)?;
+        let reads = Arc::new(crate::derived::ReadPool::new(&db_path));
         let log = Arc::new(Log {
             origin: signer.origin().to_owned(),
             vkey: signer.vkey(),
@@ -293,6 +300,7 @@ impl Log {
             state: RwLock::new(state),
             committed: RwLock::new(committed),
             reader: Mutex::new(reader),
+            reads,
             pool: Arc::new(Mutex::new(Pool::default())),
             wake: Arc::new(Condvar::new()),
             sequencer: Mutex::new(None),
@@ -300,6 +308,7 @@ impl Log {
             cosigned: RwLock::new(None),
             auditors: RwLock::new(Vec::new()),
             witness_policy: RwLock::new(None),
+            admission: RwLock::new(Default::default()),
             metrics: Default::default(),
             refusals: Mutex::new(Refusals::default()),
             _lock: lock_file,
@@ -351,6 +360,27 @@ impl Log {
         f(&lock(&self.reader))
     }
 
+    /// Runs `f` on a read-only derived-state connection of its own, on a
+    /// blocking thread (off the async runtime).
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Derived) -> Result<T, DerivedError> + Send + 'static,
+    ) -> Result<T, DerivedError> {
+        let pool = Arc::clone(&self.reads);
+        match tokio::task::spawn_blocking(move || pool.with(f)).await {
+            Ok(r) => r,
+            Err(e) => Err(DerivedError::Task(e.to_string())),
+        }
+    }
+
+    /// Runs `f` on a read-only connection of its own; call from a blocking thread.
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&Derived) -> Result<T, DerivedError>,
+    ) -> Result<T, DerivedError> {
+        self.reads.with(f)
+    }
+
     /// Runs `f` on the derived-state connection, for writes outside the sequencer.
     pub(crate) fn with_db_mut<T>(&self, f: impl FnOnce(&mut Derived) -> T) -> T {
         f(&mut lock(&self.reader))
@@ -379,6 +409,30 @@ impl Log {
         *self.auditors.write().unwrap_or_else(|e| e.into_inner()) = vkeys;
     }
 
+    /// Sets the operator's admission policy (default: open, no extra work).
+    pub fn set_admission(&self, policy: crate::admission::AdmissionPolicy) {
+        *self.admission.write().unwrap_or_else(|e| e.into_inner()) = policy;
+    }
+
+    /// The operator's admission policy.
+    pub fn admission(&self) -> crate::admission::AdmissionPolicy {
+        self.admission
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Applies the admission policy to a new entry (before any crypto).
+    fn check_admission(
+        &self,
+        entry: &Entry,
+        hash: &EntryHash,
+        work: Result<Option<u64>, ()>,
+    ) -> Result<(), SubmitError> {
+        let policy = self.admission.read().unwrap_or_else(|e| e.into_inner());
+        Ok(self.with_state(|s| policy.admit(entry, hash, work, s))?)
+    }
+
     /// Stops the sequencer after it drains the pool.
     pub fn shutdown(&self) {
         // Ends the witnessing stage (it holds the log until its channel closes).
@@ -393,18 +447,33 @@ impl Log {
     /// Submits an encoded entry and waits until it is in a signed checkpoint.
     /// Resubmitting an identical entry returns the same receipt.
     pub async fn submit(self: &Arc<Self>, bytes: Vec<u8>) -> Result<Receipt, SubmitError> {
-        let result = self.submit_inner(bytes).await;
+        self.submit_with_work(bytes, Ok(None)).await
+    }
+
+    /// [`Log::submit`] with the admission work nonce the submitter sent
+    /// (`Err` when its header did not parse); see `admission.rs`.
+    pub async fn submit_with_work(
+        self: &Arc<Self>,
+        bytes: Vec<u8>,
+        work: Result<Option<u64>, ()>,
+    ) -> Result<Receipt, SubmitError> {
+        let result = self.submit_inner(bytes, work).await;
         match &result {
             Ok(_) => {}
             Err(SubmitError::Rejected(r)) => self.metrics.rejected(r.code()),
+            Err(SubmitError::Admission(a)) => self.metrics.rejected(a.code()),
             Err(SubmitError::Overloaded) => self.metrics.overloaded(),
             Err(_) => {}
         }
         result
     }
 
-    async fn submit_inner(self: &Arc<Self>, bytes: Vec<u8>) -> Result<Receipt, SubmitError> {
-        match self.admit(bytes).await? {
+    async fn submit_inner(
+        self: &Arc<Self>,
+        bytes: Vec<u8>,
+        work: Result<Option<u64>, ()>,
+    ) -> Result<Receipt, SubmitError> {
+        match self.admit(bytes, work).await? {
             Admission::Logged(entry, hash, at) => self.receipt_for(&entry, &hash, at),
             Admission::Waiting(entry, hash, rx) => {
                 let located = rx.await.map_err(|_| SubmitError::ShuttingDown)??;
@@ -420,7 +489,16 @@ impl Log {
     /// a restart before its round forgets it, and the submitter sends the
     /// same bytes again (submissions are idempotent).
     pub async fn submit_async(self: &Arc<Self>, bytes: Vec<u8>) -> Result<EntryHash, SubmitError> {
-        let admitted = self.admit(bytes).await;
+        self.submit_async_with_work(bytes, Ok(None)).await
+    }
+
+    /// [`Log::submit_async`] with the admission work nonce the submitter sent.
+    pub async fn submit_async_with_work(
+        self: &Arc<Self>,
+        bytes: Vec<u8>,
+        work: Result<Option<u64>, ()>,
+    ) -> Result<EntryHash, SubmitError> {
+        let admitted = self.admit(bytes, work).await;
         match admitted {
             Ok(Admission::Logged(_, hash, _)) => Ok(hash),
             Ok(Admission::Waiting(_, hash, rx)) => {
@@ -438,6 +516,7 @@ impl Log {
             Err(e) => {
                 match &e {
                     SubmitError::Rejected(r) => self.metrics.rejected(r.code()),
+                    SubmitError::Admission(a) => self.metrics.rejected(a.code()),
                     SubmitError::Overloaded => self.metrics.overloaded(),
                     _ => {}
                 }
@@ -477,7 +556,11 @@ impl Log {
     }
 
     /// Checks a submission and pools it (or finds it logged or in flight).
-    async fn admit(self: &Arc<Self>, bytes: Vec<u8>) -> Result<Admission, SubmitError> {
+    async fn admit(
+        self: &Arc<Self>,
+        bytes: Vec<u8>,
+        work: Result<Option<u64>, ()>,
+    ) -> Result<Admission, SubmitError> {
         let entry = Entry::decode(&bytes).map_err(Rejection::from)?;
         let hash = EntryHash::of(&bytes);
         // An identical entry still in flight (pooled, sequenced, or waiting for
@@ -509,6 +592,8 @@ impl Log {
         {
             return Ok(Admission::Logged(entry, hash, found));
         }
+        // The operator's admission policy, then the cheap rules.
+        self.check_admission(&entry, &hash, work)?;
         // Cheap rules first, against the time the sequencer would stamp now.
         let now = self.with_state(|s| {
             let t = Timestamp::coarse(unix_now()).max(s.last_timestamp);
@@ -712,9 +797,7 @@ fn load(
                 reason: e.to_string(),
             })?;
             if index >= applied {
-                if let Some(c) = entry.campaign() {
-                    touched.insert(c);
-                }
+                touched.extend(state.campaigns_affected(&entry));
                 leaves.push((index, leaf, entry));
             }
             index += 1;
@@ -728,19 +811,26 @@ fn load(
                     entry: e,
                 })
                 .collect();
-            db.apply(&applied_leaves, index, None, &[], None)?;
+            db.apply(&applied_leaves, index, None, &[])?;
         }
     }
     if !touched.is_empty() {
         let tallies: Vec<_> = touched.iter().filter_map(|c| state.tally(c)).collect();
-        db.apply(&[], committed.size, Some(&committed.note), &tallies, None)?;
+        let tallies = sign_tally_notes(
+            signer.origin(),
+            signer,
+            committed.size,
+            committed.root,
+            tallies,
+        );
+        db.apply(&[], committed.size, Some(&committed.note), &tallies)?;
         tracing::info!(
             from = applied,
             to = committed.size,
             "caught derived state up with the log"
         );
     } else if db.checkpoint(committed.size)?.is_none() {
-        db.apply(&[], committed.size, Some(&committed.note), &[], None)?;
+        db.apply(&[], committed.size, Some(&committed.note), &[])?;
     }
     tracing::info!(
         size = committed.size,
@@ -748,6 +838,36 @@ fn load(
         "log loaded"
     );
     Ok((appender, state, committed))
+}
+
+/// Signs one tally note per campaign (`headcount_core::notes`): each a few
+/// hundred bytes, whatever the number of campaigns in the log.
+fn sign_tally_notes(
+    origin: &str,
+    signer: &LogSigner,
+    size: u64,
+    root: Hash,
+    tallies: Vec<headcount_core::CampaignTally>,
+) -> Vec<(headcount_core::CampaignTally, Option<Vec<u8>>)> {
+    use base64::Engine;
+    let root = base64::engine::general_purpose::STANDARD.encode(root.0);
+    tallies
+        .into_iter()
+        .map(|t| {
+            let text =
+                headcount_core::notes::CountsNote::campaign_note(origin, size, &root, &t).to_text();
+            let signed = signed_note::Note::new(text.as_bytes(), &[])
+                .and_then(|mut n| n.add_sigs(&[signer]).map(|()| n.to_bytes()));
+            let note = match signed {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    tracing::error!(error = %e, "could not sign a tally note");
+                    None
+                }
+            };
+            (t, note)
+        })
+        .collect()
 }
 
 fn sequencer_loop(
@@ -884,16 +1004,15 @@ impl Log {
             tracing::warn!(error = %e, "could not delete partial tiles; retried at the next start");
         }
         let size = out.size.0;
-        let touched: BTreeSet<CampaignId> =
-            accepted.iter().filter_map(|p| p.entry.campaign()).collect();
-        let (tallies, all): (Vec<_>, Vec<_>) = self.with_state(|s| {
-            (
-                touched.iter().filter_map(|c| s.tally(c)).collect(),
-                s.tallies(),
-            )
+        let tallies: Vec<_> = self.with_state(|s| {
+            let touched: BTreeSet<CampaignId> = accepted
+                .iter()
+                .flat_map(|p| s.campaigns_affected(&p.entry))
+                .collect();
+            touched.iter().filter_map(|c| s.tally(c)).collect()
         });
-        // The signed tally note of this checkpoint: every campaign's counts.
-        let tally_note = self.sign_tally_note(&seq.signer, size, out.root, &all);
+        // A signed tally note for each campaign this round changed.
+        let tallies = sign_tally_notes(&self.origin, &seq.signer, size, out.root, tallies);
         let first = out.first_index.0;
         let applied: Vec<AppliedLeaf<'_>> = accepted
             .iter()
@@ -905,10 +1024,7 @@ impl Log {
                 entry: &p.entry,
             })
             .collect();
-        if let Err(e) = seq
-            .db
-            .apply(&applied, size, Some(&note), &tallies, tally_note.as_deref())
-        {
+        if let Err(e) = seq.db.apply(&applied, size, Some(&note), &tallies) {
             // The entries are committed; derived state catches up at the next start.
             tracing::error!(error = %e, "could not update derived state");
         }
@@ -949,33 +1065,6 @@ impl Log {
         }
         tracing::debug!(size, appended = accepted.len(), "sequenced");
         Ok(())
-    }
-
-    fn sign_tally_note(
-        &self,
-        signer: &LogSigner,
-        size: u64,
-        root: Hash,
-        tallies: &[headcount_core::CampaignTally],
-    ) -> Option<Vec<u8>> {
-        use base64::Engine;
-        let text = headcount_core::notes::CountsNote::new(
-            &self.origin,
-            size,
-            &base64::engine::general_purpose::STANDARD.encode(root.0),
-            tallies,
-            None,
-        )
-        .to_text();
-        let signed = signed_note::Note::new(text.as_bytes(), &[])
-            .and_then(|mut n| n.add_sigs(&[signer]).map(|()| n.to_bytes()));
-        match signed {
-            Ok(b) => Some(b),
-            Err(e) => {
-                tracing::error!(error = %e, "could not sign the tally note");
-                None
-            }
-        }
     }
 
     /// Answers a waiter (used by the witnessing stage).

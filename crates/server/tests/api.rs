@@ -262,16 +262,30 @@ async fn every_bad_input_class_has_its_code_and_changes_nothing() {
     }
     assert_eq!(size(&f).await, before_size);
     assert_eq!(tally(&f).await, before_tally);
-    // Operators see counts per route template and rejection code.
-    let metrics = f
+    // Operators see counts per route template and rejection code, on the metrics router
+    // (a private listener); the public listener does not serve them.
+    let public = f
         .http
         .get(format!("{}/metrics", f.srv.url))
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
+    assert_eq!(public.status().as_u16(), 404);
+    let metrics = {
+        use tower::ServiceExt;
+        let resp = headcount_server::api::metrics_router(f.srv.log.clone())
+            .oneshot(
+                axum::http::Request::get("/metrics")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    };
     assert!(
         metrics.contains("headcount_rejections_total{code=\"bad_signature\"} 2"),
         "{metrics}"

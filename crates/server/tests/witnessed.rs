@@ -161,7 +161,15 @@ async fn a_dead_witness_does_not_stall_sequencing() {
 async fn signed_tally_notes_and_attestations() {
     let r = start(false).await;
     populate(&r).await;
-    let note = reqwest::get(format!("{}/v1/tally-notes/latest", r.url))
+    let list: Value = reqwest::get(format!("{}/v1/campaigns", r.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cid = list[0]["id"].as_str().unwrap().to_owned();
+    // The campaign's signed tally note: one line, signed when it last changed.
+    let note = reqwest::get(format!("{}/v1/campaigns/{cid}/tally-note", r.url))
         .await
         .unwrap()
         .bytes()

@@ -17,10 +17,14 @@ pub const INFO_NYM: &[u8] = b"headcount/wallet/v1/nym-key-material";
 /// HKDF-SHA256 `info` for the XChaCha20-Poly1305 file key.
 pub const INFO_FILE_KEY: &[u8] = b"headcount/wallet/v1/file-key";
 
-/// Largest accepted memory cost: 4 GiB (in KiB). Bounds what a corrupt header can make us allocate.
-pub const MAX_M_COST_KIB: u32 = 4 * 1024 * 1024;
+/// Largest accepted memory cost: 1 GiB (in KiB), 16× the recommended setting. Bounds what a
+/// damaged or tampered header can make us allocate before the passphrase is even checked.
+pub const MAX_M_COST_KIB: u32 = 1024 * 1024;
 /// Largest accepted number of passes.
-pub const MAX_T_COST: u32 = 64;
+pub const MAX_T_COST: u32 = 16;
+/// Largest accepted memory × passes (KiB × passes): 4 GiB-passes, about 20× the recommended
+/// 64 MiB × 3, so a tampered header cannot make unlocking stall for minutes.
+pub const MAX_WORK_KIB_PASSES: u64 = 4 * 1024 * 1024;
 /// Largest accepted number of lanes.
 pub const MAX_P_COST: u32 = 16;
 
@@ -73,6 +77,7 @@ impl Params {
             || self.t_cost > MAX_T_COST
             || self.m_cost_kib < 8 * self.p_cost
             || self.m_cost_kib > MAX_M_COST_KIB
+            || u64::from(self.m_cost_kib) * u64::from(self.t_cost) > MAX_WORK_KIB_PASSES
         {
             return Err(Error::InvalidParams);
         }

@@ -18,7 +18,8 @@ mod records;
 mod wallet;
 
 pub use kdf::{
-    INFO_FILE_KEY, INFO_NYM, Identity, MAX_M_COST_KIB, MAX_P_COST, MAX_T_COST, Params, SALT_LEN,
+    INFO_FILE_KEY, INFO_NYM, Identity, MAX_M_COST_KIB, MAX_P_COST, MAX_T_COST, MAX_WORK_KIB_PASSES,
+    Params, SALT_LEN,
 };
 pub use passphrase::{MAX_PASSPHRASE_FILE, Passphrase};
 pub use records::{PendingEntry, PendingIssuance, Receipt, ReceiptKind, StoredCredential};
@@ -44,8 +45,13 @@ pub enum Error {
     #[error("wrong passphrase, or the wallet file is damaged")]
     WrongPassphraseOrCorrupt,
     /// Argon2id parameters outside the accepted bounds.
-    #[error("Argon2id parameters out of bounds")]
+    #[error(
+        "Argon2id parameters out of bounds (at most 1 GiB, 16 passes, 16 lanes and 4 GiB-passes in all)"
+    )]
     InvalidParams,
+    /// A new passphrase a strength estimator (zxcvbn) finds too easy to guess.
+    #[error("the passphrase is too easy to guess{0}; use 5 or more random words")]
+    WeakPassphrase(String),
     /// The authenticated contents could not be parsed (a newer or buggy writer).
     #[error("wallet contents malformed or from a newer version")]
     InvalidContents,

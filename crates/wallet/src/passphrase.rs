@@ -9,6 +9,11 @@ use zeroize::Zeroizing;
 
 use crate::Error;
 
+/// Least zxcvbn score (0–4) a new passphrase needs: 3, "safely unguessable: moderate
+/// protection from offline slow-hash scenario" (about 10^10 guesses), which Argon2id
+/// makes far slower still.
+pub const MIN_STRENGTH_SCORE: u8 = 3;
+
 /// Largest passphrase file read (bytes); only its first line is used.
 pub const MAX_PASSPHRASE_FILE: u64 = 64 * 1024;
 
@@ -61,6 +66,23 @@ impl Passphrase {
             return Err(Error::PassphraseMismatch);
         }
         Ok(a)
+    }
+
+    /// Refuses a passphrase that the zxcvbn strength estimator scores below
+    /// [`MIN_STRENGTH_SCORE`] (of 4), with its warning when it has one. For new passphrases:
+    /// an existing wallet still opens whatever its passphrase. `context` are words an attacker
+    /// would try first (the wallet's file name, the user's name).
+    pub fn check_strength(&self, context: &[&str]) -> Result<(), Error> {
+        let estimate = zxcvbn::zxcvbn(&self.0, context);
+        if (estimate.score() as u8) >= MIN_STRENGTH_SCORE {
+            return Ok(());
+        }
+        let warning = estimate
+            .feedback()
+            .and_then(|f| f.warning())
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        Err(Error::WeakPassphrase(warning))
     }
 
     /// The UTF-8 bytes fed to Argon2id.

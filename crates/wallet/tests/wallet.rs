@@ -698,3 +698,78 @@ fn latest_entry_is_the_highest_leaf_index_of_the_campaign() {
     );
     assert_eq!(w.latest_entry(&[0; 32]), None);
 }
+
+/// A damaged or tampered header that asks Argon2id for more than this version's maximum
+/// (inside the old 4 GiB × 64-pass bound, which would stall unlocking for minutes) is
+/// refused before Argon2id runs, and the file is left as it was.
+#[test]
+fn tampered_argon2_parameters_above_the_maximum_are_refused_on_open() {
+    let d = dir();
+    let p = pass("pw");
+    Wallet::create(&wpath(&d), &p, P).unwrap();
+    let original = std::fs::read(wpath(&d)).unwrap();
+    for (m_kib, t) in [
+        (2 * 1024 * 1024u32, 1u32), // 2 GiB
+        (64 * 1024, 64),            // 64 passes
+        (1024 * 1024, 8),           // 1 GiB × 8 passes: 8 GiB-passes
+    ] {
+        let mut b = original.clone();
+        b[9..13].copy_from_slice(&m_kib.to_be_bytes());
+        b[13..17].copy_from_slice(&t.to_be_bytes());
+        let f = d.path().join("tampered");
+        std::fs::write(&f, &b).unwrap();
+        assert!(matches!(
+            Wallet::open(&f, &p),
+            Err(Error::WrongPassphraseOrCorrupt)
+        ));
+        assert_eq!(std::fs::read(&f).unwrap(), b);
+        assert!(
+            Params {
+                m_cost_kib: m_kib,
+                t_cost: t,
+                p_cost: 1
+            }
+            .validate()
+            .is_err()
+        );
+    }
+    // The recommended setting and the largest accepted ones are inside the bounds.
+    Params::recommended().validate().unwrap();
+    Params {
+        m_cost_kib: headcount_wallet::MAX_M_COST_KIB,
+        t_cost: 4,
+        p_cost: 4,
+    }
+    .validate()
+    .unwrap();
+    assert_eq!(Wallet::open(&wpath(&d), &p).unwrap().path(), wpath(&d));
+}
+
+/// New passphrases are scored by zxcvbn: common words, keyboard walks, short strings and
+/// the wallet's own name are refused with the estimator's reason; random words pass.
+#[test]
+fn weak_new_passphrases_are_refused_with_a_reason() {
+    for weak in [
+        "pw",
+        "password1",
+        "qwertyuiop",
+        "iloveyou123",
+        "headcount2024",
+        "my-wallet",
+    ] {
+        match pass(weak).check_strength(&["my-wallet", "headcount"]) {
+            Err(Error::WeakPassphrase(reason)) => {
+                let msg = Error::WeakPassphrase(reason).to_string();
+                assert!(msg.contains("too easy to guess"), "{msg}");
+            }
+            other => panic!("{weak:?} was not refused: {other:?}"),
+        }
+    }
+    for strong in [
+        "correct horse battery staple",
+        "lantern quarry velvet ostrich mango",
+        "自由 平等 博爱 正义 和平 希望",
+    ] {
+        pass(strong).check_strength(&["my-wallet"]).unwrap();
+    }
+}

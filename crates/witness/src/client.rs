@@ -97,6 +97,9 @@ pub fn request_body(old_size: u64, proof: &[[u8; 32]], checkpoint_note: &[u8]) -
 /// `<witness_url>/add-checkpoint` and returns the signature lines the witness answered. They
 /// are not verified: use [`add_checkpoint_verified`], or check them with the witness's
 /// [`CosignatureVerifier`]. Timeouts are the `http` client's (set one).
+/// Largest answer read from a witness.
+pub const MAX_RESPONSE: usize = 64 * 1024;
+
 pub async fn add_checkpoint(
     http: &reqwest::Client,
     witness_url: &str,
@@ -112,7 +115,17 @@ pub async fn add_checkpoint(
         .await
         .map_err(transport)?;
     let status = resp.status().as_u16();
-    let body = resp.bytes().await.map_err(transport)?;
+    // A witness answers a few cosignature lines: read at most MAX_RESPONSE bytes.
+    let mut resp = resp;
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+        if body.len() + chunk.len() > MAX_RESPONSE {
+            return Err(ClientError::MalformedResponse(format!(
+                "the answer is larger than {MAX_RESPONSE} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
     match status {
         200 => {
             let text = std::str::from_utf8(&body)

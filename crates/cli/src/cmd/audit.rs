@@ -350,7 +350,10 @@ pub async fn run(a: Args) -> Result<()> {
                     .send()
                     .await?;
                 let status = r.status();
-                let body = r.text().await.unwrap_or_default();
+                let body = crate::client::read_limited(r, 4096)
+                    .await
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
                 if status.is_success() {
                     println!("attestation submitted: the log accepted it ({status})");
                 } else {

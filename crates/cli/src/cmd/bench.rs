@@ -197,12 +197,8 @@ pub async fn run(a: Args) -> Result<()> {
     let base = run_clients(n_base, a.concurrency, move |_| {
         let c = c2.clone();
         async move {
-            c.http
-                .get(format!("{}/checkpoint", c.base))
-                .send()
-                .await?
-                .bytes()
-                .await?;
+            let r = c.http.get(format!("{}/checkpoint", c.base)).send().await?;
+            crate::client::read_limited(r, 64 * 1024).await?;
             Ok(())
         }
     })

@@ -402,7 +402,15 @@ pub async fn run(a: Args) -> Result<()> {
         .verified_campaign(campaign, &key, policy.as_ref())
         .await?;
     if a.unverified {
-        let difficulty = c.campaign.unverified_difficulty;
+        // The log may ask more work than the campaign (its admission policy).
+        let required = client
+            .get_json(&format!("/v1/campaigns/{campaign}"))
+            .await
+            .ok()
+            .and_then(|v| v["unverified_difficulty_required"].as_u64())
+            .unwrap_or(0)
+            .min(64) as u8;
+        let difficulty = c.campaign.unverified_difficulty.max(required);
         if difficulty == 0 {
             bail!("this campaign does not accept unverified declarations");
         }

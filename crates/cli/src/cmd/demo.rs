@@ -181,7 +181,7 @@ pub async fn run(a: Args) -> Result<()> {
         CampaignSpec {
             opens_at: opens.clone(),
             closes_at: closes.clone(),
-            unverified_difficulty: 12,
+            unverified_difficulty: 16,
             min_anonymity: headcount_core::entry::limits::MIN_ANONYMITY,
             registrars: vec![rid.to_hex()],
             addressees: vec!["The public · 公众".into()],
@@ -201,7 +201,7 @@ pub async fn run(a: Args) -> Result<()> {
         CampaignSpec {
             opens_at: opens,
             closes_at: closes,
-            unverified_difficulty: 12,
+            unverified_difficulty: 16,
             min_anonymity: headcount_core::entry::limits::MIN_ANONYMITY,
             registrars: vec![rid.to_hex()],
             addressees: vec![
@@ -355,7 +355,7 @@ pub async fn run(a: Args) -> Result<()> {
         let n = a.unverified;
         let unverified = tokio::task::spawn_blocking(move || -> Result<Vec<Vec<u8>>> {
             (0..n)
-                .map(|i| declare::unverified_entry(cid, &format!("Anonymous {}", i + 1), "", 12))
+                .map(|i| declare::unverified_entry(cid, &format!("Anonymous {}", i + 1), "", 16))
                 .collect()
         })
         .await??;
@@ -435,10 +435,8 @@ pub async fn run(a: Args) -> Result<()> {
         receipt.leaf_index
     );
     // The officer makes the challenge (`headcount claim challenge`): their name, the date, a nonce.
-    let challenge = crate::cmd::claim::new_challenge(
-        "UNHCR Hong Kong, case 2026-HK-0412",
-        crate::cmd::now(),
-    )?;
+    let challenge =
+        crate::cmd::claim::new_challenge("UNHCR Hong Kong, case 2026-HK-0412", crate::cmd::now())?;
     let challenge = challenge.as_str();
     let bundle =
         crate::cmd::claim::prove(&client, &wallet, c1, challenge, &log_key, Some(&policy)).await?;
@@ -487,13 +485,11 @@ pub async fn run(a: Args) -> Result<()> {
             format!("DIFFERS: {:?}", report.verdict)
         }
     );
-    let final_note = client
-        .http
-        .get(format!("{url}/checkpoint"))
-        .send()
-        .await?
-        .bytes()
-        .await?;
+    let final_note = crate::client::read_limited(
+        client.http.get(format!("{url}/checkpoint")).send().await?,
+        64 * 1024,
+    )
+    .await?;
     let cosigned = policy.check(&final_note).is_ok();
     println!(
         "8. witnesses    the audited checkpoint (size {}) was cosigned by {}; the published one {} the 2-of-2 policy; \
@@ -588,7 +584,9 @@ pub async fn run(a: Args) -> Result<()> {
     );
     println!("  {url}/campaigns/{c1}?lang=zh");
     println!("  {url}/registrars/{rid}");
-    println!("                                      the registrar: policy, months of issuance, campaigns");
+    println!(
+        "                                      the registrar: policy, months of issuance, campaigns"
+    );
     println!(
         "  {url}/log                           checkpoint, cosignatures, attestations, how to audit"
     );
@@ -600,7 +598,10 @@ pub async fn run(a: Args) -> Result<()> {
     );
     println!("  {url}/tile/entries/000              the first entry bundle (C2SP tlog-tiles)");
     println!("  {url}/v1/campaigns                  campaigns with their tallies (JSON)");
-    println!("  {url}/v1/tally-notes/latest         the operator's signed tally note");
+    println!("  {url}/v1/campaigns/{c0}/tally-note");
+    println!(
+        "                                      the operator's signed tally note of a campaign"
+    );
     println!("  {url}/v1/attestations               auditors' signed attestations");
     println!("  {}   a claim bundle", claim_file.display());
     println!("Audit it yourself:");

@@ -35,6 +35,17 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Verify every receipt in this wallet offline, against the log key alone:
+    /// each entry is included in a checkpoint the log signed. Nothing is sent
+    /// anywhere, so nobody learns which entries you care about (checking a
+    /// receipt on the operator's website tells the operator).
+    VerifyReceipts {
+        #[command(flatten)]
+        wallet: WalletArgs,
+        /// The log's public key (signed-note form).
+        #[arg(long)]
+        log_key: String,
+    },
     /// Check that every declaration and withdrawal this wallet made is still
     /// in the log: each receipt's checkpoint must be consistent with the
     /// log's current one, and the entry included in it. A log that dropped
@@ -125,6 +136,27 @@ pub fn open_wallet(path: &Path, pass: &Passphrase) -> Result<Wallet> {
 
 pub async fn run(c: Command) -> Result<()> {
     match c {
+        Command::VerifyReceipts { wallet, log_key } => {
+            let w = wallet.open()?;
+            let mut bad = 0;
+            for r in w.receipts() {
+                match headcount_audit::verify_receipt(&r.entry, r.tlog_proof.as_bytes(), &log_key) {
+                    Ok((index, cp)) => println!(
+                        "ok   leaf {} in checkpoint {} (campaign {})",
+                        index.0,
+                        cp.size.0,
+                        hex::encode(r.campaign_id)
+                    ),
+                    Err(e) => {
+                        bad += 1;
+                        println!("BAD  leaf {}: {e}", r.leaf_index);
+                    }
+                }
+            }
+            if bad > 0 {
+                anyhow::bail!("{bad} receipt(s) do not verify against this log key");
+            }
+        }
         Command::Check {
             wallet,
             server,
@@ -166,6 +198,8 @@ pub async fn run(c: Command) -> Result<()> {
                 );
             }
             let pass = wallet.passphrase(true)?;
+            let name = wallet.wallet.to_string_lossy();
+            pass.check_strength(&[&name, "headcount"])?;
             let w = Wallet::create(&wallet.wallet, &pass, params)?;
             println!(
                 "created {} (encrypted; back up this file and remember the passphrase)",

@@ -103,6 +103,14 @@ pub enum Command {
         /// The running service's admin API (e.g. `http://127.0.0.1:8091`); else `--key`/`--state`.
         #[arg(long)]
         admin: Option<String>,
+        /// The admin token file the service wrote (`<state>/admin-token`); with `--admin`.
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "HEADCOUNT_ADMIN_TOKEN_FILE",
+            requires = "admin"
+        )]
+        admin_token: Option<PathBuf>,
         /// The registrar key file (offline close).
         #[arg(long, required_unless_present = "admin")]
         key: Option<PathBuf>,
@@ -146,7 +154,9 @@ pub enum Command {
     /// reject each one from the admin API after your out-of-band check. Ctrl-C stops it.
     ///
     /// The public API may face the world (e.g. behind a Tor onion service); the admin API
-    /// must listen on loopback. The service stores no IP address, header or anything from
+    /// must listen on loopback, and every admin call carries the random token the service
+    /// writes to `<state>/admin-token` (0600) at start: a web page or a rebound DNS name
+    /// cannot use it. The service stores no IP address, header or anything from
     /// your check: only request ids, minutes of arrival, monthly counts and issued answers.
     Serve {
         #[command(flatten)]
@@ -166,6 +176,9 @@ pub enum Command {
         /// The admin API URL, e.g. `http://127.0.0.1:8091`.
         #[arg(long)]
         admin: String,
+        /// The admin token file the service wrote (`<state>/admin-token`).
+        #[arg(long, value_name = "FILE", env = "HEADCOUNT_ADMIN_TOKEN_FILE")]
+        admin_token: PathBuf,
     },
     /// Approve a pending request (after your out-of-band check): the service signs it blindly
     /// into the current month; the declarant's next poll finishes the credential.
@@ -175,6 +188,9 @@ pub enum Command {
         /// The admin API URL.
         #[arg(long)]
         admin: String,
+        /// The admin token file the service wrote (`<state>/admin-token`).
+        #[arg(long, value_name = "FILE", env = "HEADCOUNT_ADMIN_TOKEN_FILE")]
+        admin_token: PathBuf,
     },
     /// Reject a pending request; the declarant sees the reason when polling.
     Reject {
@@ -186,7 +202,20 @@ pub enum Command {
         /// The admin API URL.
         #[arg(long)]
         admin: String,
+        /// The admin token file the service wrote (`<state>/admin-token`).
+        #[arg(long, value_name = "FILE", env = "HEADCOUNT_ADMIN_TOKEN_FILE")]
+        admin_token: PathBuf,
     },
+}
+
+/// The admin API at `url` with the token read from `token_file`.
+fn admin_api(url: String, token_file: &std::path::Path) -> Result<reg_client::AdminApi> {
+    let token = crate::keys::read_secret(token_file)
+        .with_context(|| format!("reading the admin token {}", token_file.display()))?;
+    Ok(reg_client::AdminApi {
+        url,
+        token: reg_http::AdminToken::from_secret(token.as_str()),
+    })
 }
 
 /// A fresh BBS key pair: (secret, public).
@@ -403,6 +432,7 @@ pub async fn run(c: Command) -> Result<()> {
             period,
             server,
             admin,
+            admin_token,
             key,
             state,
             registrar,
@@ -412,6 +442,8 @@ pub async fn run(c: Command) -> Result<()> {
             let mut entries: Vec<Vec<u8>> = Vec::new();
             let rid;
             if let Some(admin) = admin {
+                let token = admin_token.context("--admin-token is needed with --admin")?;
+                let admin = admin_api(admin, &token)?;
                 let periods = match period {
                     Some(p) => vec![p],
                     None => {
@@ -516,22 +548,33 @@ pub async fn run(c: Command) -> Result<()> {
             let admin_l = tokio::net::TcpListener::bind(admin)
                 .await
                 .with_context(|| format!("binding {admin}"))?;
+            let token = reg_http::AdminToken::generate();
+            let token_path = issuer.state.join("admin-token");
+            // A new token at every start: the previous one stops working.
+            match std::fs::remove_file(&token_path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).context(format!("removing {}", token_path.display())),
+            }
+            crate::keys::write_secret(&token_path, token.secret().as_bytes())?;
             let service = Arc::new(reg_http::Service::new(ledger, sk, k.signing.clone(), rid));
             println!("registrar {rid} issuing into {current} (the current month)");
             println!("public API listening on http://{}", public.local_addr()?);
             println!("admin API listening on http://{}", admin_l.local_addr()?);
+            println!("admin token in {}", token_path.display());
             {
                 use std::io::Write;
                 std::io::stdout().flush()?;
             }
-            reg_http::serve(service, public, admin_l, async {
+            reg_http::serve(service, public, admin_l, token, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await
             .map_err(|e| anyhow!("the registrar service failed: {e}"))?;
             eprintln!("stopped");
         }
-        Command::Requests { admin } => {
+        Command::Requests { admin, admin_token } => {
+            let admin = admin_api(admin, &admin_token)?;
             let list = reg_client::admin_list(&http(), &admin)
                 .await
                 .map_err(|e| anyhow!("listing requests: {e}"))?;
@@ -551,7 +594,12 @@ pub async fn run(c: Command) -> Result<()> {
                 );
             }
         }
-        Command::Approve { id, admin } => {
+        Command::Approve {
+            id,
+            admin,
+            admin_token,
+        } => {
+            let admin = admin_api(admin, &admin_token)?;
             let id = parse_id(&id)?;
             let resp = reg_client::admin_approve(&http(), &admin, &id)
                 .await
@@ -562,7 +610,13 @@ pub async fn run(c: Command) -> Result<()> {
                 resp.period
             );
         }
-        Command::Reject { id, reason, admin } => {
+        Command::Reject {
+            id,
+            reason,
+            admin,
+            admin_token,
+        } => {
+            let admin = admin_api(admin, &admin_token)?;
             let rid = parse_id(&id)?;
             reg_client::admin_reject(&http(), &admin, &rid, &reason)
                 .await

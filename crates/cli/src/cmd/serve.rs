@@ -77,6 +77,7 @@ pub fn open_log(data: &Path, config: &ServerConfig) -> Result<(Arc<Log>, Sequenc
     let witnessing = config.witnessing(data)?;
     let log = Log::open(data, signer, Arc::new(BbsCredentials), options.clone())?;
     log.set_auditors(config.auditors.clone());
+    log.set_admission(config.admission.policy()?);
     if let Some((w, text)) = witnessing {
         eprintln!(
             "witnessing: {} witnesses in the policy (published at /policy)",
@@ -103,7 +104,17 @@ pub async fn run(args: Args) -> Result<()> {
         listener.local_addr()?
     );
     eprintln!("log key: {}", log.vkey());
-    let dashboard = headcount_dashboard::router(Arc::clone(&log));
+    let mut dashboard = headcount_dashboard::router(Arc::clone(&log));
+    if config.public_metrics {
+        dashboard = dashboard.merge(headcount_server::api::metrics_router(Arc::clone(&log)));
+    }
+    if let Some(addr) = config.metrics_listen {
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the metrics listener {addr}"))?;
+        eprintln!("metrics on http://{}/metrics", l.local_addr()?);
+        tokio::spawn(headcount_server::serve_metrics(Arc::clone(&log), l));
+    }
     let served =
         headcount_server::serve_with(Arc::clone(&log), listener, dashboard, shutdown_signal())
             .await;

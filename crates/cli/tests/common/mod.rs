@@ -94,13 +94,21 @@ pub fn probe(url: &str, path: &str) -> Option<(u16, Vec<u8>)> {
 }
 
 impl Server {
-    /// Writes a config with `batch_interval_ms` and starts a server on `data`.
+    /// Writes a config with `batch_interval_ms` and starts a server on `data`
+    /// (with the default admission policy).
     pub fn start(dir: &Path, batch_interval_ms: u64) -> Server {
+        Self::start_with(dir, batch_interval_ms, "")
+    }
+
+    /// [`Server::start`] with `extra` appended to the config file.
+    pub fn start_with(dir: &Path, batch_interval_ms: u64, extra: &str) -> Server {
         let data = dir.join("data");
         let config = dir.join("server.toml");
         std::fs::write(
             &config,
-            format!("batch_interval_ms = {batch_interval_ms}\norigin = \"headcount.local/log\"\n"),
+            format!(
+                "batch_interval_ms = {batch_interval_ms}\norigin = \"headcount.local/log\"\n{extra}"
+            ),
         )
         .unwrap();
         let mut s = Server {

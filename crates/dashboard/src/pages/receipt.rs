@@ -87,6 +87,7 @@ pub fn verify_receipt(ctx: &Ctx<'_>, tiles: &dyn TileReader, receipt: Option<&st
         h1 { (t.verify_title) }
         p.anchor #trust-anchor { strong { "⚠ " } (t.verify_anchor) }
         p.lead { (t.verify_intro) }
+        p.note #privacy { strong { "⚠ " } (t.verify_privacy) " " code { "headcount identity verify-receipts --log-key '" (ctx.log.vkey) "'" } }
         form.receipt method="post" action=(action) {
             label for="receipt" { (t.verify_label) }
             textarea #receipt name="receipt" rows="12" spellcheck="false" { (receipt.unwrap_or("")) }

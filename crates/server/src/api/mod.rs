@@ -23,7 +23,15 @@ use crate::log::{Log, SubmitError};
 /// bundle slot, so no valid entry is larger.
 pub const MAX_BODY: usize = headcount_core::entry::MAX_ENTRY_LEN;
 
-/// The router of a log server.
+/// `GET /metrics` alone, for a separate (private) listener, or merged into
+/// [`router`] where the operator chooses to publish the counters.
+pub fn metrics_router(log: Arc<Log>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(log)
+}
+
+/// The router of a log server (without `/metrics`: see [`metrics_router`]).
 pub fn router(log: Arc<Log>) -> Router {
     Router::new()
         .route("/v1/entries", post(submit::submit))
@@ -34,13 +42,12 @@ pub fn router(log: Arc<Log>) -> Router {
         .route("/v1/campaigns/{id}", get(read::campaign))
         .route("/v1/campaigns/{id}/tally", get(read::tally))
         .route("/v1/campaigns/{id}/tallies", get(read::tally_history))
+        .route("/v1/campaigns/{id}/tally-note", get(read::tally_note))
         .route("/v1/campaigns/{id}/declarations", get(read::declarations))
         .route("/v1/registrars", get(read::registrars))
         .route("/v1/registrars/{id}", get(read::registrar))
         .route("/v1/proof/inclusion", get(read::inclusion))
         .route("/v1/proof/consistency", get(read::consistency))
-        .route("/v1/tally-notes/latest", get(notes::latest_tally_note))
-        .route("/v1/tally-notes/{size}", get(notes::tally_note))
         .route(
             "/v1/attestations",
             get(notes::attestations).post(notes::add_attestation),
@@ -48,7 +55,6 @@ pub fn router(log: Arc<Log>) -> Router {
         .route("/checkpoint", get(static_tree::checkpoint))
         .route("/policy", get(read::witness_policy))
         .route("/tile/{*path}", get(static_tree::tile))
-        .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::not_found("no such resource") })
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&log),
@@ -157,6 +163,11 @@ impl From<SubmitError> for ApiError {
     fn from(e: SubmitError) -> Self {
         match e {
             SubmitError::Rejected(r) => r.into(),
+            SubmitError::Admission(a) => ApiError::new(
+                StatusCode::from_u16(a.status()).unwrap_or(StatusCode::FORBIDDEN),
+                a.code(),
+                a.to_string(),
+            ),
             SubmitError::Overloaded => ApiError {
                 retry_after: Some(1),
                 ..ApiError::new(

@@ -1,13 +1,12 @@
-//! Signed tally notes (the operator's claim of every count, per checkpoint)
-//! and auditors' attestations (their own recomputation, signed by them).
+//! Auditors' attestations (their own recomputation, signed by them). The
+//! operator's signed tally notes are per campaign: `read::tally_note`.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::{Body, to_bytes};
-use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::http::StatusCode;
 use headcount_core::notes::CountsNote;
 use headcount_tlog::{TreeSize, tree_root};
 use serde::Serialize;
@@ -16,46 +15,16 @@ use super::ApiError;
 use crate::derived::AttestationRow;
 use crate::log::{Log, unix_now};
 
-fn note_response(note: Vec<u8>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        )],
-        note,
-    )
-        .into_response()
-}
-
-/// `GET /v1/tally-notes/latest`
-pub async fn latest_tally_note(State(log): State<Arc<Log>>) -> Result<Response, ApiError> {
-    let note = log
-        .with_db(|db| db.tally_note(None))
-        .map_err(ApiError::internal)?;
-    note.map(|(_, n)| note_response(n))
-        .ok_or_else(|| ApiError::not_found("no tally note yet"))
-}
-
-/// `GET /v1/tally-notes/{size}`
-pub async fn tally_note(
-    State(log): State<Arc<Log>>,
-    Path(size): Path<u64>,
-) -> Result<Response, ApiError> {
-    let note = log
-        .with_db(|db| db.tally_note(Some(size)))
-        .map_err(ApiError::internal)?;
-    note.map(|(_, n)| note_response(n))
-        .ok_or_else(|| ApiError::not_found("no tally note at this tree size"))
-}
-
 /// `GET /v1/attestations`
 pub async fn attestations(
     State(log): State<Arc<Log>>,
 ) -> Result<Json<Vec<AttestationRow>>, ApiError> {
-    Ok(Json(
-        log.with_db(|db| db.attestations())
-            .map_err(ApiError::internal)?,
-    ))
+    super::read::blocking(move || {
+        log.read_blocking(|db| db.attestations())
+            .map(Json)
+            .map_err(ApiError::internal)
+    })
+    .await
 }
 
 #[derive(Serialize)]

@@ -26,6 +26,8 @@ pub struct LogInfo {
     /// Where the witness policy is served (`/policy`), when the log has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     witness_policy: Option<&'static str>,
+    /// The operator's admission policy: what a publisher must do to be accepted.
+    admission: crate::admission::AdmissionView,
 }
 
 pub async fn log_info(State(log): State<Arc<Log>>) -> Json<LogInfo> {
@@ -37,6 +39,7 @@ pub async fn log_info(State(log): State<Arc<Log>>) -> Json<LogInfo> {
         root: B64.encode(c.root.0),
         checkpoint: String::from_utf8_lossy(&c.note).into_owned(),
         witness_policy: log.witness_policy().map(|_| "/policy"),
+        admission: log.admission().view(),
     })
 }
 
@@ -83,6 +86,9 @@ pub struct CampaignView {
     unverified_difficulty: u8,
     /// The smallest issuance month (anonymity set) a credentialed declaration may disclose.
     min_anonymity: u32,
+    /// The work an unverified declaration needs on this log: the campaign's
+    /// difficulty, raised to the operator's minimum (0: not accepted).
+    unverified_difficulty_required: u8,
     tally: Option<CampaignTally>,
 }
 
@@ -96,7 +102,7 @@ fn campaign_view(
     let entry_hash = Entry::Campaign(c.clone()).hash();
     let size = log.committed().size;
     let tally = log
-        .with_db(|db| db.tally_at(&id, size))
+        .read_blocking(|db| db.tally_at(&id, size))
         .map_err(ApiError::internal)?;
     Ok(CampaignView {
         id,
@@ -119,6 +125,10 @@ fn campaign_view(
         closes_at: c.closes_at,
         unverified_difficulty: c.unverified_difficulty,
         min_anonymity: c.min_anonymity,
+        unverified_difficulty_required: match c.unverified_difficulty {
+            0 => 0,
+            d => d.max(log.admission().min_unverified_difficulty),
+        },
         tally,
     })
 }
@@ -128,6 +138,15 @@ fn decode_campaign(bytes: &[u8]) -> Result<Campaign, ApiError> {
         Ok(Entry::Campaign(c)) => Ok(c),
         _ => Err(ApiError::internal("stored campaign entry does not decode")),
     }
+}
+
+/// Runs a handler's reads (SQLite, tiles) on a blocking thread, off the async runtime.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
 }
 
 fn bad_query(e: QueryRejection) -> ApiError {
@@ -152,15 +171,33 @@ fn parse_campaign_id(s: &str) -> Result<CampaignId, ApiError> {
         .ok_or_else(|| ApiError::bad_request("bad_id", "a campaign id is 64 hex digits"))
 }
 
-pub async fn campaigns(State(log): State<Arc<Log>>) -> Result<Json<Vec<CampaignView>>, ApiError> {
-    let rows = log
-        .with_db(|db| db.campaigns())
-        .map_err(ApiError::internal)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for (i, t, bytes) in rows {
-        out.push(campaign_view(&log, i, t, decode_campaign(&bytes)?)?);
-    }
-    Ok(Json(out))
+/// `?after=<leaf index>&limit=<n>`: a page of the campaign list.
+#[derive(Deserialize)]
+pub struct ListPage {
+    after: Option<u64>,
+    limit: Option<u32>,
+}
+
+/// Most campaigns in one page of `GET /v1/campaigns`.
+pub const CAMPAIGN_PAGE: u32 = 1000;
+
+pub async fn campaigns(
+    State(log): State<Arc<Log>>,
+    p: Result<Query<ListPage>, QueryRejection>,
+) -> Result<Json<Vec<CampaignView>>, ApiError> {
+    let Query(p) = p.map_err(bad_query)?;
+    let limit = p.limit.unwrap_or(CAMPAIGN_PAGE).clamp(1, CAMPAIGN_PAGE);
+    blocking(move || {
+        let rows = log
+            .read_blocking(|db| db.campaigns_page(p.after, limit))
+            .map_err(ApiError::internal)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (i, t, bytes) in rows {
+            out.push(campaign_view(&log, i, t, decode_campaign(&bytes)?)?);
+        }
+        Ok(Json(out))
+    })
+    .await
 }
 
 pub async fn campaign(
@@ -168,20 +205,57 @@ pub async fn campaign(
     Path(id): Path<String>,
 ) -> Result<Json<CampaignView>, ApiError> {
     let id = parse_campaign_id(&id)?;
-    let rows = log
-        .with_db(|db| db.campaigns())
-        .map_err(ApiError::internal)?;
-    for (i, t, bytes) in rows {
-        let c = decode_campaign(&bytes)?;
-        if c.id() == id {
-            return Ok(Json(campaign_view(&log, i, t, c)?));
+    blocking(move || {
+        let row = log
+            .read_blocking(|db| db.campaign(&id))
+            .map_err(ApiError::internal)?;
+        match row {
+            Some((i, t, bytes)) => Ok(Json(campaign_view(&log, i, t, decode_campaign(&bytes)?)?)),
+            None => Err(ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "unknown_campaign",
+                "no campaign with this id",
+            )),
         }
+    })
+    .await
+}
+
+/// `GET /v1/campaigns/{id}/tally-note?tree_size=N`: the operator's signed
+/// tally note for the campaign that holds at N (default: the latest size):
+/// the one signed when the campaign last changed at or before N.
+pub async fn tally_note(
+    State(log): State<Arc<Log>>,
+    Path(id): Path<String>,
+    q: Result<Query<AtSize>, QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let Query(q) = q.map_err(bad_query)?;
+    let id = parse_campaign_id(&id)?;
+    let at = checked_size(&log, q.tree_size)?;
+    let found = blocking(move || {
+        log.read_blocking(|db| db.tally_note_at(&id, at))
+            .map_err(ApiError::internal)
+    })
+    .await?;
+    match found {
+        Some((_, Some(note))) => Ok((
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("text/plain; charset=utf-8"),
+            )],
+            note,
+        )
+            .into_response()),
+        Some((_, None)) => Err(ApiError::not_found(
+            "no signed tally note for this campaign at this tree size",
+        )),
+        None => Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "unknown_campaign",
+            "no such campaign at this tree size",
+        )),
     }
-    Err(ApiError::new(
-        axum::http::StatusCode::NOT_FOUND,
-        "unknown_campaign",
-        "no campaign with this id",
-    ))
 }
 
 #[derive(Deserialize)]
@@ -204,16 +278,19 @@ pub async fn tally(
             format!("the log has {size} entries"),
         ));
     }
-    log.with_db(|db| db.tally_at(&id, at))
-        .map_err(ApiError::internal)?
-        .map(Json)
-        .ok_or_else(|| {
-            ApiError::new(
-                axum::http::StatusCode::NOT_FOUND,
-                "unknown_campaign",
-                "no such campaign at this tree size",
-            )
-        })
+    blocking(move || {
+        log.read_blocking(|db| db.tally_at(&id, at))
+            .map_err(ApiError::internal)
+    })
+    .await?
+    .map(Json)
+    .ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "unknown_campaign",
+            "no such campaign at this tree size",
+        )
+    })
 }
 
 pub async fn tally_history(
@@ -222,10 +299,12 @@ pub async fn tally_history(
 ) -> Result<Json<Vec<CampaignTally>>, ApiError> {
     let id = parse_campaign_id(&id)?;
     known_campaign(&log, &id)?;
-    Ok(Json(
-        log.with_db(|db| db.tally_history(&id))
-            .map_err(ApiError::internal)?,
-    ))
+    blocking(move || {
+        log.read_blocking(|db| db.tally_history(&id))
+            .map(Json)
+            .map_err(ApiError::internal)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -243,10 +322,12 @@ pub async fn declarations(
     let id = parse_campaign_id(&id)?;
     known_campaign(&log, &id)?;
     let limit = p.limit.unwrap_or(50).min(500);
-    Ok(Json(
-        log.with_db(|db| db.declarations(&id, p.before, limit))
-            .map_err(ApiError::internal)?,
-    ))
+    blocking(move || {
+        log.read_blocking(|db| db.declarations(&id, p.before, limit))
+            .map(Json)
+            .map_err(ApiError::internal)
+    })
+    .await
 }
 
 #[derive(Serialize)]
@@ -276,7 +357,7 @@ fn registrar_view(
     let id = r.id();
     let entry_hash = Entry::Registrar(r.clone()).hash();
     let (periods, retired) = log
-        .with_db(|db| {
+        .read_blocking(|db| {
             Ok::<_, crate::derived::DerivedError>((db.periods(&id)?, db.retirement(&id)?))
         })
         .map_err(ApiError::internal)?;
@@ -295,24 +376,25 @@ fn registrar_view(
     })
 }
 
-fn registrar_rows(log: &Log) -> Result<Vec<(u64, u64, Registrar)>, ApiError> {
-    let rows = log
-        .with_db(|db| db.registrars())
-        .map_err(ApiError::internal)?;
-    rows.into_iter()
-        .map(|(i, t, b)| match Entry::decode(&b) {
-            Ok(Entry::Registrar(r)) => Ok((i, t, r)),
-            _ => Err(ApiError::internal("stored registrar entry does not decode")),
-        })
-        .collect()
+fn decode_registrar(b: &[u8]) -> Result<Registrar, ApiError> {
+    match Entry::decode(b) {
+        Ok(Entry::Registrar(r)) => Ok(r),
+        _ => Err(ApiError::internal("stored registrar entry does not decode")),
+    }
 }
 
 pub async fn registrars(State(log): State<Arc<Log>>) -> Result<Json<Vec<RegistrarView>>, ApiError> {
-    let mut out = Vec::new();
-    for (i, t, r) in registrar_rows(&log)? {
-        out.push(registrar_view(&log, i, t, r)?);
-    }
-    Ok(Json(out))
+    blocking(move || {
+        let rows = log
+            .read_blocking(|db| db.registrars())
+            .map_err(ApiError::internal)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (i, t, b) in rows {
+            out.push(registrar_view(&log, i, t, decode_registrar(&b)?)?);
+        }
+        Ok(Json(out))
+    })
+    .await
 }
 
 pub async fn registrar(
@@ -321,16 +403,20 @@ pub async fn registrar(
 ) -> Result<Json<RegistrarView>, ApiError> {
     let id = RegistrarId::from_hex(&id)
         .ok_or_else(|| ApiError::bad_request("bad_id", "a registrar id is 64 hex digits"))?;
-    for (i, t, r) in registrar_rows(&log)? {
-        if r.id() == id {
-            return Ok(Json(registrar_view(&log, i, t, r)?));
+    blocking(move || {
+        let row = log
+            .read_blocking(|db| db.registrar(&id))
+            .map_err(ApiError::internal)?;
+        match row {
+            Some((i, t, b)) => Ok(Json(registrar_view(&log, i, t, decode_registrar(&b)?)?)),
+            None => Err(ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "unknown_registrar",
+                "no registrar with this id",
+            )),
         }
-    }
-    Err(ApiError::new(
-        axum::http::StatusCode::NOT_FOUND,
-        "unknown_registrar",
-        "no registrar with this id",
-    ))
+    })
+    .await
 }
 
 /// `GET /v1/entries/{hash}`: 200 with the receipt; 202 while an entry
@@ -340,9 +426,16 @@ pub async fn entry_receipt(
     State(log): State<Arc<Log>>,
     Path(hash): Path<String>,
 ) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse;
     let hash = EntryHash::from_hex(&hash)
         .ok_or_else(|| ApiError::bad_request("bad_id", "an entry hash is 64 hex digits"))?;
+    blocking(move || entry_receipt_blocking(&log, hash)).await
+}
+
+fn entry_receipt_blocking(
+    log: &Log,
+    hash: EntryHash,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let at = match log.status(&hash).map_err(ApiError::internal)? {
         crate::log::EntryStatus::Logged(at) => at,
         crate::log::EntryStatus::Pending => {
@@ -360,7 +453,7 @@ pub async fn entry_receipt(
     };
     let (proof, size) = log.tlog_proof(at).map_err(ApiError::internal)?;
     // The entry itself, to name its type and compute the leaf hash.
-    let bundle_entry = read_entry(&log, at.index, log.committed().size)?;
+    let bundle_entry = read_entry(log, at.index, log.committed().size)?;
     let entry = Entry::decode(&bundle_entry).map_err(ApiError::internal)?;
     let leaf = headcount_core::Leaf {
         timestamp: headcount_core::Timestamp(at.timestamp),
@@ -434,7 +527,11 @@ pub async fn inclusion(
     q: Result<Query<InclusionQuery>, QueryRejection>,
 ) -> Result<Json<ProofView>, ApiError> {
     let Query(q) = q.map_err(bad_query)?;
-    let size = checked_size(&log, q.tree_size)?;
+    blocking(move || inclusion_blocking(&log, q)).await
+}
+
+fn inclusion_blocking(log: &Log, q: InclusionQuery) -> Result<Json<ProofView>, ApiError> {
+    let size = checked_size(log, q.tree_size)?;
     if q.index >= size {
         return Err(ApiError::bad_request(
             "index_out_of_range",
@@ -465,7 +562,11 @@ pub async fn consistency(
     q: Result<Query<ConsistencyQuery>, QueryRejection>,
 ) -> Result<Json<ProofView>, ApiError> {
     let Query(q) = q.map_err(bad_query)?;
-    let size = checked_size(&log, q.tree_size)?;
+    blocking(move || consistency_blocking(&log, q)).await
+}
+
+fn consistency_blocking(log: &Log, q: ConsistencyQuery) -> Result<Json<ProofView>, ApiError> {
+    let size = checked_size(log, q.tree_size)?;
     if q.old_size > size {
         return Err(ApiError::bad_request(
             "tree_size_ahead",

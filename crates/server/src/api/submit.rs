@@ -11,10 +11,23 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 
 use super::{ApiError, MAX_BODY};
 use crate::log::{Log, Receipt};
+
+/// The admission work nonce a submitter sent (`Err` when its header does not parse).
+fn work_of(headers: &HeaderMap) -> Result<Option<u64>, ()> {
+    match headers.get(crate::admission::WORK_HEADER) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .map(Some)
+            .ok_or(()),
+    }
+}
 
 async fn body_bytes(body: Body) -> Result<Vec<u8>, ApiError> {
     let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| {
@@ -27,8 +40,15 @@ async fn body_bytes(body: Body) -> Result<Vec<u8>, ApiError> {
     Ok(bytes.to_vec())
 }
 
-pub async fn submit(State(log): State<Arc<Log>>, body: Body) -> Result<Json<Receipt>, ApiError> {
-    let receipt = log.submit(body_bytes(body).await?).await?;
+pub async fn submit(
+    State(log): State<Arc<Log>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Receipt>, ApiError> {
+    // Admission work on registrar and campaign entries (admission.rs).
+    let receipt = log
+        .submit_with_work(body_bytes(body).await?, work_of(&headers))
+        .await?;
     Ok(Json(receipt))
 }
 
@@ -43,9 +63,12 @@ pub struct Pending {
 
 pub async fn submit_async(
     State(log): State<Arc<Log>>,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Pending>), ApiError> {
-    let entry_hash = log.submit_async(body_bytes(body).await?).await?;
+    let entry_hash = log
+        .submit_async_with_work(body_bytes(body).await?, work_of(&headers))
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Pending {
