@@ -16,7 +16,7 @@
 //! for its campaign exactly when the auditor agrees with the operator:
 //!
 //! ```text
-//! headcount tally v2              | headcount attestation v1
+//! headcount tally v3              | headcount attestation v2
 //! <log origin>
 //! <tree size, decimal>
 //! <root hash, base64>
@@ -38,11 +38,11 @@ use crate::ids::CampaignId;
 use crate::tally::CampaignTally;
 
 /// First line of a (per-campaign) tally note.
-pub const TALLY_NOTE_HEADER: &str = "headcount tally v2";
+pub const TALLY_NOTE_HEADER: &str = "headcount tally v3";
 /// Number of counts on a campaign line.
-pub const LINE_COUNTS: usize = 6;
+pub const LINE_COUNTS: usize = 7;
 /// First line of an attestation.
-pub const ATTESTATION_HEADER: &str = "headcount attestation v1";
+pub const ATTESTATION_HEADER: &str = "headcount attestation v2";
 
 /// One campaign's counts as a note line carries them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,6 +54,9 @@ pub struct CountsLine {
     pub unverified: u64,
     pub over_bound: u64,
     pub withdrawals: u64,
+    /// At least this many distinct people stand behind `credible` (the largest
+    /// single registrar's count; `CampaignTally::distinct_lower_bound`).
+    pub distinct_lower_bound: u64,
 }
 
 impl CountsLine {
@@ -66,6 +69,7 @@ impl CountsLine {
             self.unverified,
             self.over_bound,
             self.withdrawals,
+            self.distinct_lower_bound,
         ]
     }
 
@@ -77,6 +81,7 @@ impl CountsLine {
             unverified,
             over_bound,
             withdrawals,
+            distinct_lower_bound,
         ] = c;
         CountsLine {
             campaign,
@@ -86,6 +91,7 @@ impl CountsLine {
             unverified,
             over_bound,
             withdrawals,
+            distinct_lower_bound,
         }
     }
 }
@@ -100,6 +106,7 @@ impl From<&CampaignTally> for CountsLine {
             unverified: t.unverified,
             over_bound: t.credentialed_over_bound,
             withdrawals: t.withdrawals,
+            distinct_lower_bound: t.distinct_lower_bound,
         }
     }
 }
@@ -208,7 +215,7 @@ impl CountsNote {
         for l in lines {
             let f: Vec<&str> = l.split(' ').collect();
             if f.len() != 1 + LINE_COUNTS {
-                return Err(NoteFormatError("a campaign line has an id and 6 counts"));
+                return Err(NoteFormatError("a campaign line has an id and 7 counts"));
             }
             let mut counts = [0u64; LINE_COUNTS];
             for (c, s) in counts.iter_mut().zip(&f[1..]) {
@@ -256,6 +263,7 @@ mod tests {
                 unverified: 7,
                 over_bound: 0,
                 withdrawals: 1,
+                distinct_lower_bound: 3,
             }],
         };
         let text = note.to_text();
@@ -266,7 +274,9 @@ mod tests {
         };
         assert_eq!(CountsNote::parse(&att.to_text()).unwrap(), att);
         assert!(CountsNote::parse(&text.replace(" 5 ", " 05 ")).is_err());
-        assert!(CountsNote::parse(&text.replace("v2", "v3")).is_err());
+        assert!(CountsNote::parse(&text.replace("v3", "v4")).is_err());
+        // The lower bound on distinct people is the last figure of the line.
+        assert!(text.contains(" 5 3 2 7 0 1 3\n"), "{text}");
         // A tally note carries exactly one campaign.
         let two = CountsNote {
             campaigns: vec![note.campaigns[0].clone(), note.campaigns[0].clone()],
