@@ -25,6 +25,10 @@ use std::time::Duration;
 
 use common::{BIN, Server, free_port, poll, probe};
 
+/// Appended to every server config here: the request counters are read on the public
+/// listener, and raw test submissions carry no admission work.
+const EXTRA: &str = "public_metrics = true\n[admission]\npublish_work_bits = 0\n";
+
 fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(BIN);
     c.args(args)
@@ -135,7 +139,7 @@ impl World {
     }
 
     fn new(d: &Path, witnessed: bool) -> World {
-        let mut srv = Server::start(d, 50);
+        let mut srv = Server::start_with(d, 50, EXTRA);
         let url = srv.url.clone();
         let log_key = srv.vkey();
         let p = |s: &str| d.join(s).to_str().unwrap().to_owned();
@@ -189,7 +193,7 @@ impl World {
             std::fs::write(
                 &srv.config,
                 format!(
-                    "batch_interval_ms = 50\norigin = \"headcount.local/log\"\npolicy_file = \"{}\"\n",
+                    "batch_interval_ms = 50\norigin = \"headcount.local/log\"\npolicy_file = \"{}\"\n{EXTRA}",
                     p("policy.txt")
                 ),
             )
@@ -741,7 +745,7 @@ fn async_acceptance_crash_resubmission_and_refusal() {
     use headcount_core::testkit::{self, bbs_key, test_key};
     let tmp = tempfile::tempdir().unwrap();
     // Rounds wait a minute: nothing is sequenced before the crash.
-    let mut srv = Server::start(tmp.path(), 60_000);
+    let mut srv = Server::start_with(tmp.path(), 60_000, EXTRA);
     let (_, reg) = testkit::registrar(&test_key(1), bbs_key(1), "Registrar");
     let hash = headcount_core::EntryHash::of(&reg).to_hex();
 
@@ -770,7 +774,7 @@ fn async_acceptance_crash_resubmission_and_refusal() {
     srv.kill();
     std::fs::write(
         &srv.config,
-        "batch_interval_ms = 400\norigin = \"headcount.local/log\"\n",
+        format!("batch_interval_ms = 400\norigin = \"headcount.local/log\"\n{EXTRA}"),
     )
     .unwrap();
     srv.restart();
@@ -828,11 +832,13 @@ fn async_acceptance_crash_resubmission_and_refusal() {
 fn a_minimum_round_interval_holds_the_next_round() {
     use headcount_core::testkit::{self, bbs_key, test_key};
     let tmp = tempfile::tempdir().unwrap();
-    let mut srv = Server::start(tmp.path(), 50);
+    let mut srv = Server::start_with(tmp.path(), 50, EXTRA);
     srv.kill();
     std::fs::write(
         &srv.config,
-        "batch_interval_ms = 50\nmax_batch = 1\nmin_round_interval_ms = 600000\norigin = \"headcount.local/log\"\n",
+        format!(
+            "batch_interval_ms = 50\nmax_batch = 1\nmin_round_interval_ms = 600000\norigin = \"headcount.local/log\"\n{EXTRA}"
+        ),
     )
     .unwrap();
     srv.restart();
@@ -888,7 +894,7 @@ fn cosigned_checkpoints_on_a_fixed_schedule() {
     std::fs::write(
         &w.srv.config,
         format!(
-            "batch_interval_ms = 50\ncheckpoint_interval_ms = 1000\norigin = \"headcount.local/log\"\npolicy_file = \"{}\"\n",
+            "batch_interval_ms = 50\ncheckpoint_interval_ms = 1000\norigin = \"headcount.local/log\"\npolicy_file = \"{}\"\n{EXTRA}",
             policy.display()
         ),
     )

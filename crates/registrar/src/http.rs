@@ -287,7 +287,8 @@ async fn poll(
 async fn admin_list(State(service): State<Arc<Service>>) -> Result<Response, Error> {
     let (current, pending) = blocking(service, |s| {
         s.with_ledger(|l| {
-            l.expire(crate::ledger::now_minute())?;
+            let now = l.now();
+            l.expire(now)?;
             Ok((l.current_period(), l.pending()))
         })
     })

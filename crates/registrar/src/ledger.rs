@@ -301,7 +301,8 @@ impl Ledger {
         self.clock_offset = seconds;
     }
 
-    fn now(&self) -> u64 {
+    /// The ledger's clock: the current minute, shifted by [`Ledger::set_clock_offset`].
+    pub fn now(&self) -> u64 {
         now_minute().saturating_add_signed(self.clock_offset)
     }
 
