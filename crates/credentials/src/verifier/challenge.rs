@@ -7,6 +7,7 @@ use blstrs::{G1Affine, G1Projective, Scalar};
 use group::{Curve, Group};
 
 use super::decode_g1;
+use super::fixed::Base;
 use super::suite::{hash_to_scalar, i2osp8};
 use crate::{Error, G1_LEN, SCALAR_LEN};
 
@@ -63,7 +64,7 @@ impl DecodedProof {
 /// The pseudonym part of `ProofVerifyWithNym`.
 pub(crate) struct Nym<'a> {
     /// `OP = hash_to_curve_g1(context_id, api_id)`.
-    pub op: G1Projective,
+    pub op: Base<'a>,
     /// The pseudonym.
     pub point: G1Projective,
     /// Its received octets.
@@ -78,11 +79,11 @@ pub(crate) struct Challenge<'a> {
     pub api_id: &'a [u8],
     pub domain: Scalar,
     /// `Bv = P1 + Q1·domain + Σ_{i disclosed} H_i·m_i`.
-    pub bv: G1Projective,
+    pub bv: Base<'a>,
     /// `(i, m_i)` for each disclosed message, in ascending `i`.
     pub disclosed: &'a [(usize, Scalar)],
     /// The generators of the undisclosed messages, in order (one per `m^`).
-    pub undisclosed_generators: &'a [G1Projective],
+    pub undisclosed_generators: &'a [Base<'a>],
     pub proof: &'a DecodedProof,
     /// The received proof octets (its first three points are hashed as received).
     pub proof_bytes: &'a [u8],
@@ -96,14 +97,13 @@ pub(crate) fn check(x: &Challenge<'_>) -> Result<(), Error> {
     if x.undisclosed_generators.len() != p.m_hat.len() {
         return Err(Error::InvalidProof);
     }
-    let t1 = G1Projective::multi_exp(&[p.bbar, p.abar, p.d], &[p.c, p.e_hat, p.r1_hat]);
-    let mut bases = Vec::with_capacity(2 + p.m_hat.len());
-    bases.extend_from_slice(&[x.bv, p.d]);
-    bases.extend_from_slice(x.undisclosed_generators);
-    let mut scalars = Vec::with_capacity(2 + p.m_hat.len());
-    scalars.extend_from_slice(&[p.c, p.r3_hat]);
-    scalars.extend_from_slice(&p.m_hat);
-    let t2 = G1Projective::multi_exp(&bases, &scalars);
+    // For three or four points blst's multi_exp is slower than separate multiplications
+    // (see `benches/verify.rs`, group `msm`), and the fixed points use tables.
+    let t1 = p.bbar * p.c + p.abar * p.e_hat + p.d * p.r1_hat;
+    let mut t2 = x.bv.mul(&p.c) + p.d * p.r3_hat;
+    for (g, m) in x.undisclosed_generators.iter().zip(&p.m_hat) {
+        t2 += g.mul(m);
+    }
 
     let mut out = [G1Affine::default(); 3];
     let uv = match &x.nym {
@@ -124,7 +124,7 @@ pub(crate) fn check(x: &Challenge<'_>) -> Result<(), Error> {
                     z_k *= z;
                 }
             }
-            let uv = G1Projective::multi_exp(&[n.op, n.point], &[poly, -p.c]);
+            let uv = n.op.mul(&poly) - n.point * p.c;
             if bool::from(uv.is_identity()) {
                 return Err(Error::InvalidProof);
             }

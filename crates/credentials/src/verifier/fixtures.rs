@@ -14,6 +14,7 @@ use pairing::{MillerLoopResult, MultiMillerLoop};
 use serde_json::Value;
 
 use super::challenge::{self, DecodedProof};
+use super::fixed::Base;
 use super::suite::{self, API_ID_NYM, Generators};
 use super::{decode_g1, decode_g2};
 
@@ -118,9 +119,9 @@ fn verify_general(
     for (i, m) in &scalars {
         bv += values[i + 1] * m;
     }
-    let undisclosed: Vec<G1Projective> = (0..n)
+    let undisclosed: Vec<Base<'_>> = (0..n)
         .filter(|j| !scalars.iter().any(|(i, _)| i == j))
-        .map(|j| values[j + 1].into())
+        .map(|j| Base::Plain(values[j + 1].into()))
         .collect();
     let nym = match nym {
         None => None,
@@ -129,7 +130,7 @@ fn verify_general(
                 return false;
             };
             Some(challenge::Nym {
-                op: suite::hash_to_curve(ctx, api_id),
+                op: Base::Plain(suite::hash_to_curve(ctx, api_id)),
                 point: point.into(),
                 bytes,
                 context_id: ctx,
@@ -140,7 +141,7 @@ fn verify_general(
     if challenge::check(&challenge::Challenge {
         api_id,
         domain,
-        bv,
+        bv: Base::Plain(bv),
         disclosed: &scalars,
         undisclosed_generators: &undisclosed,
         proof: &p,

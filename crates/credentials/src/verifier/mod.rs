@@ -15,6 +15,7 @@
 
 mod batch;
 mod challenge;
+mod fixed;
 #[cfg(test)]
 mod fixtures;
 pub(crate) mod suite;
@@ -31,6 +32,7 @@ use crate::{
     point_flags_ok,
 };
 use challenge::DecodedProof;
+use fixed::{Base, FixedBase};
 use suite::{API_ID_NYM, Generators, i2osp8};
 
 /// One pseudonym proof to verify, as the bytes that arrived: the registrar's public key, the
@@ -59,11 +61,10 @@ struct KeyState {
     domain: Scalar,
 }
 
-/// Per (key, attributes): the disclosed message scalars and `Bv`.
-#[derive(Clone, Copy)]
-struct Base {
+/// Per (key, attributes): the disclosed message scalars and `Bv` (as a fixed-base table).
+struct Disclosed {
     messages: [Scalar; 2],
-    bv: G1Projective,
+    bv: FixedBase,
 }
 
 /// A proof whose challenge matched; only the pairing check is left.
@@ -108,9 +109,11 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
 pub struct Verifier {
     gens: Generators,
     neg_g2: G2Prepared,
+    /// Tables of the two blind generators (the undisclosed messages' generators).
+    blind: [FixedBase; 2],
     keys: Cache<[u8; PUBLIC_KEY_LEN], Arc<KeyState>>,
-    bases: Cache<([u8; PUBLIC_KEY_LEN], Attributes), Base>,
-    scopes: Cache<[u8; 32], G1Projective>,
+    disclosed: Cache<([u8; PUBLIC_KEY_LEN], Attributes), Arc<Disclosed>>,
+    scopes: Cache<[u8; 32], Arc<FixedBase>>,
 }
 
 impl Default for Verifier {
@@ -128,14 +131,21 @@ impl std::fmt::Debug for Verifier {
 impl Verifier {
     /// A verifier with empty caches (computes the generators: about a millisecond).
     pub fn new() -> Self {
+        // Invariant: the ciphersuite constants are valid (P1 decodes; hashing with the
+        // constant DSTs cannot fail); the fixture tests show they are the drafts' values.
+        let gens = Generators::new().expect("constant ciphersuite parameters");
         Self {
-            // Invariant: the ciphersuite constants are valid (P1 decodes; hashing with the
-            // constant DSTs cannot fail); the fixture tests show they are the drafts' values.
-            gens: Generators::new().expect("constant ciphersuite parameters"),
+            blind: [
+                FixedBase::new(gens.values[3].into()),
+                FixedBase::new(gens.values[4].into()),
+            ],
+            gens,
             neg_g2: G2Prepared::from(-G2Affine::generator()),
             keys: Cache::new(1024),
-            bases: Cache::new(8192),
-            scopes: Cache::new(8192),
+            // 783 KB per table: at most ~50 MB each. A log has few (key, period) pairs and
+            // open campaigns at a time; beyond the bound the cache restarts empty.
+            disclosed: Cache::new(64),
+            scopes: Cache::new(64),
         }
     }
 
@@ -173,25 +183,26 @@ impl Verifier {
         suite::domain(pk, &self.gens.values, &header, API_ID_NYM)
     }
 
-    fn base(&self, key: &KeyState, attrs: &Attributes) -> Result<Base, Error> {
-        self.bases.get_or_try_insert(&(key.bytes, *attrs), || {
+    fn disclosed(&self, key: &KeyState, attrs: &Attributes) -> Result<Arc<Disclosed>, Error> {
+        self.disclosed.get_or_try_insert(&(key.bytes, *attrs), || {
             let msgs = attrs.messages();
             let m1 = suite::map_message(&msgs[0], API_ID_NYM).ok_or(Error::Internal)?;
             let m2 = suite::map_message(&msgs[1], API_ID_NYM).ok_or(Error::Internal)?;
             let g = &self.gens.values;
             let bv = G1Projective::from(self.gens.p1) + g[0] * key.domain + g[1] * m1 + g[2] * m2;
-            Ok(Base {
+            Ok(Arc::new(Disclosed {
                 messages: [m1, m2],
-                bv,
-            })
+                bv: FixedBase::new(bv),
+            }))
         })
     }
 
-    fn scope_point(&self, scope: &[u8; 32]) -> G1Projective {
-        // Infallible closure: the Result only fits the cache's signature.
-        self.scopes
-            .get_or_try_insert(scope, || Ok(suite::hash_to_curve(scope, API_ID_NYM)))
-            .unwrap_or_else(|_| suite::hash_to_curve(scope, API_ID_NYM))
+    fn scope_table(&self, scope: &[u8; 32]) -> Result<Arc<FixedBase>, Error> {
+        self.scopes.get_or_try_insert(scope, || {
+            Ok(Arc::new(FixedBase::new(suite::hash_to_curve(
+                scope, API_ID_NYM,
+            ))))
+        })
     }
 
     /// Decodes, recomputes `T1`, `T2`, `Uv` and the challenge, and compares it with the
@@ -213,19 +224,19 @@ impl Verifier {
             });
         }
         let proof = DecodedProof::decode(p.proof)?;
-        let base = self.base(&key, &p.attributes)?;
-        let g = &self.gens.values;
+        let disclosed = self.disclosed(&key, &p.attributes)?;
+        let op = self.scope_table(p.scope)?;
         challenge::check(&challenge::Challenge {
             api_id: API_ID_NYM,
             domain: key.domain,
-            bv: base.bv,
-            disclosed: &[(0, base.messages[0]), (1, base.messages[1])],
-            undisclosed_generators: &[g[3].into(), g[4].into()],
+            bv: Base::Table(&disclosed.bv),
+            disclosed: &[(0, disclosed.messages[0]), (1, disclosed.messages[1])],
+            undisclosed_generators: &[Base::Table(&self.blind[0]), Base::Table(&self.blind[1])],
             proof: &proof,
             proof_bytes: p.proof,
             ph: p.header,
             nym: Some(challenge::Nym {
-                op: self.scope_point(p.scope),
+                op: Base::Table(&op),
                 point: nym.into(),
                 bytes: p.pseudonym,
                 context_id: p.scope,
