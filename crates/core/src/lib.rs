@@ -31,5 +31,7 @@ pub use entry::{Entry, EntryType};
 pub use error::{DecodeError, Rejection};
 pub use ids::{CampaignId, EntryHash, Pseudonym, RegistrarId, Timestamp, VouchReference};
 pub use leaf::Leaf;
-pub use state::{Change, CredentialVerifier, CryptoVerified, LogState, NoCredentials};
+pub use state::{
+    Change, CredentialVerifier, CryptoVerified, LogState, NoCredentials, ProofToVerify,
+};
 pub use tally::{BatchTally, CampaignTally, RegistrarTally};
