@@ -80,6 +80,7 @@ impl ServerConfig {
                 .unwrap_or(d.batch_interval),
             max_batch: self.max_batch.unwrap_or(d.max_batch),
             pool_capacity: self.pool_capacity.unwrap_or(d.pool_capacity),
+            ..d
         }
     }
 }

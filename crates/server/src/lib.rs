@@ -14,12 +14,14 @@ pub mod durable;
 pub mod log;
 pub mod metrics;
 pub mod tiles;
+pub mod verification;
 pub mod witnessing;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use log::{Log, Receipt, SequencerOptions, SubmitError};
+pub use verification::VerificationOptions;
 pub use witnessing::WitnessingOptions;
 
 /// Serves `log` on `listener` until `shutdown` resolves.

@@ -39,6 +39,7 @@ use tokio::sync::oneshot;
 
 use crate::derived::{AppliedLeaf, Derived, DerivedError, Located};
 use crate::tiles::FsTiles;
+use crate::verification::{Verification, VerificationOptions};
 
 /// Tuning of the sequencer and pool.
 #[derive(Clone, Debug)]
@@ -49,6 +50,8 @@ pub struct SequencerOptions {
     pub max_batch: usize,
     /// Submissions beyond this many waiting are refused with 503.
     pub pool_capacity: usize,
+    /// The verification stage of credentialed submissions.
+    pub verification: VerificationOptions,
 }
 
 impl Default for SequencerOptions {
@@ -57,6 +60,7 @@ impl Default for SequencerOptions {
             batch_interval: Duration::from_millis(1000),
             max_batch: 4096,
             pool_capacity: 65_536,
+            verification: VerificationOptions::default(),
         }
     }
 }
@@ -164,8 +168,10 @@ pub struct Log {
     credentials: Arc<dyn CredentialVerifier + Send + Sync>,
     options: SequencerOptions,
     db_path: PathBuf,
-    state: RwLock<LogState>,
+    state: Arc<RwLock<LogState>>,
     committed: RwLock<Committed>,
+    /// Batch verification of pseudonym proofs (`verification.rs`).
+    verification: Verification,
     reader: Mutex<Derived>,
     /// Shared with the sequencer thread, which waits on it without holding
     /// the log: dropping the last `Arc<Log>` stops the thread.
@@ -228,6 +234,12 @@ impl Log {
         let mut db = Derived::open(&db_path)?;
         let (appender, state, committed) = load(&tiles, &verifier, &signer, &mut db)?;
         let reader = Derived::open(&db_path)?;
+        let state = Arc::new(RwLock::new(state));
+        let verification = Verification::start(
+            Arc::clone(&state),
+            Arc::clone(&credentials),
+            options.verification.clone(),
+        );
         let log = Arc::new(Log {
             origin: signer.origin().to_owned(),
             vkey: signer.vkey(),
@@ -236,7 +248,8 @@ impl Log {
             credentials,
             options,
             db_path,
-            state: RwLock::new(state),
+            verification,
+            state,
             committed: RwLock::new(committed),
             reader: Mutex::new(reader),
             pool: Arc::new(Mutex::new(Pool::default())),
@@ -387,15 +400,24 @@ impl Log {
         if lock(&self.pool).queue.len() >= self.options.pool_capacity {
             return Err(SubmitError::Overloaded);
         }
-        // Then the expensive check, off the async runtime.
-        let this = Arc::clone(self);
-        let (entry, token) = tokio::task::spawn_blocking(move || {
-            let token =
-                this.with_state(|s| s.verify_crypto(&entry, hash, this.credentials.as_ref()));
-            token.map(|t| (entry, t))
-        })
-        .await
-        .map_err(|e| SubmitError::Internal(e.to_string()))??;
+        // Then the expensive check, off the async runtime: pseudonym proofs in
+        // the batch verification stage (which sheds load itself), signatures here.
+        let (entry, token) = if entry.presentation().is_some() {
+            self.verification
+                .submit(entry, hash)
+                .map_err(|_| SubmitError::Overloaded)?
+                .await
+                .map_err(|_| SubmitError::ShuttingDown)??
+        } else {
+            let this = Arc::clone(self);
+            tokio::task::spawn_blocking(move || {
+                let token =
+                    this.with_state(|s| s.verify_crypto(&entry, hash, this.credentials.as_ref()));
+                token.map(|t| (entry, t))
+            })
+            .await
+            .map_err(|e| SubmitError::Internal(e.to_string()))??
+        };
         let rx = {
             let mut pool = lock(&self.pool);
             if pool.shutdown {
@@ -489,6 +511,11 @@ impl Log {
     /// Number of submissions waiting.
     pub fn pool_len(&self) -> usize {
         lock(&self.pool).queue.len()
+    }
+
+    /// Credentialed submissions waiting for verification.
+    pub fn verification_len(&self) -> usize {
+        self.verification.len()
     }
 
     /// Path of the SQLite database.

@@ -136,16 +136,16 @@ impl Verifier {
         let gens = Generators::new().expect("constant ciphersuite parameters");
         Self {
             blind: [
-                FixedBase::new(gens.values[3].into()),
-                FixedBase::new(gens.values[4].into()),
+                FixedBase::new(gens.values[3].into(), 8),
+                FixedBase::new(gens.values[4].into(), 8),
             ],
             gens,
             neg_g2: G2Prepared::from(-G2Affine::generator()),
             keys: Cache::new(1024),
-            // 783 KB per table: at most ~50 MB each. A log has few (key, period) pairs and
+            // 92 KB per table: at most ~47 MB each. A log has few (key, period) pairs and
             // open campaigns at a time; beyond the bound the cache restarts empty.
-            disclosed: Cache::new(64),
-            scopes: Cache::new(64),
+            disclosed: Cache::new(512),
+            scopes: Cache::new(512),
         }
     }
 
@@ -192,16 +192,17 @@ impl Verifier {
             let bv = G1Projective::from(self.gens.p1) + g[0] * key.domain + g[1] * m1 + g[2] * m2;
             Ok(Arc::new(Disclosed {
                 messages: [m1, m2],
-                bv: FixedBase::new(bv),
+                bv: FixedBase::new(bv, 4),
             }))
         })
     }
 
     fn scope_table(&self, scope: &[u8; 32]) -> Result<Arc<FixedBase>, Error> {
         self.scopes.get_or_try_insert(scope, || {
-            Ok(Arc::new(FixedBase::new(suite::hash_to_curve(
-                scope, API_ID_NYM,
-            ))))
+            Ok(Arc::new(FixedBase::new(
+                suite::hash_to_curve(scope, API_ID_NYM),
+                4,
+            )))
         })
     }
 
@@ -209,6 +210,7 @@ impl Verifier {
     /// proof's: everything but the pairing check.
     fn check_challenge(&self, p: &Presentation<'_>) -> Result<Checked, Error> {
         let key = self.key(p.public_key)?;
+        // Malformed input is refused before any per-scope or per-attributes precomputation.
         let nym_bytes: &[u8; PSEUDONYM_LEN] =
             p.pseudonym.try_into().map_err(|_| Error::InvalidLength {
                 what: "pseudonym",
