@@ -25,7 +25,8 @@ pub fn verify(
         return false;
     };
     if proof.len() != PROOF_LEN
-        || !(point_flags_ok(pk[0]) && backend::g2_valid(pk))
+        || !point_flags_ok(pk[0])
+        || !backend::g2_valid(pk)
         || !g1_ok(nym)
         || !proof[..3 * G1_LEN]
             .chunks_exact(G1_LEN)

@@ -104,7 +104,7 @@ impl Verifier {
 
     fn weighted_holds(&self, items: &[&Checked], weights: &[Scalar]) -> bool {
         // Group the Abar terms by key (a batch usually has one or a few registrars).
-        let mut groups: Vec<(&G2Prepared, &[u8; 96], Vec<G1Projective>, Vec<Scalar>)> = Vec::new();
+        let mut groups: Vec<KeyGroup<'_>> = Vec::new();
         for (c, w) in items.iter().zip(weights) {
             match groups.iter_mut().find(|g| *g.1 == c.key.bytes) {
                 Some(g) => {
@@ -132,6 +132,9 @@ impl Verifier {
         )
     }
 }
+
+/// A registrar key's prepared form and encoding, with its proofs' `Abar`s and weights.
+type KeyGroup<'a> = (&'a G2Prepared, &'a [u8; 96], Vec<G1Projective>, Vec<Scalar>);
 
 /// `n` non-zero 128-bit weights from the operating system's generator.
 fn random_weights(n: usize) -> Vec<Scalar> {

@@ -28,7 +28,7 @@ impl DecodedProof {
     /// four scalars, each `< r`; nothing left over.
     pub(crate) fn decode(b: &[u8]) -> Result<Self, Error> {
         let points = 3 * G1_LEN;
-        if b.len() < points + 4 * SCALAR_LEN || (b.len() - points) % SCALAR_LEN != 0 {
+        if b.len() < points + 4 * SCALAR_LEN || !(b.len() - points).is_multiple_of(SCALAR_LEN) {
             return Err(Error::InvalidProof);
         }
         let point = |i: usize| -> Result<G1Projective, Error> {
