@@ -3,8 +3,9 @@
 //! published a tally to compare it.
 //!
 //! Leaves are taken in chunks of [`CHUNK_BUNDLES`] bundles. Within a chunk,
-//! decoding and [`LogState::verify_crypto`] run in parallel (rayon) against the
-//! state at the start of the chunk. That is sound because crypto results are
+//! decoding and [`LogState::verify_crypto_batch`] (slices of [`VERIFY_BATCH`]
+//! leaves, each slice's pseudonym proofs batch-verified) run in parallel
+//! (rayon) against the state at the start of the chunk. That is sound because crypto results are
 //! monotone (see `headcount_core::state`): keys are bound to ids by hashing
 //! and never change, so a signature that verifies against an earlier state
 //! verifies against every later one. An entry whose key was not known yet at
@@ -29,6 +30,9 @@ use crate::fetch::{FetchedTiles, bundle_count};
 
 /// Bundles per parallel chunk (16 × 256 = 4096 leaves).
 const CHUNK_BUNDLES: u64 = 16;
+/// Leaves per verification batch within a chunk (16 batches per chunk, spread
+/// over the cores).
+const VERIFY_BATCH: usize = 256;
 
 /// Published tallies to compare, by the tree size they were published at.
 pub(crate) type Stops = BTreeMap<u64, Vec<CampaignTally>>;
@@ -68,14 +72,28 @@ fn prepare_chunk(
         Ok((_, Entry::Registrar(r), _)) => Some(r),
         _ => None,
     }));
-    decoded
-        .into_par_iter()
-        .map(|d| {
-            d.map(|(leaf, entry, hash)| {
-                let token = view.verify_crypto(&entry, hash, credentials).ok();
-                (leaf, entry, hash, token)
-            })
+    // Each slice of VERIFY_BATCH leaves is one batch (its pseudonym proofs'
+    // pairing checks folded into one multi-pairing); the slices run in parallel.
+    let tokens: Vec<Option<CryptoVerified>> = decoded
+        .par_chunks(VERIFY_BATCH)
+        .flat_map_iter(|slice| {
+            let ok: Vec<(usize, (&Entry, EntryHash))> = slice
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| d.as_ref().ok().map(|(_, e, h)| (i, (e, *h))))
+                .collect();
+            let pairs: Vec<(&Entry, EntryHash)> = ok.iter().map(|(_, p)| *p).collect();
+            let mut out = vec![None; slice.len()];
+            for ((i, _), r) in ok.iter().zip(view.verify_crypto_batch(&pairs, credentials)) {
+                out[*i] = r.ok();
+            }
+            out
         })
+        .collect();
+    decoded
+        .into_iter()
+        .zip(tokens)
+        .map(|(d, token)| d.map(|(leaf, entry, hash)| (leaf, entry, hash, token)))
         .collect()
 }
 

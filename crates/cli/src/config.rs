@@ -216,6 +216,7 @@ impl ServerConfig {
                 .map(Duration::from_millis)
                 .unwrap_or(d.min_round_interval),
             keep_partial_tiles: self.keep_partial_tiles,
+            ..d
         }
     }
 

@@ -12,7 +12,7 @@ use crate::entry::{Declaration, Entry, Withdrawal};
 use crate::error::{DecodeError, Rejection};
 use crate::ids::{CampaignId, EntryHash, Pseudonym, RegistrarId};
 use crate::period::Period;
-use crate::state::CredentialVerifier;
+use crate::state::{CredentialVerifier, ProofToVerify};
 use crate::text::to_nfc;
 
 /// Verifies BBS pseudonym proofs (BLS12-381-SHA-256). Every malformed input
@@ -32,21 +32,58 @@ impl CredentialVerifier for BbsCredentials {
         pseudonym: &Pseudonym,
         proof: &[u8],
     ) -> Result<(), Rejection> {
-        let pk = bbs::RegistrarPublicKey::from_bytes(bbs_key).map_err(|_| Rejection::InvalidKey)?;
-        let nym = bbs::Pseudonym::from_bytes(&pseudonym.0).map_err(|_| Rejection::InvalidProof)?;
-        let proof = bbs::PseudonymProof::from_bytes(proof).map_err(|_| Rejection::InvalidProof)?;
-        let attrs = bbs::Attributes {
-            registrar_id: registrar.0,
-            period: period.0,
+        let p = ProofToVerify {
+            bbs_key,
+            campaign,
+            header,
+            registrar,
+            period,
+            pseudonym,
+            proof,
         };
-        bbs::verify(&pk, &campaign.0, header, &attrs, &nym, &proof)
-            .map_err(|_| Rejection::InvalidProof)
+        bbs::Verifier::global()
+            .verify(&presentation(&p))
+            .map_err(rejection)
+    }
+
+    /// Decoding and the challenge per proof; the pairing checks of the whole
+    /// batch folded into one multi-pairing, bisected if it fails.
+    fn verify_batch(&self, items: &[ProofToVerify<'_>]) -> Vec<Result<(), Rejection>> {
+        let presentations: Vec<bbs::Presentation<'_>> = items.iter().map(presentation).collect();
+        bbs::Verifier::global()
+            .verify_batch(&presentations)
+            .into_iter()
+            .map(|r| r.map_err(rejection))
+            .collect()
     }
 
     fn check_public_key(&self, bbs_key: &[u8; 96]) -> Result<(), Rejection> {
         bbs::RegistrarPublicKey::from_bytes(bbs_key)
             .map(|_| ())
             .map_err(|_| Rejection::InvalidKey)
+    }
+}
+
+/// The verifier's input: the received octets (the verifier decodes them once).
+fn presentation<'a>(p: &ProofToVerify<'a>) -> bbs::Presentation<'a> {
+    bbs::Presentation {
+        public_key: p.bbs_key,
+        scope: &p.campaign.0,
+        header: p.header,
+        attributes: bbs::Attributes {
+            registrar_id: p.registrar.0,
+            period: p.period.0,
+        },
+        pseudonym: &p.pseudonym.0,
+        proof: p.proof,
+    }
+}
+
+/// An invalid key is `invalid_key`; anything else about a proof is `invalid_proof`.
+fn rejection(e: bbs::Error) -> Rejection {
+    match e {
+        bbs::Error::InvalidPublicKey => Rejection::InvalidKey,
+        _ => Rejection::InvalidProof,
     }
 }
 

@@ -34,5 +34,7 @@ pub use error::{DecodeError, Rejection};
 pub use ids::{CampaignId, EntryHash, Pseudonym, RegistrarId, Timestamp, VouchReference};
 pub use leaf::Leaf;
 pub use period::Period;
-pub use state::{Change, CredentialVerifier, CryptoVerified, LogState, NoCredentials};
+pub use state::{
+    Change, CredentialVerifier, CryptoVerified, LogState, NoCredentials, ProofToVerify,
+};
 pub use tally::{CampaignTally, PeriodTally, RegistrarTally};

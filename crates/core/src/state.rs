@@ -155,6 +155,39 @@ pub trait CredentialVerifier: Sync {
 
     /// Checks that a registrar's BBS public key is a valid key.
     fn check_public_key(&self, bbs_key: &[u8; 96]) -> Result<(), Rejection>;
+
+    /// Verifies many proofs: one result per item, in order, each the one
+    /// [`CredentialVerifier::verify`] gives for it. The default loops;
+    /// `BbsCredentials` folds the pairing checks into one multi-pairing.
+    fn verify_batch(&self, items: &[ProofToVerify<'_>]) -> Vec<Result<(), Rejection>> {
+        items
+            .iter()
+            .map(|p| {
+                self.verify(
+                    p.bbs_key,
+                    p.campaign,
+                    p.header,
+                    p.registrar,
+                    p.period,
+                    p.pseudonym,
+                    p.proof,
+                )
+            })
+            .collect()
+    }
+}
+
+/// The arguments of one [`CredentialVerifier::verify`] call, for
+/// [`CredentialVerifier::verify_batch`].
+#[derive(Clone, Copy, Debug)]
+pub struct ProofToVerify<'a> {
+    pub bbs_key: &'a [u8; 96],
+    pub campaign: &'a CampaignId,
+    pub header: &'a [u8; 32],
+    pub registrar: &'a RegistrarId,
+    pub period: Period,
+    pub pseudonym: &'a Pseudonym,
+    pub proof: &'a [u8],
 }
 
 /// The verifier of a log that does not accept credentialed entries.
@@ -339,6 +372,46 @@ impl LogState {
         } else {
             Err(Rejection::BadSignature)
         }
+    }
+
+    /// [`LogState::verify_crypto`] for many entries: the same result per
+    /// entry, in order, with the pseudonym proofs of all credentialed entries
+    /// verified as one batch ([`CredentialVerifier::verify_batch`]).
+    pub fn verify_crypto_batch(
+        &self,
+        entries: &[(&Entry, EntryHash)],
+        credentials: &dyn CredentialVerifier,
+    ) -> Vec<Result<CryptoVerified, Rejection>> {
+        let mut out: Vec<Option<Result<CryptoVerified, Rejection>>> = vec![None; entries.len()];
+        let presentations: Vec<_> = entries.iter().map(|(e, _)| e.presentation()).collect();
+        let mut proofs = Vec::new();
+        let mut at = Vec::new();
+        for (i, ((entry, hash), p)) in entries.iter().zip(&presentations).enumerate() {
+            match p {
+                None => out[i] = Some(self.verify_crypto(entry, *hash, credentials)),
+                Some(p) => match self.registrar_key(p.registrar) {
+                    Err(e) => out[i] = Some(Err(e)),
+                    Ok(r) => {
+                        proofs.push(ProofToVerify {
+                            bbs_key: &r.bbs_key,
+                            campaign: p.campaign,
+                            header: &p.header,
+                            registrar: p.registrar,
+                            period: p.period,
+                            pseudonym: p.pseudonym,
+                            proof: p.proof,
+                        });
+                        at.push(i);
+                    }
+                },
+            }
+        }
+        for (i, r) in at.into_iter().zip(credentials.verify_batch(&proofs)) {
+            out[i] = Some(r.map(|()| CryptoVerified(entries[i].1)));
+        }
+        out.into_iter()
+            .map(|r| r.unwrap_or(Err(Rejection::BadSignature)))
+            .collect()
     }
 
     /// Whether an entry is signed by the Ed25519 key of `registrar`.

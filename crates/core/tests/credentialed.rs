@@ -453,3 +453,58 @@ fn an_operator_cannot_replay_a_declaration_after_its_withdrawal() {
     assert_eq!(push(&mut w, &vb).unwrap_err().code(), "duplicate_entry");
     assert_eq!(w.state.tally(&w.campaigns[0]).unwrap().credible, 2);
 }
+
+#[test]
+fn batch_verification_gives_each_entry_its_own_verdict() {
+    use headcount_core::{CredentialVerifier, NoCredentials, ProofToVerify};
+    let w = world(&[(1, 100)]);
+    let creds: Vec<bbs::Credential> = (0..3).map(|_| credential(&w, 1)).collect();
+    let mut entries: Vec<(Entry, &str)> = Vec::new();
+    for (i, c) in creds.iter().enumerate() {
+        let (d, _) = declare(&w, c, i % 2, NONE, "Valid");
+        entries.push((Entry::Declaration(d.clone()), "ok"));
+        let mut moved = d.clone();
+        moved.campaign = w.campaigns[(i + 1) % 2];
+        entries.push((Entry::Declaration(moved), "invalid_proof"));
+        let mut flipped = d.clone();
+        flipped.proof[10] ^= 1;
+        entries.push((Entry::Declaration(flipped), "invalid_proof"));
+        let mut unknown = d;
+        unknown.registrar = RegistrarId([9; 32]);
+        entries.push((Entry::Declaration(unknown), "unknown_registrar"));
+    }
+    // A signed entry (no proof) in the same batch.
+    let (e, _) = testkit::period(&w.reg_key, w.rid, month(2), 100);
+    entries.push((e, "ok"));
+    let with_hashes: Vec<(&Entry, EntryHash)> =
+        entries.iter().map(|(e, _)| (e, e.hash())).collect();
+    let batch = w.state.verify_crypto_batch(&with_hashes, &BbsCredentials);
+    for (((e, want), (_, h)), got) in entries.iter().zip(&with_hashes).zip(&batch) {
+        let single = w.state.verify_crypto(e, *h, &BbsCredentials);
+        assert_eq!(got, &single, "batch and single verdicts differ");
+        match got {
+            Ok(_) => assert_eq!(*want, "ok"),
+            Err(r) => assert_eq!(r.code(), *want),
+        }
+    }
+    // The trait's default (a loop) agrees with the batch implementation.
+    let p = entries[0].0.presentation().unwrap();
+    let key = w.bbs_sk.public_key().to_bytes();
+    let item = ProofToVerify {
+        bbs_key: &key,
+        campaign: p.campaign,
+        header: &p.header,
+        registrar: p.registrar,
+        period: p.period,
+        pseudonym: p.pseudonym,
+        proof: p.proof,
+    };
+    assert_eq!(BbsCredentials.verify_batch(&[item]), vec![Ok(())]);
+    assert_eq!(
+        NoCredentials.verify_batch(&[item])[0]
+            .as_ref()
+            .unwrap_err()
+            .code(),
+        "unsupported_entry"
+    );
+}

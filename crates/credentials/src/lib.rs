@@ -77,6 +77,10 @@
 #![deny(missing_docs)]
 
 mod backend;
+pub mod reference;
+mod verifier;
+
+pub use verifier::{Presentation, Verifier};
 
 use core::fmt;
 
@@ -203,16 +207,18 @@ fn arr<const N: usize>(bytes: &[u8]) -> [u8; N] {
 }
 
 /// Compressed flag set, infinity flag clear (the identity is rejected).
-fn point_flags_ok(first: u8) -> bool {
+pub(crate) fn point_flags_ok(first: u8) -> bool {
     first & 0x80 != 0 && first & 0x40 == 0
 }
 
+/// Point checks use blst (the same decoder as the verifier); [`reference`] keeps
+/// zkryptium's, for the differential tests.
 fn g1_ok(bytes: &[u8; G1_LEN]) -> bool {
-    point_flags_ok(bytes[0]) && backend::g1_valid(bytes)
+    verifier::decode_g1(bytes).is_some()
 }
 
 fn g2_ok(bytes: &[u8; G2_LEN]) -> bool {
-    point_flags_ok(bytes[0]) && backend::g2_valid(bytes)
+    verifier::decode_g2(bytes).is_some()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -375,7 +381,7 @@ pub struct Attributes {
 
 impl Attributes {
     /// The BBS signer messages: `[registrar_id, I2OSP(period, 4)]`.
-    fn messages(&self) -> Vec<Vec<u8>> {
+    pub(crate) fn messages(&self) -> Vec<Vec<u8>> {
         vec![
             self.registrar_id.to_vec(),
             self.period.to_be_bytes().to_vec(),
@@ -745,7 +751,8 @@ impl fmt::Debug for PseudonymProof {
 }
 
 /// Verifies a pseudonym proof (`ProofVerifyWithNym`) for `scope`, presentation header
-/// `header`, disclosed `attrs`, and pseudonym `nym`, under the registrar key `pk`.
+/// `header`, disclosed `attrs`, and pseudonym `nym`, under the registrar key `pk`, with the
+/// process-wide [`Verifier`] (blst; its caches make repeated keys, attributes and scopes free).
 pub fn verify(
     pk: &RegistrarPublicKey,
     scope: &[u8; 32],
@@ -754,20 +761,20 @@ pub fn verify(
     nym: &Pseudonym,
     proof: &PseudonymProof,
 ) -> Result<(), Error> {
-    // Types are only built by validated constructors, but re-check the one length that
-    // zkryptium's verifier derives its message count from.
-    if proof.0.len() != PROOF_LEN {
-        return Err(Error::InvalidProof);
-    }
-    backend::proof_verify_with_nym(
-        &pk.0,
-        &proof.0,
-        SIGNATURE_HEADER,
-        header,
-        &nym.0,
+    Verifier::global().verify(&Presentation {
+        public_key: &pk.0,
         scope,
-        &attrs.messages(),
-    )
+        header,
+        attributes: *attrs,
+        pseudonym: &nym.0,
+        proof: &proof.0,
+    })
+}
+
+/// Verifies many proofs with the process-wide [`Verifier`] (see [`Verifier::verify_batch`]):
+/// one verdict per item, in order.
+pub fn verify_batch(items: &[Presentation<'_>]) -> Vec<Result<(), Error>> {
+    Verifier::global().verify_batch(items)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod durable;
 pub mod log;
 pub mod metrics;
 pub mod tiles;
+pub mod verification;
 pub mod witnessing;
 
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 pub use admission::{AdmissionError, AdmissionPolicy, Publishers};
 pub use log::{EntryStatus, Log, Receipt, SequencerOptions, SubmitError};
+pub use verification::VerificationOptions;
 pub use witnessing::WitnessingOptions;
 
 /// Serves `log` on `listener` until `shutdown` resolves.

@@ -39,6 +39,7 @@ use tokio::sync::oneshot;
 
 use crate::derived::{AppliedLeaf, Derived, DerivedError, Located};
 use crate::tiles::FsTiles;
+use crate::verification::{Verification, VerificationOptions};
 
 /// Tuning of the sequencer and pool.
 #[derive(Clone, Debug)]
@@ -56,6 +57,8 @@ pub struct SequencerOptions {
     /// Keep every partial tile, instead of deleting those whose full tile a
     /// durable checkpoint covers (see `tiles.rs`).
     pub keep_partial_tiles: bool,
+    /// The verification stage of credentialed submissions.
+    pub verification: VerificationOptions,
 }
 
 impl Default for SequencerOptions {
@@ -66,6 +69,7 @@ impl Default for SequencerOptions {
             pool_capacity: 65_536,
             min_round_interval: Duration::ZERO,
             keep_partial_tiles: false,
+            verification: VerificationOptions::default(),
         }
     }
 }
@@ -208,8 +212,10 @@ pub struct Log {
     credentials: Arc<dyn CredentialVerifier + Send + Sync>,
     options: SequencerOptions,
     db_path: PathBuf,
-    state: RwLock<LogState>,
+    state: Arc<RwLock<LogState>>,
     committed: RwLock<Committed>,
+    /// Batch verification of pseudonym proofs (`verification.rs`).
+    verification: Verification,
     reader: Mutex<Derived>,
     /// Read-only connections for the API (`Log::read`).
     reads: Arc<crate::derived::ReadPool>,
@@ -289,6 +295,12 @@ impl Log {
         }
         let reader = Derived::open(&db_path)?;
         let reads = Arc::new(crate::derived::ReadPool::new(&db_path));
+        let state = Arc::new(RwLock::new(state));
+        let verification = Verification::start(
+            Arc::clone(&state),
+            Arc::clone(&credentials),
+            options.verification.clone(),
+        );
         let log = Arc::new(Log {
             origin: signer.origin().to_owned(),
             vkey: signer.vkey(),
@@ -297,7 +309,8 @@ impl Log {
             credentials,
             options,
             db_path,
-            state: RwLock::new(state),
+            verification,
+            state,
             committed: RwLock::new(committed),
             reader: Mutex::new(reader),
             reads,
@@ -604,15 +617,24 @@ impl Log {
         if lock(&self.pool).queue.len() >= self.options.pool_capacity {
             return Err(SubmitError::Overloaded);
         }
-        // Then the expensive check, off the async runtime.
-        let this = Arc::clone(self);
-        let (entry, token) = tokio::task::spawn_blocking(move || {
-            let token =
-                this.with_state(|s| s.verify_crypto(&entry, hash, this.credentials.as_ref()));
-            token.map(|t| (entry, t))
-        })
-        .await
-        .map_err(|e| SubmitError::Internal(e.to_string()))??;
+        // Then the expensive check, off the async runtime: pseudonym proofs in
+        // the batch verification stage (which sheds load itself), signatures here.
+        let (entry, token) = if entry.presentation().is_some() {
+            self.verification
+                .submit(entry, hash)
+                .map_err(|_| SubmitError::Overloaded)?
+                .await
+                .map_err(|_| SubmitError::ShuttingDown)??
+        } else {
+            let this = Arc::clone(self);
+            tokio::task::spawn_blocking(move || {
+                let token =
+                    this.with_state(|s| s.verify_crypto(&entry, hash, this.credentials.as_ref()));
+                token.map(|t| (entry, t))
+            })
+            .await
+            .map_err(|e| SubmitError::Internal(e.to_string()))??
+        };
         let rx = {
             let mut pool = lock(&self.pool);
             if pool.shutdown {
@@ -705,6 +727,11 @@ impl Log {
     /// Number of submissions waiting.
     pub fn pool_len(&self) -> usize {
         lock(&self.pool).queue.len()
+    }
+
+    /// Credentialed submissions waiting for verification.
+    pub fn verification_len(&self) -> usize {
+        self.verification.len()
     }
 
     /// Path of the SQLite database.

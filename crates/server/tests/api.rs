@@ -431,8 +431,7 @@ async fn a_full_pool_answers_503_with_retry_after() {
             batch_interval: std::time::Duration::from_millis(1500),
             max_batch: 1000,
             pool_capacity: 3,
-            min_round_interval: std::time::Duration::ZERO,
-            keep_partial_tiles: false,
+            ..Default::default()
         },
     )
     .await;

@@ -49,6 +49,10 @@ async fn world() -> World {
         },
     )
     .unwrap();
+    world_on(log, dir).await
+}
+
+async fn world_on(log: Arc<Log>, dir: tempfile::TempDir) -> World {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(headcount_server::serve(
@@ -196,5 +200,80 @@ async fn malformed_credential_input_of_every_length_is_invalid_proof_fast() {
     }
     eprintln!("slowest rejection: {slowest:?}");
     assert_eq!(tally(&w).await, before, "nothing changed");
+    w.log.shutdown();
+}
+
+#[tokio::test]
+async fn a_flood_of_invalid_proofs_is_shed_with_503_before_verification() {
+    // A small verification stage: one worker, four places per campaign.
+    let dir = tempfile::tempdir().unwrap();
+    let (signer, _, _) = LogSigner::generate("credentialed.example/log").unwrap();
+    let log = Log::open(
+        dir.path(),
+        signer,
+        Arc::new(BbsCredentials),
+        SequencerOptions {
+            batch_interval: Duration::from_millis(20),
+            verification: headcount_server::VerificationOptions {
+                capacity: 8,
+                lane_capacity: 4,
+                max_batch: 2,
+                workers: 1,
+            },
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let w = world_on(log, dir).await;
+    let cred = credential(&w);
+    let (Entry::Declaration(good), _) = credentials::declaration(
+        &cred,
+        &w.sk.public_key(),
+        w.cid,
+        headcount_core::EntryHash::NONE,
+        "Alias",
+        "",
+        &mut OsRng,
+    )
+    .unwrap() else {
+        unreachable!()
+    };
+    let before = tally(&w).await;
+    let size = w.log.committed().size;
+    let flood = (0..96).map(|i| {
+        let mut d = good.clone();
+        d.alias = format!("flood {i}");
+        d.proof[200] ^= 1;
+        let (http, url) = (w.http.clone(), w.url.clone());
+        tokio::spawn(async move {
+            let r = http
+                .post(format!("{url}/v1/entries"))
+                .body(Entry::Declaration(d).encode())
+                .send()
+                .await
+                .unwrap();
+            let retry = r.headers().get("retry-after").is_some();
+            let s = r.status().as_u16();
+            let v: Value = r.json().await.unwrap();
+            (s, v["error"].as_str().unwrap_or("").to_owned(), retry)
+        })
+    });
+    let (mut shed, mut rejected) = (0, 0);
+    for h in flood.collect::<Vec<_>>() {
+        match h.await.unwrap() {
+            (503, code, true) if code == "overloaded" => shed += 1,
+            (422, code, _) if code == "invalid_proof" => rejected += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    eprintln!("flood: {shed} shed with 503, {rejected} verified and rejected");
+    assert!(shed > 0, "the queue never filled");
+    assert!(rejected > 0, "nothing was verified");
+    assert_eq!(w.log.verification_len(), 0);
+    assert_eq!(tally(&w).await, before, "nothing changed");
+    assert_eq!(w.log.committed().size, size);
+    // The honest declaration still goes through afterwards.
+    let (s, v) = post(&w, Entry::Declaration(good).encode()).await;
+    assert_eq!(s, 200, "{v}");
     w.log.shutdown();
 }

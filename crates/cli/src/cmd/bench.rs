@@ -12,6 +12,10 @@
 //! * storage at a steady trickle (one to three entries per round, the normal
 //!   case for such a log): bytes per leaf of the static tree when partial
 //!   tiles are pruned; baseline: the same trickle keeping every partial tile.
+//! * credentialed (BBS pseudonym proofs): ingest and audit with the fast
+//!   verifier beside the same with zkryptium (`credentials::reference`),
+//!   batch verification of 1,000 proofs with and without an invalid one, and
+//!   honest latency and success under a flood of invalid proofs.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,7 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use ed25519_dalek::{Signer, SigningKey, Verifier};
 use headcount_audit::AuditOptions;
-use headcount_core::{BbsCredentials, CampaignId};
+use headcount_core::{BbsCredentials, CampaignId, CredentialVerifier, Rejection};
 
 use crate::client::LogClient;
 use crate::cmd::campaign::{CampaignSpec, TextSpec, campaign_entry};
@@ -412,6 +416,7 @@ async fn credentialed(a: &Args, ed25519_rate: f64) -> Result<()> {
         bail!("registrar entry")
     };
     client.submit_ok(&reg_bytes).await?;
+    let mut setup = vec![reg_bytes.clone()];
     let n_campaigns = 10usize;
     let per = a.credentialed.div_ceil(n_campaigns);
     let now = crate::cmd::now();
@@ -432,6 +437,7 @@ async fn credentialed(a: &Args, ed25519_rate: f64) -> Result<()> {
         };
         let (c, bytes) = campaign_entry(&spec, &SigningKey::generate(&mut rand::rngs::OsRng))?;
         client.submit_ok(&bytes).await?;
+        setup.push(bytes);
         campaigns.push(c.id());
     }
     // Credentials of last month, logged now (at least the minimum anonymity set).
@@ -446,6 +452,7 @@ async fn credentialed(a: &Args, ed25519_rate: f64) -> Result<()> {
         .sign(&keys.signing)?
         .1;
     client.submit_ok(&batch).await?;
+    setup.push(batch);
 
     println!(
         "\n  credentialed: {per} credentials x {n_campaigns} campaigns = {} declarations",
@@ -552,10 +559,28 @@ async fn credentialed(a: &Args, ed25519_rate: f64) -> Result<()> {
     })
     .await?;
     let ingest_rate = n as f64 / ingest.as_secs_f64();
+    // Baseline: the same server code with zkryptium verifying each proof, on
+    // a share of the same entries (it is ten times slower).
+    let n_base = (n / 8).clamp(1, 400);
+    let base_dir = tempfile::tempdir()?;
+    let base = BaselineServer::start(base_dir.path(), &setup).await?;
+    let (c4, e4) = (base.client.clone(), Arc::clone(&entries));
+    let base_ingest = run_clients(n_base, a.concurrency.min(256), move |i| {
+        let (c, e) = (c4.clone(), Arc::clone(&e4));
+        async move {
+            c.submit_ok(&e[i]).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let base_ingest_rate = n_base as f64 / base_ingest.as_secs_f64();
+    base.log.shutdown();
     println!(
-        "  ingest   {:>9.0} credentialed entries/s ({:.2}s; every proof verified before sequencing)",
+        "  ingest   {:>9.0} credentialed entries/s ({:.2}s; every proof verified before sequencing; zkryptium {:.0}/s on {n_base}, ratio {:.1})",
         ingest_rate,
-        ingest.as_secs_f64()
+        ingest.as_secs_f64(),
+        base_ingest_rate,
+        ingest_rate / base_ingest_rate
     );
     let mut opts = AuditOptions::new(server.url.clone());
     opts.log_key = Some(server.log.vkey());
@@ -566,13 +591,358 @@ async fn credentialed(a: &Args, ed25519_rate: f64) -> Result<()> {
         bail!("the audit did not agree: {:?}", report.verdict);
     }
     let audit_rate = report.entries as f64 / audit.as_secs_f64();
+    // Baseline: the same audit of the same log with zkryptium verifying.
+    let t = Instant::now();
+    let base_report = headcount_audit::audit(&opts, &ZkryptiumCredentials).await?;
+    let base_audit = t.elapsed();
+    if !base_report.verdict.agrees() {
+        bail!(
+            "the zkryptium audit did not agree: {:?}",
+            base_report.verdict
+        );
+    }
+    let base_audit_rate = base_report.entries as f64 / base_audit.as_secs_f64();
     println!(
-        "  audit    {:>9.0} entries/s ({:.2}s for {} entries, every proof re-verified; ratio to Ed25519 verify {:.3})",
+        "  audit    {:>9.0} entries/s ({:.0}/s per core; {:.2}s for {} entries, every proof re-verified; zkryptium {:.0}/s, ratio {:.1}; ratio to Ed25519 verify {:.3})",
         audit_rate,
+        audit_rate / threads as f64,
         audit.as_secs_f64(),
         report.entries,
+        base_audit_rate,
+        audit_rate / base_audit_rate,
         audit_rate / ed25519_rate
     );
+    // Verification capacity: the batch rate of one core times the cores.
+    let capacity = batch_figures(&entries, &sk, &campaigns, rid)? * threads as f64;
+    flood(&client, &creds, &pk, &campaigns, capacity).await?;
     server.stop().await?;
+    Ok(())
+}
+
+/// The zkryptium verifier (`headcount_credentials::reference`) as a
+/// [`CredentialVerifier`]: the baseline of the credentialed figures.
+struct ZkryptiumCredentials;
+
+impl CredentialVerifier for ZkryptiumCredentials {
+    fn verify(
+        &self,
+        bbs_key: &[u8; 96],
+        campaign: &CampaignId,
+        header: &[u8; 32],
+        registrar: &headcount_core::RegistrarId,
+        period: headcount_core::Period,
+        pseudonym: &headcount_core::Pseudonym,
+        proof: &[u8],
+    ) -> Result<(), Rejection> {
+        let attrs = headcount_credentials::Attributes {
+            registrar_id: registrar.0,
+            period: period.0,
+        };
+        if headcount_credentials::reference::verify(
+            bbs_key,
+            &campaign.0,
+            header,
+            &attrs,
+            &pseudonym.0,
+            proof,
+        ) {
+            Ok(())
+        } else {
+            Err(Rejection::InvalidProof)
+        }
+    }
+
+    fn check_public_key(&self, bbs_key: &[u8; 96]) -> Result<(), Rejection> {
+        BbsCredentials.check_public_key(bbs_key)
+    }
+}
+
+/// A log on loopback verifying with zkryptium, set up with `setup`.
+struct BaselineServer {
+    log: Arc<headcount_server::Log>,
+    client: LogClient,
+}
+
+impl BaselineServer {
+    async fn start(dir: &Path, setup: &[Vec<u8>]) -> Result<Self> {
+        let (signer, _, _) =
+            headcount_tlog::LogSigner::generate("bench-zkryptium.headcount.local/log")?;
+        let log = headcount_server::Log::open(
+            dir,
+            signer,
+            Arc::new(ZkryptiumCredentials),
+            headcount_server::SequencerOptions {
+                batch_interval: Duration::from_millis(100),
+                ..Default::default()
+            },
+        )?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let client = LogClient::new(&format!("http://{}", listener.local_addr()?));
+        tokio::spawn(headcount_server::serve(
+            Arc::clone(&log),
+            listener,
+            std::future::pending(),
+        ));
+        for e in setup {
+            client.submit_ok(e).await?;
+        }
+        Ok(BaselineServer { log, client })
+    }
+}
+
+/// Batch verification of 1,000 proofs: all valid, and with one invalid
+/// proof (made with a credential of another registrar key, so that only the
+/// pairing check fails and bisection must find it).
+fn batch_figures(
+    entries: &[Vec<u8>],
+    sk: &headcount_credentials::RegistrarSecretKey,
+    campaigns: &[CampaignId],
+    rid: headcount_core::RegistrarId,
+) -> Result<f64> {
+    use headcount_core::ProofToVerify;
+    use headcount_core::entry::Entry;
+    use headcount_credentials as bbs;
+    let n = entries.len().min(1000);
+    if n < 2 {
+        bail!("the batch figures need at least 2 credentialed entries");
+    }
+    let decoded: Vec<Entry> = entries[..n]
+        .iter()
+        .map(|b| Entry::decode(b))
+        .collect::<Result<_, _>>()?;
+    let forged = {
+        let other = bbs::RegistrarSecretKey::generate(&mut rand::rngs::OsRng);
+        let attrs = bbs::Attributes {
+            registrar_id: rid.0,
+            period: headcount_core::Period::containing(crate::cmd::now()).0 - 1,
+        };
+        let nym = bbs::NymSecret::generate(&mut rand::rngs::OsRng);
+        let (req, st) = bbs::request_credential(&nym, &mut rand::rngs::OsRng)?;
+        let sig = bbs::issue(&other, &req, &attrs, &mut rand::rngs::OsRng)?;
+        let cred = bbs::finish_credential(&other.public_key(), &sig, st, &nym, &attrs)?;
+        headcount_core::credentials::declaration(
+            &cred,
+            &sk.public_key(),
+            campaigns[0],
+            headcount_core::EntryHash::NONE,
+            "Forged",
+            "",
+            &mut rand::rngs::OsRng,
+        )?
+        .0
+    };
+    let key = sk.public_key().to_bytes();
+    let presentations: Vec<_> = decoded.iter().filter_map(Entry::presentation).collect();
+    let forged_p = forged.presentation().expect("a declaration");
+    fn item<'a>(
+        key: &'a [u8; 96],
+        p: &'a headcount_core::entry::Presentation<'a>,
+    ) -> ProofToVerify<'a> {
+        ProofToVerify {
+            bbs_key: key,
+            campaign: p.campaign,
+            header: &p.header,
+            registrar: p.registrar,
+            period: p.period,
+            pseudonym: p.pseudonym,
+            proof: p.proof,
+        }
+    }
+    let valid: Vec<ProofToVerify<'_>> = presentations.iter().map(|p| item(&key, p)).collect();
+    let mut one_bad = valid.clone();
+    let k = n / 3;
+    one_bad[k] = item(&key, &forged_p);
+    let t = Instant::now();
+    let ok = BbsCredentials.verify_batch(&valid);
+    let t_valid = t.elapsed();
+    let t = Instant::now();
+    let bad = BbsCredentials.verify_batch(&one_bad);
+    let t_bad = t.elapsed();
+    if !ok.iter().all(Result::is_ok) {
+        bail!("a valid proof failed in the batch");
+    }
+    let found: Vec<usize> = (0..n).filter(|&i| bad[i].is_err()).collect();
+    if found != [k] {
+        bail!("the batch did not single out the invalid proof: {found:?}");
+    }
+    let r_valid = n as f64 / t_valid.as_secs_f64();
+    let r_bad = n as f64 / t_bad.as_secs_f64();
+    // Baseline: zkryptium, one proof at a time, on a tenth of them.
+    let m = (n / 10).max(1);
+    let t = Instant::now();
+    for p in &valid[..m] {
+        ZkryptiumCredentials.verify(
+            p.bbs_key,
+            p.campaign,
+            p.header,
+            p.registrar,
+            p.period,
+            p.pseudonym,
+            p.proof,
+        )?;
+    }
+    let r_base = m as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "  batch    {r_valid:>9.0} proofs/s verifying {n} as one batch on one core (zkryptium {r_base:.0}/s, ratio {:.1}); with one invalid proof {r_bad:.0}/s ({:.0}% of all-valid), found at index {k}",
+        r_valid / r_base,
+        100.0 * r_bad / r_valid
+    );
+    Ok(r_valid)
+}
+
+/// Honest declarations while a flood of invalid proofs arrives at several
+/// times the verification capacity: honest first-try success rate and
+/// latency, without a flood, with a flood on another campaign, and with a
+/// flood on the same campaign. The flood has more clients than a campaign's
+/// share of the verification queue, so it is shed with 503s and its
+/// attempts per second are bounded by HTTP, not by verification. (Flood and
+/// honest clients run in this process, on the server's cores.)
+async fn flood(
+    client: &LogClient,
+    creds: &[headcount_credentials::Credential],
+    pk: &headcount_credentials::RegistrarPublicKey,
+    campaigns: &[CampaignId],
+    capacity: f64,
+) -> Result<()> {
+    const FLOODERS: usize = 2048;
+    let honest_n = creds.len().min(150);
+    // A fresh campaign per scenario, so that each honest declaration is its
+    // pseudonym's first there (no predecessor to chain across scenarios).
+    let rid = headcount_core::RegistrarId(creds[0].attributes().registrar_id);
+    let now = crate::cmd::now();
+    let mut fresh = Vec::new();
+    for i in 0..3 {
+        let spec = CampaignSpec {
+            opens_at: (now - 3600).to_string(),
+            closes_at: (now + 86_400).to_string(),
+            unverified_difficulty: 0,
+            min_anonymity: headcount_core::entry::limits::MIN_ANONYMITY,
+            registrars: vec![rid.to_hex()],
+            addressees: vec![],
+            text: vec![TextSpec {
+                lang: "en".into(),
+                title: format!("Flood bench {i}"),
+                statement: "Bench.".into(),
+            }],
+        };
+        let (c, bytes) = campaign_entry(&spec, &SigningKey::generate(&mut rand::rngs::OsRng))?;
+        client.submit_ok(&bytes).await?;
+        fresh.push(c.id());
+    }
+    let mut scenarios = Vec::new();
+    for (round, campaign) in fresh.iter().enumerate() {
+        let entries: Vec<Vec<u8>> = (0..honest_n)
+            .map(|i| {
+                headcount_core::credentials::declaration(
+                    &creds[i],
+                    pk,
+                    *campaign,
+                    headcount_core::EntryHash::NONE,
+                    &format!("Honest {round}"),
+                    "",
+                    &mut rand::rngs::OsRng,
+                )
+                .map(|(_, b)| b)
+            })
+            .collect::<Result<_, _>>()?;
+        scenarios.push(entries);
+    }
+    // Invalid proofs that pass decoding: a valid declaration with its
+    // challenge altered (the whole verification runs before it fails).
+    let (template, _) = headcount_core::credentials::declaration(
+        &creds[0],
+        pk,
+        campaigns[1],
+        headcount_core::EntryHash::NONE,
+        "Flood",
+        "",
+        &mut rand::rngs::OsRng,
+    )?;
+    let flood_entry = |campaign: CampaignId, i: u64| -> Vec<u8> {
+        let headcount_core::entry::Entry::Declaration(mut d) = template.clone() else {
+            unreachable!("built as a declaration")
+        };
+        d.campaign = campaign;
+        let at = d.proof.len() - 8;
+        d.proof[at..].copy_from_slice(&i.to_be_bytes());
+        headcount_core::entry::Entry::Declaration(d).encode()
+    };
+    println!(
+        "  flood    honest clients: {honest_n} declarations, 16 at a time, one try each; flood: {FLOODERS} clients sending invalid proofs"
+    );
+    let labels = [
+        "no flood",
+        "flood on another campaign",
+        "flood on the same campaign",
+    ];
+    for (k, entries) in scenarios.into_iter().enumerate() {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sent = Arc::new(AtomicUsize::new(0));
+        let mut flooders = Vec::new();
+        if k > 0 {
+            let target = if k == 1 { campaigns[1] } else { fresh[k] };
+            for f in 0..FLOODERS as u64 {
+                let (c, stop, sent) = (client.clone(), Arc::clone(&stop), Arc::clone(&sent));
+                let bodies: Vec<Vec<u8>> = (0..64)
+                    .map(|j| flood_entry(target, f * 1_000_000 + j))
+                    .collect();
+                flooders.push(tokio::spawn(async move {
+                    let mut j = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let _ = c.submit(&bodies[j % bodies.len()]).await;
+                        sent.fetch_add(1, Ordering::Relaxed);
+                        j += 1;
+                    }
+                }));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let entries = Arc::new(entries);
+        let results = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let t0 = Instant::now();
+        let sent0 = sent.load(Ordering::Relaxed);
+        let (c2, e2, r2) = (client.clone(), Arc::clone(&entries), Arc::clone(&results));
+        run_clients(entries.len(), 16, move |i| {
+            let (c, e, r) = (c2.clone(), Arc::clone(&e2), Arc::clone(&r2));
+            async move {
+                let t = Instant::now();
+                let ok = matches!(
+                    c.submit(&e[i]).await,
+                    Ok(crate::client::Submitted::Accepted(_))
+                );
+                r.lock().expect("results").push((ok, t.elapsed()));
+                Ok(())
+            }
+        })
+        .await?;
+        let elapsed = t0.elapsed().as_secs_f64();
+        let flood_rate = (sent.load(Ordering::Relaxed) - sent0) as f64 / elapsed;
+        stop.store(true, Ordering::Relaxed);
+        for f in flooders {
+            let _ = f.await;
+        }
+        let results = results.lock().expect("results").clone();
+        let mut lat: Vec<Duration> = results.iter().filter(|r| r.0).map(|r| r.1).collect();
+        lat.sort();
+        let pct = |q: f64| {
+            lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
+                .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+        };
+        let flood_note = if k == 0 {
+            String::new()
+        } else {
+            format!(
+                "; flood {flood_rate:.0} attempts/s = {:.1}x the verification capacity",
+                flood_rate / capacity
+            )
+        };
+        println!(
+            "           {:<27} honest success {:>5.1}%, latency p50 {:.0} ms, p99 {:.0} ms{flood_note}",
+            labels[k],
+            100.0 * lat.len() as f64 / results.len().max(1) as f64,
+            pct(0.5),
+            pct(0.99),
+        );
+    }
     Ok(())
 }

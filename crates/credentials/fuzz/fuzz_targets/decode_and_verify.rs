@@ -23,7 +23,7 @@ fn ctx() -> &'static Ctx {
         let pk = sk.public_key();
         let attrs = Attributes {
             registrar_id: [2; 32],
-            batch: 3,
+            period: 3,
         };
         let secret = NymSecret::from_key_material(&[4; 32]).expect("nym");
         let (req, state) = request_credential(&secret, &mut rng).expect("request");
