@@ -282,7 +282,14 @@ fn offline_entries_travel_by_qr_code_and_file_and_are_confirmed_from_public_data
     std::fs::write(d.join("junk.packet"), "{\"hello\": 1}").unwrap();
     let msg = run_fails(&with(&["offline", "import", &p("junk.packet")], "a"));
     assert!(msg.contains("not a headcount campaign packet"), "{msg}");
-    ok(&["keygen", "operator", "--out", &p("other")]);
+    ok(&[
+        "keygen",
+        "operator",
+        "--origin",
+        "other.example/log",
+        "--out",
+        &p("other"),
+    ]);
     let other_key = std::fs::read_to_string(
         std::fs::read_dir(d.join("other"))
             .unwrap()
@@ -471,12 +478,13 @@ fn offline_entries_travel_by_qr_code_and_file_and_are_confirmed_from_public_data
         !receipts.contains("Ana") && !receipts.contains(&p("a")),
         "{receipts}"
     );
-    let index = field(&line_with("a.png QR code 1"), "");
+    let logged = line_with("a.png QR code 1");
+    let index = logged.rsplit("logged at index ").next().unwrap().trim();
     // Again: idempotent, the same receipt; the log does not grow.
     let again = ok_in(&courier, &["submit", &p("a.png"), "--server", &url]);
     assert!(
-        again.contains(index.rsplit("logged at index").next().unwrap().trim()),
-        "{again}\n{index}"
+        again.contains(&format!("logged at index {index}\n")),
+        "{again}\n{logged}"
     );
     assert_eq!(tree_size(&url), size_before + 1);
 
