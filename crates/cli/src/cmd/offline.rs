@@ -537,7 +537,50 @@ pub async fn declare_offline(
         bail!("--offline needs somewhere to put the entry: --out FILE, --qr-png FILE or --qr");
     }
     let mut wallet = wallet_args.open()?;
-    let packet = wallet_packet(&wallet, campaign)?;
+    let made = make_offline(&mut wallet, campaign, kind, alias, message).await?;
+    write_entry(&made.entry, out)?;
+    let what = match kind {
+        ReceiptKind::Declaration => "declaration",
+        ReceiptKind::Withdrawal => "withdrawal",
+    };
+    println!(
+        "{what} made offline (entry {}, {} bytes; your credential's month has {} \
+         credentials) and kept in the wallet as pending",
+        EntryHash::of(&made.entry).to_hex(),
+        made.entry.len(),
+        made.anonymity
+    );
+    if crate::cmd::now() + 86_400 > made.closes_at {
+        println!(
+            "note: the campaign closes at {} UTC; an entry that reaches the log later is not counted",
+            crate::cmd::fmt_time(made.closes_at)
+        );
+    }
+    println!("anyone can submit it: `headcount submit FILE --server URL`; nothing in it names you");
+    Ok(())
+}
+
+/// An entry made offline.
+pub struct MadeOffline {
+    /// The encoded entry, kept in the wallet as pending.
+    pub entry: Vec<u8>,
+    /// The size of the credential's month of issuance.
+    pub anonymity: u32,
+    /// When the campaign closes.
+    pub closes_at: u64,
+}
+
+/// Makes a credentialed entry from the wallet's campaign packet alone, with the same checks as
+/// online (campaign not closed, month logged with enough credentials, predecessor = the
+/// wallet's latest entry), and saves it in the wallet as pending.
+pub async fn make_offline(
+    wallet: &mut Wallet,
+    campaign: CampaignId,
+    kind: ReceiptKind,
+    alias: String,
+    message: String,
+) -> Result<MadeOffline> {
+    let packet = wallet_packet(wallet, campaign)?;
     let c = &packet.campaign.campaign;
     let now = crate::cmd::now();
     if now >= c.closes_at {
@@ -557,8 +600,8 @@ pub async fn declare_offline(
              offline confirm`), or export it again (`headcount offline export`)"
         );
     }
-    let cred = crate::cmd::declare::credential_for(&wallet, campaign, &packet.campaign)?;
-    let size = check_anonymity_offline(cred, &packet)?;
+    let cred = crate::cmd::declare::credential_for(wallet, campaign, &packet.campaign)?;
+    let anonymity = check_anonymity_offline(cred, &packet)?;
     let (pk, credential) = (*cred.registrar_public_key(), cred.credential().clone());
     let predecessor = wallet
         .latest_entry(&campaign.0)
@@ -589,25 +632,11 @@ pub async fn declare_offline(
         entry: bytes.clone(),
     });
     wallet.save()?;
-    write_entry(&bytes, out)?;
-    let what = match kind {
-        ReceiptKind::Declaration => "declaration",
-        ReceiptKind::Withdrawal => "withdrawal",
-    };
-    println!(
-        "{what} made offline (entry {}, {} bytes; your credential's month has {size} \
-         credentials) and kept in the wallet as pending",
-        EntryHash::of(&bytes).to_hex(),
-        bytes.len()
-    );
-    if now + 86_400 > c.closes_at {
-        println!(
-            "note: the campaign closes at {} UTC; an entry that reaches the log later is not counted",
-            crate::cmd::fmt_time(c.closes_at)
-        );
-    }
-    println!("anyone can submit it: `headcount submit FILE --server URL`; nothing in it names you");
-    Ok(())
+    Ok(MadeOffline {
+        entry: bytes,
+        anonymity,
+        closes_at: c.closes_at,
+    })
 }
 
 /// Writes one entry where `out` says.
@@ -920,100 +949,107 @@ async fn confirm(
     // 2. The public log: the whole tree's tiles and entry bundles, whatever the wallet holds.
     if let Some(server) = server {
         let client = LogClient::for_declarant(&server, &net)?;
-        let (note, cp) = client.checkpoint(&key).await?;
-        let tiles = client.hash_tiles(cp.size, cp.root).await?;
-        let still: Vec<PendingEntry> = wallet.pending_entries().to_vec();
-        let want: std::collections::HashMap<[u8; 32], &PendingEntry> =
-            still.iter().map(|e| (e.entry_hash(), e)).collect();
-        let bundles: Vec<TileId> = headcount_tlog::tiles_for_size(cp.size)
-            .into_iter()
-            .filter(|t| t.level.is_none())
-            .collect();
-        let mut found = Vec::new();
-        {
-            use futures::StreamExt;
-            let mut stream = futures::stream::iter(bundles)
-                .map(|id| {
-                    let client = &client;
-                    async move { Ok::<_, anyhow::Error>((id, get_bytes(client, &id).await?)) }
-                })
-                .buffer_unordered(8);
-            while let Some(r) = stream.next().await {
-                let (id, bytes) = r?;
-                let level0 = tiles
-                    .0
-                    .get(&TileId {
-                        level: Some(0),
-                        ..id
-                    })
-                    .ok_or_else(|| anyhow!("the log's tiles lack a level-0 tile"))?;
-                let leaves = headcount_tlog::check_bundle(&bytes, level0)
-                    .context("an entry bundle does not match the log's tiles")?;
-                for (i, leaf) in leaves.into_iter().enumerate() {
-                    let Ok(l) = Leaf::decode(leaf) else { continue };
-                    let h = EntryHash::of(&l.entry).0;
-                    if want.contains_key(&h) {
-                        found.push((h, id.index * 256 + i as u64, leaf.to_vec()));
-                    }
-                }
-            }
-        }
-        for (h, index, leaf) in found {
-            let e = want[&h];
-            let proof = headcount_tlog::inclusion_proof(&tiles, cp.size, cp.root, LeafIndex(index))
-                .context("building an inclusion proof")?;
-            let l = Leaf::decode(&leaf).context("a leaf")?;
-            let tp = TlogProof {
-                extra: Some(leaf[..headcount_core::leaf::LEAF_HEADER_LEN].to_vec()),
-                index: LeafIndex(index),
-                proof,
-                checkpoint: note.clone(),
-            };
-            let receipt = Receipt {
-                leaf_index: index,
-                tree_size: cp.size.0,
-                timestamp: l.timestamp.0,
-                entry_type: String::new(),
-                entry_hash: hex::encode(h),
-                leaf_hash: hex::encode(leaf_hash(&leaf).0),
-                proof: tp.to_text(),
-            };
-            keep_receipt(&mut wallet, e, &receipt, &key)?;
-            confirmed += 1;
-            println!(
-                "entry {}: found in the public log at index {index} (proof built from public tiles)",
-                &hex::encode(h)[..16]
-            );
-        }
-        let now = crate::cmd::now();
-        for e in wallet.pending_entries() {
-            let closed = wallet
-                .documents()
-                .filter_map(|d| CampaignPacket::parse(d).ok()?.verify(None).ok())
-                .find(|p| p.campaign.campaign.id().0 == e.campaign_id)
-                .map(|p| p.campaign.campaign.closes_at)
-                .filter(|t| *t <= now);
-            let hash = hex::encode(e.entry_hash());
-            match closed {
-                Some(t) => println!(
-                    "entry {}: not in the log, and the campaign closed at {} UTC: it will not be \
-                     counted. Nothing was published about you.",
-                    &hash[..16],
-                    crate::cmd::fmt_time(t)
-                ),
-                None => println!(
-                    "entry {}: not in the log yet (tree size {}): the courier may not have \
-                     submitted it yet, or the log refused it; ask for the courier's receipts file",
-                    &hash[..16],
-                    cp.size.0
-                ),
-            }
-        }
+        confirmed += confirm_from_log(&client, &mut wallet, &key).await?;
     }
     wallet.save()?;
     let left = wallet.pending_entries().len();
     println!("{confirmed} entr(y/ies) confirmed; {left} still pending");
     Ok(())
+}
+
+/// Finds the wallet's pending entries in the public log: downloads the current checkpoint, the
+/// whole tree's hash tiles and every entry bundle (the same requests for every wallet), builds
+/// each found entry's receipt from them and keeps it. Explains, for each entry still missing,
+/// what the wallet knows. Returns how many were confirmed; the caller saves the wallet.
+pub async fn confirm_from_log(client: &LogClient, wallet: &mut Wallet, key: &str) -> Result<usize> {
+    let mut confirmed = 0;
+    let (note, cp) = client.checkpoint(key).await?;
+    let tiles = client.hash_tiles(cp.size, cp.root).await?;
+    let still: Vec<PendingEntry> = wallet.pending_entries().to_vec();
+    let want: std::collections::HashMap<[u8; 32], &PendingEntry> =
+        still.iter().map(|e| (e.entry_hash(), e)).collect();
+    let bundles: Vec<TileId> = headcount_tlog::tiles_for_size(cp.size)
+        .into_iter()
+        .filter(|t| t.level.is_none())
+        .collect();
+    let mut found = Vec::new();
+    {
+        use futures::StreamExt;
+        let mut stream = futures::stream::iter(bundles)
+            .map(|id| async move { Ok::<_, anyhow::Error>((id, get_bytes(client, &id).await?)) })
+            .buffer_unordered(8);
+        while let Some(r) = stream.next().await {
+            let (id, bytes) = r?;
+            let level0 = tiles
+                .0
+                .get(&TileId {
+                    level: Some(0),
+                    ..id
+                })
+                .ok_or_else(|| anyhow!("the log's tiles lack a level-0 tile"))?;
+            let leaves = headcount_tlog::check_bundle(&bytes, level0)
+                .context("an entry bundle does not match the log's tiles")?;
+            for (i, leaf) in leaves.into_iter().enumerate() {
+                let Ok(l) = Leaf::decode(leaf) else { continue };
+                let h = EntryHash::of(&l.entry).0;
+                if want.contains_key(&h) {
+                    found.push((h, id.index * 256 + i as u64, leaf.to_vec()));
+                }
+            }
+        }
+    }
+    for (h, index, leaf) in found {
+        let e = want[&h];
+        let proof = headcount_tlog::inclusion_proof(&tiles, cp.size, cp.root, LeafIndex(index))
+            .context("building an inclusion proof")?;
+        let l = Leaf::decode(&leaf).context("a leaf")?;
+        let tp = TlogProof {
+            extra: Some(leaf[..headcount_core::leaf::LEAF_HEADER_LEN].to_vec()),
+            index: LeafIndex(index),
+            proof,
+            checkpoint: note.clone(),
+        };
+        let receipt = Receipt {
+            leaf_index: index,
+            tree_size: cp.size.0,
+            timestamp: l.timestamp.0,
+            entry_type: String::new(),
+            entry_hash: hex::encode(h),
+            leaf_hash: hex::encode(leaf_hash(&leaf).0),
+            proof: tp.to_text(),
+        };
+        keep_receipt(wallet, e, &receipt, key)?;
+        confirmed += 1;
+        println!(
+            "entry {}: found in the public log at index {index} (proof built from public tiles)",
+            &hex::encode(h)[..16]
+        );
+    }
+    let now = crate::cmd::now();
+    for e in wallet.pending_entries() {
+        let closed = wallet
+            .documents()
+            .filter_map(|d| CampaignPacket::parse(d).ok()?.verify(None).ok())
+            .find(|p| p.campaign.campaign.id().0 == e.campaign_id)
+            .map(|p| p.campaign.campaign.closes_at)
+            .filter(|t| *t <= now);
+        let hash = hex::encode(e.entry_hash());
+        match closed {
+            Some(t) => println!(
+                "entry {}: not in the log, and the campaign closed at {} UTC: it will not be \
+                 counted. Nothing was published about you.",
+                &hash[..16],
+                crate::cmd::fmt_time(t)
+            ),
+            None => println!(
+                "entry {}: not in the log yet (tree size {}): the courier may not have \
+                 submitted it yet, or the log refused it; ask for the courier's receipts file",
+                &hash[..16],
+                cp.size.0
+            ),
+        }
+    }
+    Ok(confirmed)
 }
 
 // ---------------------------------------------------------------------------
