@@ -11,7 +11,9 @@
 //!   resubmitting gives the same receipt;
 //! * back home, the wallet confirms its entry from the public tiles alone (no per-entry look-up
 //!   reaches the server) and explains the closed campaign; another wallet reads the courier's
-//!   receipts file and is told why its entry was refused and what to do.
+//!   receipts file and is told why its entry was refused and what to do; a withdrawal made
+//!   offline after the confirmation continues the confirmed declaration;
+//! * a forged receipts file is not believed.
 
 mod common;
 
@@ -541,6 +543,53 @@ fn offline_entries_travel_by_qr_code_and_file_and_are_confirmed_from_public_data
         out.contains("0 entr(y/ies) confirmed; 1 still pending"),
         "{out}"
     );
+
+    // a withdraws, offline too: the withdrawal names the confirmed declaration as its
+    // predecessor; a courier submits it and a's wallet reads the new receipts file.
+    let msg = run_fails(&with(&["withdraw", &open, "--offline"], "a"));
+    assert!(msg.contains("needs somewhere to put the entry"), "{msg}");
+    let out = run(&with(
+        &[
+            "withdraw",
+            &open,
+            "--offline",
+            "--out",
+            &p("withdrawal.txt"),
+        ],
+        "a",
+    ));
+    assert!(out.contains("withdrawal made offline"), "{out}");
+    let out = ok_in(
+        &courier,
+        &[
+            "submit",
+            &p("withdrawal.txt"),
+            "--server",
+            &url,
+            "--receipts",
+            "second.json",
+        ],
+    );
+    assert!(out.contains("1 of 1 entries logged"), "{out}");
+    let out = run(&with(
+        &[
+            "offline",
+            "confirm",
+            "--receipts",
+            &courier.join("second.json").to_string_lossy(),
+        ],
+        "a",
+    ));
+    assert!(out.contains("(receipt verified)"), "{out}");
+    assert!(
+        out.contains("1 entr(y/ies) confirmed; 1 still pending"),
+        "{out}"
+    );
+    let out = run(&with(
+        &["identity", "check", "--server", &url, "--log-key", &log_key],
+        "a",
+    ));
+    assert!(out.contains("2 receipts still in the log"), "{out}");
 
     // b reads the courier's receipts file: told why, and what to do.
     let out = run(&with(
