@@ -1285,5 +1285,33 @@ mod tests {
         assert_eq!(decode_qr_png(&png).unwrap(), vec![l.clone()]);
         assert!(qr_terminal(&l).unwrap().lines().count() > 20);
         assert!(decode_qr_png(b"\x89PNG\r\n\x1a\nnot really").is_err());
+        // A typical credentialed declaration (465 bytes) fits a version-20 code (97 modules).
+        assert_eq!(l.len(), 639);
+        assert_eq!(qr_code(&l).unwrap().version(), qrcode::Version::Normal(20));
+    }
+
+    #[test]
+    fn an_image_without_a_code_and_a_code_without_an_entry_are_refused() {
+        let blank = qr_png(&entry_line(b"x")).unwrap();
+        let texts = decode_qr_png(&blank).unwrap();
+        assert_eq!(parse_line(&texts[0]).unwrap(), b"x");
+        // A QR code of something else: read, but not an entry.
+        let other = qr_png("https://example.org/").unwrap();
+        let texts = decode_qr_png(&other).unwrap();
+        assert!(parse_line(&texts[0]).is_err());
+        // A PNG with no code at all.
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, 50, 50);
+            enc.set_color(png::ColorType::Grayscale);
+            let mut w = enc.write_header().unwrap();
+            w.write_image_data(&[255u8; 2500]).unwrap();
+        }
+        assert!(
+            decode_qr_png(&out)
+                .unwrap_err()
+                .to_string()
+                .contains("no QR code")
+        );
     }
 }
