@@ -957,22 +957,45 @@ async fn confirm(
     Ok(())
 }
 
+/// Campaign, pseudonym and predecessor of a declaration or withdrawal.
+fn chain_of(entry: &Entry) -> Option<(CampaignId, headcount_core::Pseudonym, EntryHash)> {
+    match entry {
+        Entry::Declaration(d) => Some((d.campaign, d.pseudonym, d.predecessor)),
+        Entry::Withdrawal(w) => Some((w.campaign, w.pseudonym, w.predecessor)),
+        _ => None,
+    }
+}
+
+/// How long after a campaign's close an entry still missing from the log is given up: the
+/// log's timestamps are whole minutes, and a round may be in flight.
+const CLOSE_MARGIN_S: u64 = 120;
+
 /// Finds the wallet's pending entries in the public log: downloads the current checkpoint, the
-/// whole tree's hash tiles and every entry bundle (the same requests for every wallet), builds
-/// each found entry's receipt from them and keeps it. Explains, for each entry still missing,
-/// what the wallet knows. Returns how many were confirmed; the caller saves the wallet.
+/// whole tree's hash tiles and every entry bundle (the same requests for every wallet), and
+/// builds each found entry's receipt from them. Entries with the same pseudonym made on
+/// another device (a copy of the wallet) are kept too, so the next entry continues them. A
+/// pending entry that can no longer be logged — another entry of its pseudonym came first, or
+/// its campaign is over — is dropped with the reason. Returns how many pending entries were
+/// confirmed; the caller saves the wallet.
 pub async fn confirm_from_log(client: &LogClient, wallet: &mut Wallet, key: &str) -> Result<usize> {
-    let mut confirmed = 0;
+    use std::collections::{HashMap, HashSet};
     let (note, cp) = client.checkpoint(key).await?;
     let tiles = client.hash_tiles(cp.size, cp.root).await?;
-    let still: Vec<PendingEntry> = wallet.pending_entries().to_vec();
-    let want: std::collections::HashMap<[u8; 32], &PendingEntry> =
-        still.iter().map(|e| (e.entry_hash(), e)).collect();
+    let pending: Vec<PendingEntry> = wallet.pending_entries().to_vec();
+    let want: HashMap<[u8; 32], &PendingEntry> =
+        pending.iter().map(|e| (e.entry_hash(), e)).collect();
+    // The pseudonyms of the pending entries, by campaign.
+    let chains: HashSet<(CampaignId, headcount_core::Pseudonym)> = pending
+        .iter()
+        .filter_map(|e| Entry::decode(&e.entry).ok())
+        .filter_map(|e| chain_of(&e).map(|(c, p, _)| (c, p)))
+        .collect();
     let bundles: Vec<TileId> = headcount_tlog::tiles_for_size(cp.size)
         .into_iter()
         .filter(|t| t.level.is_none())
         .collect();
-    let mut found = Vec::new();
+    // (index, leaf, entry) of every leaf on one of those chains, the pending ones included.
+    let mut on_chain: Vec<(u64, Vec<u8>, Entry)> = Vec::new();
     {
         use futures::StreamExt;
         let mut stream = futures::stream::iter(bundles)
@@ -991,62 +1014,112 @@ pub async fn confirm_from_log(client: &LogClient, wallet: &mut Wallet, key: &str
                 .context("an entry bundle does not match the log's tiles")?;
             for (i, leaf) in leaves.into_iter().enumerate() {
                 let Ok(l) = Leaf::decode(leaf) else { continue };
-                let h = EntryHash::of(&l.entry).0;
-                if want.contains_key(&h) {
-                    found.push((h, id.index * 256 + i as u64, leaf.to_vec()));
+                let Ok(entry) = Entry::decode(&l.entry) else {
+                    continue;
+                };
+                if chain_of(&entry).is_some_and(|(c, p, _)| chains.contains(&(c, p))) {
+                    on_chain.push((id.index * 256 + i as u64, leaf.to_vec(), entry));
                 }
             }
         }
     }
-    for (h, index, leaf) in found {
-        let e = want[&h];
+    on_chain.sort_by_key(|(i, _, _)| *i);
+    let receipt_for = |index: u64, leaf: &[u8]| -> Result<Receipt> {
         let proof = headcount_tlog::inclusion_proof(&tiles, cp.size, cp.root, LeafIndex(index))
             .context("building an inclusion proof")?;
-        let l = Leaf::decode(&leaf).context("a leaf")?;
+        let l = Leaf::decode(leaf).context("a leaf")?;
         let tp = TlogProof {
             extra: Some(leaf[..headcount_core::leaf::LEAF_HEADER_LEN].to_vec()),
             index: LeafIndex(index),
             proof,
             checkpoint: note.clone(),
         };
-        let receipt = Receipt {
+        Ok(Receipt {
             leaf_index: index,
             tree_size: cp.size.0,
             timestamp: l.timestamp.0,
             entry_type: String::new(),
-            entry_hash: hex::encode(h),
-            leaf_hash: hex::encode(leaf_hash(&leaf).0),
+            entry_hash: EntryHash::of(&l.entry).to_hex(),
+            leaf_hash: hex::encode(leaf_hash(leaf).0),
             proof: tp.to_text(),
-        };
-        keep_receipt(wallet, e, &receipt, key)?;
-        confirmed += 1;
-        println!(
-            "entry {}: found in the public log at index {index} (proof built from public tiles)",
-            &hex::encode(h)[..16]
-        );
+        })
+    };
+    let mut confirmed = 0;
+    // The latest logged entry of each chain.
+    let mut latest: HashMap<(CampaignId, headcount_core::Pseudonym), EntryHash> = HashMap::new();
+    for (index, leaf, entry) in &on_chain {
+        let (c, p, _) = chain_of(entry).expect("filtered above");
+        let bytes = &leaf[headcount_core::leaf::LEAF_HEADER_LEN..];
+        let hash = EntryHash::of(bytes);
+        latest.insert((c, p), hash);
+        let receipt = receipt_for(*index, leaf)?;
+        if let Some(e) = want.get(&hash.0) {
+            keep_receipt(wallet, e, &receipt, key)?;
+            confirmed += 1;
+            println!(
+                "entry {}: found in the public log at index {index} (proof built from public tiles)",
+                &hash.to_hex()[..16]
+            );
+        } else if !wallet.receipts().iter().any(|r| r.entry_hash == hash.0) {
+            // Same pseudonym: made with this wallet's credential, on another device.
+            crate::client::verify_receipt(bytes, &receipt, key)?;
+            wallet.add_receipt(WalletReceipt {
+                campaign_id: c.0,
+                entry_hash: hash.0,
+                leaf_index: *index,
+                kind: if matches!(entry, Entry::Withdrawal(_)) {
+                    ReceiptKind::Withdrawal
+                } else {
+                    ReceiptKind::Declaration
+                },
+                tlog_proof: receipt.proof.clone(),
+                entry: bytes.to_vec(),
+            });
+            println!(
+                "entry {}: made with your credential elsewhere (another copy of this wallet), \
+                 logged at index {index}: kept, so your next entry continues it",
+                &hash.to_hex()[..16]
+            );
+        }
     }
     let now = crate::cmd::now();
-    for e in wallet.pending_entries() {
-        let closed = wallet
-            .documents()
-            .filter_map(|d| CampaignPacket::parse(d).ok()?.verify(None).ok())
-            .find(|p| p.campaign.campaign.id().0 == e.campaign_id)
-            .map(|p| p.campaign.campaign.closes_at)
-            .filter(|t| *t <= now);
+    let closes: HashMap<[u8; 32], u64> = wallet
+        .documents()
+        .filter_map(|d| CampaignPacket::parse(d).ok()?.verify(None).ok())
+        .map(|p| (p.campaign.campaign.id().0, p.campaign.campaign.closes_at))
+        .collect();
+    for e in wallet.pending_entries().to_vec() {
         let hash = hex::encode(e.entry_hash());
-        match closed {
-            Some(t) => println!(
-                "entry {}: not in the log, and the campaign closed at {} UTC: it will not be \
-                 counted. Nothing was published about you.",
+        let chain = Entry::decode(&e.entry).ok().as_ref().and_then(chain_of);
+        let stale =
+            chain.and_then(|(c, p, pred)| latest.get(&(c, p)).filter(|l| **l != pred).map(|_| ()));
+        let closed = closes
+            .get(&e.campaign_id)
+            .filter(|t| now >= **t + CLOSE_MARGIN_S);
+        if stale.is_some() {
+            wallet.remove_pending_entry(&e.entry_hash());
+            println!(
+                "entry {}: can no longer be logged: {} It was removed from the wallet's pending \
+                 entries.",
                 &hash[..16],
-                crate::cmd::fmt_time(t)
-            ),
-            None => println!(
+                explain("stale_predecessor")
+            );
+        } else if let Some(t) = closed {
+            wallet.remove_pending_entry(&e.entry_hash());
+            println!(
+                "entry {}: not in the log, and the campaign closed at {} UTC: it will not be \
+                 counted. Nothing was published about you. It was removed from the wallet's \
+                 pending entries.",
+                &hash[..16],
+                crate::cmd::fmt_time(*t)
+            );
+        } else {
+            println!(
                 "entry {}: not in the log yet (tree size {}): the courier may not have \
                  submitted it yet, or the log refused it; ask for the courier's receipts file",
                 &hash[..16],
                 cp.size.0
-            ),
+            );
         }
     }
     Ok(confirmed)
