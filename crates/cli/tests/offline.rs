@@ -404,6 +404,15 @@ fn offline_entries_travel_by_qr_code_and_file_and_are_confirmed_from_public_data
         ],
         "b",
     ));
+    // The pending entries can be written again (the first file lost): the same bytes.
+    run(&with(
+        &["offline", "export", "--out", &p("export.txt")],
+        "a",
+    ));
+    let exported = std::fs::read_to_string(d.join("export.txt")).unwrap();
+    let late_line = std::fs::read_to_string(d.join("late.txt")).unwrap();
+    assert_eq!(exported.lines().count(), 2, "{exported}");
+    assert!(exported.contains(late_line.trim()), "{exported}");
     // Meanwhile b's other device declares online first: b's carried entry becomes stale.
     let out = run(&with(
         &["declare", &open, "--server", &url, "--alias", "Bo (phone)"],
@@ -431,6 +440,30 @@ fn offline_entries_travel_by_qr_code_and_file_and_are_confirmed_from_public_data
     // The courier, in an empty folder, with nothing of the declarants but the files.
     let courier = d.join("courier");
     std::fs::create_dir(&courier).unwrap();
+    // A log that cannot be reached: every entry is reported as not submitted, after the
+    // retries; the report says so; nothing else is written.
+    let dead = format!("http://127.0.0.1:{}", common::free_port());
+    let out = fails_in(
+        &courier,
+        &[
+            "submit",
+            &p("late.txt"),
+            "--server",
+            &dead,
+            "--log-key",
+            &log_key,
+            "--retries",
+            "1",
+            "--retry-delay",
+            "0",
+            "--receipts",
+            "dead.json",
+        ],
+    );
+    assert!(out.contains("NOT SUBMITTED"), "{out}");
+    let dead_report = std::fs::read_to_string(courier.join("dead.json")).unwrap();
+    assert!(dead_report.contains("\"failed\""), "{dead_report}");
+    std::fs::remove_file(courier.join("dead.json")).unwrap();
     let size_before = tree_size(&url);
     let args = [
         "submit",
