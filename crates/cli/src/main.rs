@@ -50,6 +50,11 @@ enum Command {
     Declare(cmd::declare::Args),
     /// Declarant: withdraw your declaration from a campaign's count.
     Withdraw(cmd::declare::WithdrawArgs),
+    /// Offline declarations: campaign packets, pending entries, confirmation back home.
+    #[command(subcommand)]
+    Offline(cmd::offline::Command),
+    /// Courier: submit entries others made offline (files or QR code images); write receipts.
+    Submit(cmd::offline::SubmitArgs),
     /// Declarant and verifier: prove that a declaration was yours, to a verifier of your choosing.
     #[command(subcommand)]
     Claim(cmd::claim::Command),
@@ -107,6 +112,8 @@ fn run() -> Result<()> {
             Command::Credential(c) => cmd::credential::run(c).await,
             Command::Declare(a) => cmd::declare::run(a).await,
             Command::Withdraw(a) => cmd::declare::withdraw(a).await,
+            Command::Offline(c) => cmd::offline::run(c).await,
+            Command::Submit(a) => cmd::offline::submit(a).await,
             Command::Claim(c) => cmd::claim::run(c).await,
             Command::Witness(c) => cmd::witness::run(c).await,
             Command::Audit(a) => cmd::audit::run(a).await,

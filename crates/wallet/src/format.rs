@@ -107,6 +107,9 @@ pub(crate) struct Contents {
     pub pending: Vec<PendingIssuance>,
     pub receipts: Vec<Receipt>,
     pub pending_entries: Vec<PendingEntry>,
+    /// Public documents kept for offline use (campaign packets), opaque to this crate. A
+    /// trailing section: files written before it existed end in zero padding, read as none.
+    pub documents: Vec<zeroize::Zeroizing<Vec<u8>>>,
 }
 
 const CRED_REC: usize = 32 + 4 + PUBLIC_KEY_LEN + CREDENTIAL_LEN;
@@ -138,6 +141,8 @@ impl Contents {
                 .iter()
                 .map(|e| PENDING_ENTRY_FIXED + e.entry.len())
                 .sum::<usize>()
+            + 4
+            + self.documents.iter().map(|d| 4 + d.len()).sum::<usize>()
     }
 
     /// Encodes and pads into a buffer with room for the tag, so that it never reallocates
@@ -186,6 +191,11 @@ impl Contents {
             out.extend_from_slice(&e.created.to_be_bytes());
             out.extend_from_slice(&len_u32(e.entry.len())?);
             out.extend_from_slice(&e.entry);
+        }
+        out.extend_from_slice(&len_u32(self.documents.len())?);
+        for d in &self.documents {
+            out.extend_from_slice(&len_u32(d.len())?);
+            out.extend_from_slice(d);
         }
         debug_assert_eq!(out.len(), len);
         out.resize(padded, 0);
@@ -265,6 +275,14 @@ impl Contents {
                 created,
                 entry,
             });
+        }
+        // Optional trailing section (older files: zero padding, or nothing, here).
+        if r.0.len() >= 4 {
+            for _ in 0..r.count(4)? {
+                let n = r.u32()? as usize;
+                c.documents
+                    .push(zeroize::Zeroizing::new(r.take(n)?.to_vec()));
+            }
         }
         if r.0.iter().any(|&x| x != 0) {
             return Err(Error::InvalidContents);

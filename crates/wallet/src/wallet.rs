@@ -320,6 +320,38 @@ impl Wallet {
         Some(self.contents.pending_entries.remove(i))
     }
 
+    // ----- public documents kept for offline use -----
+
+    /// Public documents kept in the wallet (encrypted like everything else, because which
+    /// campaigns they concern is private): campaign packets for offline declarations. Opaque
+    /// bytes to this crate.
+    pub fn documents(&self) -> impl Iterator<Item = &[u8]> {
+        self.contents.documents.iter().map(|d| d.as_slice())
+    }
+
+    /// Keeps a document; an identical one is not stored twice. Returns whether it was new.
+    pub fn add_document(&mut self, document: &[u8]) -> bool {
+        if self
+            .contents
+            .documents
+            .iter()
+            .any(|d| d.as_slice() == document)
+        {
+            return false;
+        }
+        self.contents
+            .documents
+            .push(zeroize::Zeroizing::new(document.to_vec()));
+        true
+    }
+
+    /// Removes every document for which `drop` is true; returns how many.
+    pub fn remove_documents(&mut self, mut drop: impl FnMut(&[u8]) -> bool) -> usize {
+        let before = self.contents.documents.len();
+        self.contents.documents.retain(|d| !drop(d));
+        before - self.contents.documents.len()
+    }
+
     /// Removes and returns the receipt with this entry hash.
     pub fn remove_receipt(&mut self, entry_hash: &[u8; 32]) -> Option<Receipt> {
         let i = self

@@ -773,3 +773,31 @@ fn weak_new_passphrases_are_refused_with_a_reason() {
         pass(strong).check_strength(&["my-wallet"]).unwrap();
     }
 }
+
+#[test]
+fn documents_are_kept_encrypted_deduplicated_and_removable() {
+    let d = dir();
+    let p = pass("pw");
+    let mut w = Wallet::create(&wpath(&d), &p, P).unwrap();
+    let a = b"CAMPAIGN-PACKET-A {\"campaign\": \"secret campaign id\"}".to_vec();
+    let b = b"CAMPAIGN-PACKET-B".to_vec();
+    assert!(w.add_document(&a));
+    assert!(!w.add_document(&a), "the same document twice");
+    assert!(w.add_document(&b));
+    w.add_pending_entry(pending_entry(1));
+    w.save().unwrap();
+    let raw = std::fs::read(wpath(&d)).unwrap();
+    assert!(!contains(&raw, b"CAMPAIGN-PACKET") && !contains(&raw, b"secret campaign"));
+    let mut w = Wallet::open(&wpath(&d), &p).unwrap();
+    assert_eq!(w.documents().collect::<Vec<_>>(), [&a[..], &b[..]]);
+    assert_eq!(w.pending_entries(), [pending_entry(1)]);
+    assert_eq!(w.remove_documents(|x| x == &a[..]), 1);
+    w.save().unwrap();
+    let w = Wallet::open(&wpath(&d), &p).unwrap();
+    assert_eq!(w.documents().collect::<Vec<_>>(), [&b[..]]);
+    assert_eq!(w.pending_entries(), [pending_entry(1)]);
+    // A wallet without documents (as every file written before they existed) opens with none:
+    // the section's zero count is indistinguishable from the padding.
+    let w = populated(&wpath(&dir()), &p);
+    assert_eq!(w.documents().count(), 0);
+}

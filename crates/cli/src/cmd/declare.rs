@@ -18,8 +18,8 @@ use crate::cmd::identity::WalletArgs;
 #[derive(clap::Args)]
 pub struct Args {
     /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address, with `--proxy socks5h://127.0.0.1:9050`).
-    #[arg(long)]
-    pub server: String,
+    #[arg(long, required_unless_present = "offline")]
+    pub server: Option<String>,
     /// Campaign id.
     pub campaign: String,
     /// The public alias shown with the declaration.
@@ -49,13 +49,15 @@ pub struct Args {
     /// dashboard's /verify-receipt page checks) to this file.
     #[arg(long, value_name = "FILE")]
     pub receipt_out: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub offline: crate::cmd::offline::OfflineArgs,
 }
 
 #[derive(clap::Args)]
 pub struct WithdrawArgs {
     /// The log server's URL, e.g. `http://127.0.0.1:8080` (or an onion address, with `--proxy socks5h://127.0.0.1:9050`).
-    #[arg(long)]
-    pub server: String,
+    #[arg(long, required_unless_present = "offline")]
+    pub server: Option<String>,
     /// Campaign id.
     pub campaign: String,
     #[command(flatten)]
@@ -75,6 +77,8 @@ pub struct WithdrawArgs {
     pub net: crate::client::NetArgs,
     #[command(flatten)]
     pub submission: SubmissionArgs,
+    #[command(flatten)]
+    pub offline: crate::cmd::offline::OfflineArgs,
 }
 
 /// How an entry is submitted: wait for the receipt, or (`--async`) be
@@ -391,7 +395,22 @@ pub async fn make_and_submit(
 
 pub async fn run(a: Args) -> Result<()> {
     let campaign = CampaignId::from_hex(&a.campaign).context("the campaign id is 64 hex digits")?;
-    let client = LogClient::for_declarant(&a.server, &a.net)?;
+    if a.offline.offline {
+        if a.unverified {
+            bail!("--offline makes credentialed entries only");
+        }
+        return crate::cmd::offline::declare_offline(
+            &a.wallet,
+            campaign,
+            ReceiptKind::Declaration,
+            a.alias,
+            a.message,
+            &a.offline,
+        )
+        .await;
+    }
+    let server = a.server.as_deref().context("--server is required")?;
+    let client = LogClient::for_declarant(server, &a.net)?;
     let policy = a
         .policy
         .as_deref()
@@ -458,7 +477,19 @@ pub async fn run(a: Args) -> Result<()> {
 
 pub async fn withdraw(a: WithdrawArgs) -> Result<()> {
     let campaign = CampaignId::from_hex(&a.campaign).context("the campaign id is 64 hex digits")?;
-    let client = LogClient::for_declarant(&a.server, &a.net)?;
+    if a.offline.offline {
+        return crate::cmd::offline::declare_offline(
+            &a.wallet,
+            campaign,
+            ReceiptKind::Withdrawal,
+            String::new(),
+            String::new(),
+            &a.offline,
+        )
+        .await;
+    }
+    let server = a.server.as_deref().context("--server is required")?;
+    let client = LogClient::for_declarant(server, &a.net)?;
     let policy = a
         .policy
         .as_deref()

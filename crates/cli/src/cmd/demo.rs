@@ -463,6 +463,7 @@ pub async fn run(a: Args) -> Result<()> {
     if lost > 0 {
         bail!("a receipt is no longer in the log");
     }
+    offline_declaration(&data, &client, &log_key, &policy, &mut wallet, c0).await?;
 
     // 7. An independent audit over HTTP, pinned to the log key: every tile,
     //    every signature and pseudonym proof, every tally.
@@ -805,4 +806,60 @@ async fn start_witness(
         std::future::pending(),
     ));
     Ok((url, vkey))
+}
+
+/// Step 6, offline: Mei declares in the other campaign without contacting the log, from the
+/// campaign packet the organiser distributed; the entry leaves as a QR code (PNG), a courier
+/// decodes and submits it, and her wallet confirms it from the public tiles alone.
+async fn offline_declaration(
+    data: &std::path::Path,
+    client: &LogClient,
+    log_key: &str,
+    policy: &headcount_cosignature::Policy,
+    wallet: &mut headcount_wallet::Wallet,
+    campaign: CampaignId,
+) -> Result<()> {
+    use crate::cmd::offline;
+    let packet = offline::build_packet(client, campaign, log_key, Some(policy)).await?;
+    let packet_file = data.join("declarant").join("campaign.packet");
+    let bytes = serde_json::to_vec_pretty(&packet.packet)?;
+    std::fs::write(&packet_file, &bytes)?;
+    offline::CampaignPacket::parse(&bytes)?.verify(Some(log_key))?;
+    wallet.add_document(&bytes);
+    wallet.save()?;
+    let made = offline::make_offline(
+        wallet,
+        campaign,
+        headcount_wallet::ReceiptKind::Declaration,
+        "Mei".into(),
+        "Declared offline; carried by a friend.".into(),
+    )
+    .await?;
+    let png_file = data.join("declarant").join("mei-offline.png");
+    std::fs::write(
+        &png_file,
+        offline::qr_png(&offline::entry_line(&made.entry))?,
+    )?;
+    // The courier: decodes the image, submits what it holds; knows nothing else.
+    let carried: Vec<Vec<u8>> = offline::read_transport(&png_file)?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect::<Result<_>>()?;
+    let courier = LogClient::new(&client.base);
+    for entry in &carried {
+        courier.submit_ok(entry).await?;
+    }
+    let confirmed = offline::confirm_from_log(client, wallet, log_key).await?;
+    wallet.save()?;
+    if confirmed != 1 {
+        bail!("the offline declaration was not found in the public log");
+    }
+    println!(
+        "   offline      \"Mei\" also declared with no connection, from a campaign packet ({} bytes): a {}-byte entry \
+         left as a QR code ({}), a courier submitted it, her wallet found it in the public tiles",
+        bytes.len(),
+        made.entry.len(),
+        png_file.display()
+    );
+    Ok(())
 }

@@ -9,6 +9,7 @@ pub mod declare;
 pub mod demo;
 pub mod identity;
 pub mod keygen;
+pub mod offline;
 pub mod registrar;
 pub mod serve;
 pub mod vouch;
