@@ -219,6 +219,33 @@ statement = "We ask the council to keep the central library open on Sundays."
         assert_no_secret(&registrar_secrets, &[&o, &e], "vouch");
         assert!(!o.contains(person) && !e.contains(person));
     }
+    // --receipt-out writes the receipt as a tlog-proof the dashboard's page can check.
+    let receipt = dir.path().join("vouch.receipt");
+    headcount_ok(&[
+        "vouch",
+        "--server",
+        &url,
+        "--key",
+        &k("registrar.key"),
+        "--registrar",
+        &rid,
+        "--campaign",
+        &cid,
+        "--person",
+        "case-1001",
+        "--alias",
+        "Ana R.",
+        "--log-key",
+        &log_key,
+        "--receipt-out",
+        receipt.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&receipt).unwrap();
+    assert!(text.starts_with("c2sp.org/tlog-proof@v1\n"), "{text}");
+    assert!(
+        text.contains("\nindex 3\n"),
+        "the repeat names the first copy's leaf: {text}"
+    );
     // The identical vouch again is idempotent: same index, nothing added.
     let vouch_again = |alias: &str| {
         headcount_ok(&[

@@ -421,6 +421,10 @@ fn identity_check_with_witnesses_fetches_the_cosigned_checkpoint_only() {
     let w = World::new(tmp.path(), true);
     let url = w.srv.url.clone();
     let policy = w.policy.clone().unwrap();
+    // The log serves its witness policy, byte for byte, for declarants to fetch and pin.
+    let (status, served) = probe(&url, "/policy").unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(served, std::fs::read(&policy).unwrap());
     three_receipts(&w, &url, &[]);
     let check = |wallet: &str| {
         let before = requests(&url);
