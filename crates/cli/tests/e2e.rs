@@ -332,6 +332,36 @@ statement = "We ask the council to keep the central library open on Sundays."
     );
     assert!(!o.contains("trusted on first use"), "{o}");
 
+    // An attestation the log does not accept (this auditor is not in its list): the audit
+    // still agrees, but the command fails and says why.
+    headcount_ok(&[
+        "keygen",
+        "auditor",
+        "--name",
+        "stranger.example",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    let out = headcount(&[
+        "audit",
+        &url,
+        "--log-key",
+        &log_key,
+        "--quiet",
+        "--attest",
+        dir.path().join("stranger.example.skey").to_str().unwrap(),
+        "--attestation-out",
+        dir.path().join("a.note").to_str().unwrap(),
+        "--submit",
+    ]);
+    let (o, e) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{o}\n{e}");
+    assert!(o.contains("AGREES"), "{o}");
+    assert!(e.contains("the log refused the attestation"), "{e}");
+
     // audit against another key with the same origin: differs, exit 2.
     let out = headcount(&["audit", &url, "--log-key", wrong_vkey.trim(), "--quiet"]);
     let o = String::from_utf8_lossy(&out.stdout);

@@ -340,23 +340,18 @@ async fn resume_pending(
     Ok(())
 }
 
-/// Builds a credentialed declaration or withdrawal, stores it in the wallet as pending, then
-/// submits it.
-#[allow(clippy::too_many_arguments)]
-pub async fn make_and_submit(
-    client: &LogClient,
-    key: &str,
+/// Builds a credentialed declaration or withdrawal with `cred`, naming the wallet's latest
+/// entry in the campaign as its predecessor, and stores it in the wallet as pending (saved)
+/// before it leaves: a retry sends these bytes again, never a second, different entry.
+pub async fn make_pending_entry(
     wallet: &mut Wallet,
+    cred: &StoredCredential,
     campaign: CampaignId,
-    verified: &VerifiedCampaign,
     kind: ReceiptKind,
     alias: String,
     message: String,
-    submission: SubmissionArgs,
-) -> Result<Receipt> {
-    resume_pending(client, key, wallet, campaign).await?;
-    let cred = credential_for(wallet, campaign, verified)?;
-    check_anonymity_set(client, cred, verified).await?;
+    now: u64,
+) -> Result<Vec<u8>> {
     let (pk, credential) = (*cred.registrar_public_key(), cred.credential().clone());
     let predecessor = wallet
         .latest_entry(&campaign.0)
@@ -383,10 +378,40 @@ pub async fn make_and_submit(
     wallet.add_pending_entry(PendingEntry {
         campaign_id: campaign.0,
         kind,
-        created: crate::cmd::now(),
+        created: now,
         entry: bytes.clone(),
     });
     wallet.save()?;
+    Ok(bytes)
+}
+
+/// Builds a credentialed declaration or withdrawal, stores it in the wallet as pending, then
+/// submits it.
+#[allow(clippy::too_many_arguments)]
+pub async fn make_and_submit(
+    client: &LogClient,
+    key: &str,
+    wallet: &mut Wallet,
+    campaign: CampaignId,
+    verified: &VerifiedCampaign,
+    kind: ReceiptKind,
+    alias: String,
+    message: String,
+    submission: SubmissionArgs,
+) -> Result<Receipt> {
+    resume_pending(client, key, wallet, campaign).await?;
+    let cred = credential_for(wallet, campaign, verified)?.clone();
+    check_anonymity_set(client, &cred, verified).await?;
+    let bytes = make_pending_entry(
+        wallet,
+        &cred,
+        campaign,
+        kind,
+        alias,
+        message,
+        crate::cmd::now(),
+    )
+    .await?;
     match submit_pending(client, key, wallet, campaign, kind, &bytes, submission).await? {
         Outcome::Logged(r) => Ok(r),
         Outcome::Refused(why) => bail!("the log refused the entry: {why}"),

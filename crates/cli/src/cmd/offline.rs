@@ -602,36 +602,10 @@ pub async fn make_offline(
     }
     let cred = crate::cmd::declare::credential_for(wallet, campaign, &packet.campaign)?;
     let anonymity = check_anonymity_offline(cred, &packet)?;
-    let (pk, credential) = (*cred.registrar_public_key(), cred.credential().clone());
-    let predecessor = wallet
-        .latest_entry(&campaign.0)
-        .map_or(EntryHash::NONE, EntryHash);
-    let (_, bytes) = tokio::task::spawn_blocking(move || match kind {
-        ReceiptKind::Declaration => headcount_core::credentials::declaration(
-            &credential,
-            &pk,
-            campaign,
-            predecessor,
-            &alias,
-            &message,
-            &mut rand::rngs::OsRng,
-        ),
-        ReceiptKind::Withdrawal => headcount_core::credentials::withdrawal(
-            &credential,
-            &pk,
-            campaign,
-            predecessor,
-            &mut rand::rngs::OsRng,
-        ),
-    })
-    .await??;
-    wallet.add_pending_entry(PendingEntry {
-        campaign_id: campaign.0,
-        kind,
-        created: now,
-        entry: bytes.clone(),
-    });
-    wallet.save()?;
+    let cred = cred.clone();
+    let bytes =
+        crate::cmd::declare::make_pending_entry(wallet, &cred, campaign, kind, alias, message, now)
+            .await?;
     Ok(MadeOffline {
         entry: bytes,
         anonymity,
