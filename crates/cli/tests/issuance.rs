@@ -666,6 +666,25 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
     ]);
     assert_eq!(credentialed(&url, &campaign), 0);
 
+    // The wallet's records, in words.
+    let shown = ok(&[
+        "identity",
+        "show",
+        "--wallet",
+        &p("a"),
+        "--passphrase-file",
+        &pass,
+    ]);
+    for words in [
+        "issued in",
+        "declared ",
+        "re-declared",
+        "withdrew",
+        &campaign[..16],
+    ] {
+        assert!(shown.contains(words), "{words:?} in:\n{shown}");
+    }
+    assert!(!shown.contains("ReceiptKind"), "{shown}");
     // Every receipt the wallet kept (declarations and the withdrawal) is
     // still in the log, consistent with its current checkpoint.
     let out = ok(&[

@@ -224,6 +224,17 @@ pub async fn run(c: Command) -> Result<()> {
                     hex::encode(p.registrar_id)
                 );
             }
+            for e in w.pending_entries() {
+                let what = match e.kind {
+                    ReceiptKind::Declaration => "declaration",
+                    ReceiptKind::Withdrawal => "withdrawal",
+                };
+                println!(
+                    "pending     {what} in campaign {} made {} UTC, not yet in the log: the next declare/withdraw there resubmits it (or `offline confirm`)",
+                    hex::encode(e.campaign_id),
+                    crate::cmd::fmt_time(e.created)
+                );
+            }
             let mut receipts: Vec<_> = w.receipts().iter().collect();
             receipts.sort_by_key(|r| r.leaf_index);
             for (i, r) in receipts.iter().enumerate() {
