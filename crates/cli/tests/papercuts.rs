@@ -194,3 +194,40 @@ fn campaign_dry_run_takes_unix_seconds_and_publishes_nothing() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("campaign.toml"));
 }
+
+/// A mistyped confirmation asks again instead of ending the command. The passphrase is read
+/// from a terminal, so the command runs under `script` (util-linux), which gives it one.
+#[test]
+fn a_mistyped_confirmation_is_asked_again() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = dir.path().join("me.wallet");
+    let cmd = format!(
+        "{} identity new --wallet {} --insecure-fast-kdf",
+        env!("CARGO_BIN_EXE_headcount"),
+        wallet.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs the command on a terminal");
+    let good = "lantern quarry velvet ostrich mango";
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{good}\n{good}x\n{good}\n{good}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("The two passphrases differ; try again."),
+        "{text}"
+    );
+    assert!(text.contains("created"), "{text}");
+    assert!(wallet.is_file());
+}
