@@ -550,6 +550,10 @@ pub async fn run(a: Args) -> Result<()> {
             t.credible, t.credentialed, t.vouched
         );
         println!(
+            "    distinct people    {:>5}   at least (the largest single registrar's count: one person may hold credentials of two registrars)",
+            t.distinct_lower_bound
+        );
+        println!(
             "    unverified         {:>5}   (shown apart, never in the headcount)",
             t.unverified
         );
