@@ -30,25 +30,7 @@ use common::{BIN, Server, free_port, poll, probe};
 const EXTRA: &str = "public_metrics = true\n[admission]\npublish_work_bits = 0\n";
 
 fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(BIN);
-    c.args(args)
-        .env_remove("HEADCOUNT_LOG")
-        .stdin(Stdio::null());
-    for v in [
-        "ALL_PROXY",
-        "all_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-    ] {
-        c.env_remove(v);
-    }
-    // Credentials are issued 40 days in the past (the registrar's ledger and the wallet's month
-    // check honour this), so that their month is over and can be logged now.
-    if args.get(1) != Some(&"close-period") {
-        c.env("HEADCOUNT_CLOCK_OFFSET", (-40 * 86_400).to_string());
-    }
+    let mut c = common::issuing_command(args);
     for (k, v) in env {
         c.env(k, v);
     }

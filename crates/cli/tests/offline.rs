@@ -19,34 +19,19 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
-use common::{BIN, Server, probe};
+use common::{Server, probe};
 
 /// Runs the binary from `cwd` with an empty `HOME`; credentials are issued 40 days in the
 /// past (as in the other end-to-end tests) so that their month can be logged now.
 fn run_in(cwd: &Path, args: &[&str]) -> Output {
-    let mut c = Command::new(BIN);
-    c.args(args)
+    common::issuing_command(args)
         .current_dir(cwd)
         .env("HOME", cwd)
-        .env_remove("HEADCOUNT_LOG")
-        .stdin(Stdio::null());
-    for v in [
-        "ALL_PROXY",
-        "all_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-    ] {
-        c.env_remove(v);
-    }
-    if args.get(1) != Some(&"close-period") {
-        c.env("HEADCOUNT_CLOCK_OFFSET", (-40 * 86_400).to_string());
-    }
-    c.output().expect("the headcount binary runs")
+        .output()
+        .expect("the headcount binary runs")
 }
 
 fn text(o: &Output) -> String {

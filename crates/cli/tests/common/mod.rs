@@ -20,6 +20,35 @@ pub fn now() -> u64 {
         .as_secs()
 }
 
+/// Credentials in these tests are issued this many seconds in the past (40 days), so that
+/// their month is over and can be logged now (`HEADCOUNT_CLOCK_OFFSET`, honoured only by the
+/// registrar's ledger and the wallet's month check).
+pub const ISSUE_OFFSET: i64 = -40 * 86_400;
+
+/// `headcount ARGS…` as a declarant's or registrar's process: no log filter, no standard
+/// input, no proxy variables from the environment, and issuance 40 days in the past — except
+/// `close-period`, which runs on the real clock (the month must be over).
+pub fn issuing_command(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args)
+        .env_remove("HEADCOUNT_LOG")
+        .stdin(Stdio::null());
+    for v in [
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+    ] {
+        c.env_remove(v);
+    }
+    if args.get(1) != Some(&"close-period") {
+        c.env("HEADCOUNT_CLOCK_OFFSET", ISSUE_OFFSET.to_string());
+    }
+    c
+}
+
 /// Runs `headcount ARGS…` to completion.
 pub fn headcount(args: &[&str]) -> Output {
     Command::new(BIN)
