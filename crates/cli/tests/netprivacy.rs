@@ -23,7 +23,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{BIN, Server, free_port, poll, probe};
+use common::{BIN, Server, field, free_port, poll, probe};
 
 /// Appended to every server config here: the request counters are read on the public
 /// listener, and raw test submissions carry no admission work.
@@ -59,14 +59,6 @@ fn fails(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-fn field(out: &str, prefix: &str) -> String {
-    out.lines()
-        .find_map(|l| l.trim().strip_prefix(prefix))
-        .unwrap_or_else(|| panic!("no {prefix:?} in:\n{out}"))
-        .trim()
-        .to_owned()
 }
 
 /// Requests per route template, from the server's `/metrics`.
@@ -183,21 +175,7 @@ impl World {
             srv.restart();
         }
         let url = if witnessed { srv.url.clone() } else { url };
-        ok(&["keygen", "registrar", "--out", &p("keys")]);
-        std::fs::write(d.join("rpolicy.txt"), "We meet every applicant.\n").unwrap();
-        let out = ok(&[
-            "registrar",
-            "register",
-            "--server",
-            &url,
-            "--key",
-            &p("keys/registrar.key"),
-            "--name",
-            "R",
-            "--policy-file",
-            &p("rpolicy.txt"),
-        ]);
-        let rid = field(&out, "registrar id:");
+        let rid = common::register_registrar(d, &url);
         ok(&["keygen", "organiser", "--out", &p("keys")]);
         std::fs::write(
             d.join("campaign.toml"),

@@ -22,7 +22,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use common::{Server, probe};
+use common::{Server, field, probe};
 
 /// Runs the binary from `cwd` with an empty `HOME`; credentials are issued 40 days in the
 /// past (as in the other end-to-end tests) so that their month can be logged now.
@@ -60,14 +60,6 @@ fn fails_in(cwd: &Path, args: &[&str]) -> String {
         text(&o)
     );
     text(&o)
-}
-
-fn field(out: &str, prefix: &str) -> String {
-    out.lines()
-        .find_map(|l| l.trim().strip_prefix(prefix))
-        .unwrap_or_else(|| panic!("no {prefix:?} in:\n{out}"))
-        .trim()
-        .to_owned()
 }
 
 fn tree_size(url: &str) -> u64 {
@@ -108,21 +100,7 @@ fn offline_entries_travel_by_qr_code_and_file_and_are_confirmed_from_public_data
 
     // Registrar and two campaigns: one open for an hour, one that closes at the next whole
     // minute boundary at least 90 s away (the log's timestamps are whole minutes).
-    ok(&["keygen", "registrar", "--out", &p("keys")]);
-    std::fs::write(d.join("rpolicy.txt"), "We meet every applicant.\n").unwrap();
-    let out = ok(&[
-        "registrar",
-        "register",
-        "--server",
-        &url,
-        "--key",
-        &p("keys/registrar.key"),
-        "--name",
-        "R",
-        "--policy-file",
-        &p("rpolicy.txt"),
-    ]);
-    let rid = field(&out, "registrar id:");
+    let rid = common::register_registrar(d, &url);
     ok(&["keygen", "organiser", "--out", &p("keys")]);
     let now = common::now();
     let closes_soon = (now + 90).div_ceil(60) * 60;

@@ -49,6 +49,50 @@ pub fn issuing_command(args: &[&str]) -> Command {
     c
 }
 
+/// The value after `prefix` on the first line of `out` that has it.
+pub fn field(out: &str, prefix: &str) -> String {
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in:\n{out}"))
+        .trim()
+        .to_owned()
+}
+
+/// Makes registrar keys in `dir/keys` (`registrar.key`, and the `.id` file) and registers
+/// registrar "R" with the log at `url`; returns its id.
+pub fn register_registrar(dir: &Path, url: &str) -> String {
+    let keys = dir.join("keys");
+    let key = keys.join("registrar.key");
+    let policy = dir.join("rpolicy.txt");
+    std::fs::write(&policy, "We meet every applicant.\n").unwrap();
+    let run = |args: &[&str]| -> String {
+        let o = issuing_command(args)
+            .output()
+            .expect("the headcount binary runs");
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            o.status.success(),
+            "headcount {args:?} failed:\n{out}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
+    };
+    run(&["keygen", "registrar", "--out", keys.to_str().unwrap()]);
+    let out = run(&[
+        "registrar",
+        "register",
+        "--server",
+        url,
+        "--key",
+        key.to_str().unwrap(),
+        "--name",
+        "R",
+        "--policy-file",
+        policy.to_str().unwrap(),
+    ]);
+    field(&out, "registrar id:")
+}
+
 /// Runs `headcount ARGS…` to completion.
 pub fn headcount(args: &[&str]) -> Output {
     Command::new(BIN)
