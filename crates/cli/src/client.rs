@@ -58,6 +58,16 @@ pub struct ApiError {
     pub message: String,
 }
 
+/// The `/v1/log` field (under `admission`) stating the work a refusal with
+/// this code asks for, when it is such a refusal.
+fn work_field(code: &str) -> Option<&'static str> {
+    match code {
+        "admission_work_required" => Some("publish_work_bits"),
+        "busy_work_required" => Some("busy_work_bits"),
+        _ => None,
+    }
+}
+
 /// What a submission came to.
 pub enum Submitted {
     Accepted(Receipt),
@@ -103,30 +113,53 @@ impl LogClient {
         )
     }
 
-    /// Submits an encoded entry. When the log asks admission work for it
-    /// (an "open" log, for registrar and campaign entries), computes the work
-    /// and submits once more with it.
+    /// Submits an encoded entry. When the log asks work for it (admission
+    /// work for registrar and campaign entries on an "open" log; busy work for
+    /// a declaration while the log's proof verification is loaded), computes
+    /// the work and submits once more with it.
     pub async fn submit(&self, entry: &[u8]) -> Result<Submitted> {
-        let first = self.submit_with_work(entry, None).await?;
-        match &first {
-            Submitted::Refused { error, .. } if error.error == "admission_work_required" => {}
-            _ => return Ok(first),
-        }
-        let v = self.get_json("/v1/log").await?;
-        let bits = v["admission"]["publish_work_bits"]
-            .as_u64()
-            .filter(|b| *b <= u64::from(headcount_server::admission::MAX_WORK_BITS))
-            .ok_or_else(|| anyhow!("/v1/log states no usable admission work"))?
-            as u8;
-        let hash = headcount_core::EntryHash::of(entry);
-        eprintln!("computing the log's admission work ({bits} bits)…");
-        let nonce =
-            tokio::task::spawn_blocking(move || headcount_server::admission::solve(&hash, bits))
-                .await?;
-        self.submit_with_work(entry, Some(nonce)).await
+        self.submit_solving(entry, &mut None).await
     }
 
-    async fn submit_with_work(&self, entry: &[u8], work: Option<u64>) -> Result<Submitted> {
+    /// [`LogClient::submit`] starting from a nonce solved before (kept in
+    /// `nonce` for the next try: work is bound to the entry, not the try).
+    async fn submit_solving(&self, entry: &[u8], nonce: &mut Option<u64>) -> Result<Submitted> {
+        let first = self.submit_with_work(entry, *nonce).await?;
+        match &first {
+            Submitted::Refused { error, .. } if nonce.is_none() => {
+                if let Some(field) = work_field(&error.error) {
+                    *nonce = Some(self.solve_work(entry, field).await?);
+                    return self.submit_with_work(entry, *nonce).await;
+                }
+                Ok(first)
+            }
+            _ => Ok(first),
+        }
+    }
+
+    /// Computes the work `/v1/log` states in `admission.<field>` for `entry`.
+    async fn solve_work(&self, entry: &[u8], field: &str) -> Result<u64> {
+        let v = self.get_json("/v1/log").await?;
+        let bits = v["admission"][field]
+            .as_u64()
+            .filter(|b| (1..=u64::from(headcount_server::admission::MAX_WORK_BITS)).contains(b))
+            .ok_or_else(|| anyhow!("/v1/log states no usable admission.{field}"))?
+            as u8;
+        let hash = headcount_core::EntryHash::of(entry);
+        if field == "busy_work_bits" {
+            tracing::info!(bits, "the log is busy verifying proofs: computing work");
+        } else {
+            eprintln!("computing the log's admission work ({bits} bits)…");
+        }
+        Ok(
+            tokio::task::spawn_blocking(move || headcount_server::admission::solve(&hash, bits))
+                .await?,
+        )
+    }
+
+    /// One `POST /v1/entries` with the given work nonce (or none), whatever
+    /// the log answers: no work computed, no retry.
+    pub async fn submit_with_work(&self, entry: &[u8], work: Option<u64>) -> Result<Submitted> {
         let mut req = self
             .http
             .post(self.url("/v1/entries")?)
@@ -156,8 +189,9 @@ impl LogClient {
 
     /// Submits and insists on acceptance, retrying on 503.
     pub async fn submit_ok(&self, entry: &[u8]) -> Result<Receipt> {
+        let mut nonce = None;
         for _ in 0..30 {
-            match self.submit(entry).await? {
+            match self.submit_solving(entry, &mut nonce).await? {
                 Submitted::Accepted(r) => return Ok(r),
                 Submitted::Refused { status: 503, .. } => {
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await
@@ -484,14 +518,39 @@ impl ReceiptDelay {
 impl LogClient {
     /// `POST /v1/entries/async`: the log checks the entry and answers at
     /// once (202) with its hash; it is sequenced in a later round.
+    /// Work the log asks (see [`LogClient::submit`]) is computed, kept in
+    /// `nonce` and sent again with every later try.
     pub async fn submit_async(
         &self,
         entry: &[u8],
+        nonce: &mut Option<u64>,
     ) -> Result<std::result::Result<String, (u16, ApiError)>> {
-        let r = self
+        let first = self.submit_async_with_work(entry, *nonce).await?;
+        match &first {
+            Err((_, error)) if nonce.is_none() => {
+                if let Some(field) = work_field(&error.error) {
+                    *nonce = Some(self.solve_work(entry, field).await?);
+                    return self.submit_async_with_work(entry, *nonce).await;
+                }
+                Ok(first)
+            }
+            _ => Ok(first),
+        }
+    }
+
+    async fn submit_async_with_work(
+        &self,
+        entry: &[u8],
+        work: Option<u64>,
+    ) -> Result<std::result::Result<String, (u16, ApiError)>> {
+        let mut req = self
             .http
             .post(format!("{}/v1/entries/async", self.base))
-            .header("content-type", "application/octet-stream")
+            .header("content-type", "application/octet-stream");
+        if let Some(n) = work {
+            req = req.header(headcount_server::admission::WORK_HEADER, n.to_string());
+        }
+        let r = req
             .body(entry.to_vec())
             .send()
             .await
@@ -544,8 +603,9 @@ impl LogClient {
     /// bytes, which never makes a second entry.
     pub async fn submit_async_ok(&self, entry: &[u8], delay: ReceiptDelay) -> Result<Receipt> {
         let mut hash = None;
+        let mut nonce = None;
         for _ in 0..30 {
-            match self.submit_async(entry).await? {
+            match self.submit_async(entry, &mut nonce).await? {
                 Ok(h) => {
                     hash = Some(h);
                     break;
@@ -579,7 +639,7 @@ impl LogClient {
                     eprintln!(
                         "the log no longer knows the entry (restarted?); sending the same bytes again"
                     );
-                    if let Err((status, error)) = later.submit_async(entry).await?
+                    if let Err((status, error)) = later.submit_async(entry, &mut nonce).await?
                         && status != 503
                     {
                         bail!(

@@ -71,6 +71,7 @@ pub struct ServerConfig {
 /// organisers = "open"                         # or a list of organiser keys
 /// publish_work_bits = 16                      # work an open publisher attaches
 /// min_unverified_difficulty = 16              # least work on an unverified declaration
+/// busy_work_bits = 16                         # work on a declaration while proofs queue up
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,6 +90,16 @@ pub struct AdmissionConfig {
     /// The least proof of work (bits) an unverified declaration carries on
     /// this log, whatever its campaign asks. Default 16; at most 40.
     pub min_unverified_difficulty: Option<u8>,
+    /// Bits of work a credentialed declaration or withdrawal carries while
+    /// the log's proof verification is busy (a flood of proofs waiting);
+    /// below that load none is asked. 0 turns it off (the log then only
+    /// answers 503 at its hard limits). Default 16; at most 40.
+    pub busy_work_bits: Option<u8>,
+    /// Proofs waiting for verification from which the log counts as busy
+    /// and asks `busy_work_bits` (default 256, about a tenth of a second of
+    /// verification on two cores; one campaign's plain submissions count as
+    /// busy from a quarter of it). 0: always busy, always ask the work.
+    pub busy_at: Option<usize>,
 }
 
 /// `"open"` or a list of hex keys.
@@ -144,6 +155,7 @@ impl AdmissionConfig {
                 self.min_unverified_difficulty,
                 "min_unverified_difficulty",
             )?,
+            busy_work_bits: bits(self.busy_work_bits, "busy_work_bits")?,
         })
     }
 }
@@ -216,7 +228,14 @@ impl ServerConfig {
                 .map(Duration::from_millis)
                 .unwrap_or(d.min_round_interval),
             keep_partial_tiles: self.keep_partial_tiles,
-            ..d
+            verification: match self.admission.busy_at {
+                Some(n) => headcount_server::VerificationOptions {
+                    busy_at: n,
+                    lane_busy_at: n / 4,
+                    ..d.verification
+                },
+                None => d.verification,
+            },
         }
     }
 
@@ -246,23 +265,32 @@ mod tests {
                 &d.registrars,
                 &d.organisers,
                 d.publish_work_bits,
-                d.min_unverified_difficulty
+                d.min_unverified_difficulty,
+                d.busy_work_bits
             ),
-            (&Publishers::Open, &Publishers::Open, 16, 16)
+            (&Publishers::Open, &Publishers::Open, 16, 16, 16)
         );
         let key = "ab".repeat(32);
         let c = parse(&format!(
-            "[admission]\nregistrars = [\"{key}\"]\norganisers = \"open\"\npublish_work_bits = 20\nmin_unverified_difficulty = 12\n"
+            "[admission]\nregistrars = [\"{key}\"]\norganisers = \"open\"\npublish_work_bits = 20\nmin_unverified_difficulty = 12\nbusy_work_bits = 0\n"
         ))
         .unwrap();
         let p = c.admission.policy().unwrap();
         assert_eq!(p.registrars, Publishers::Allow([[0xab; 32]].into()));
-        assert_eq!((p.publish_work_bits, p.min_unverified_difficulty), (20, 12));
+        assert_eq!(
+            (
+                p.publish_work_bits,
+                p.min_unverified_difficulty,
+                p.busy_work_bits
+            ),
+            (20, 12, 0)
+        );
         for bad in [
             "[admission]\nregistrars = \"closed\"\n",
             "[admission]\norganisers = [\"not hex\"]\n",
             "[admission]\npublish_work_bits = 41\n",
             "[admission]\nmin_unverified_difficulty = 64\n",
+            "[admission]\nbusy_work_bits = 41\n",
             "[admission]\nunknown = 1\n",
         ] {
             assert!(parse(bad).is_err(), "{bad}");

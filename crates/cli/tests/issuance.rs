@@ -172,8 +172,14 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
     let p = |s: &str| d.join(s).to_str().unwrap().to_owned();
     let mut children = Children::default();
 
-    // The log server, on a port the OS picks (read back from its output).
-    fs::write(d.join("server.toml"), "batch_interval_ms = 50\n").unwrap();
+    // The log server, on a port the OS picks (read back from its output). It
+    // counts as busy all the time, so every credentialed submission below goes
+    // through the client's answer to `busy_work_required` (computing the work).
+    fs::write(
+        d.join("server.toml"),
+        "batch_interval_ms = 50\npublic_metrics = true\n[admission]\nbusy_work_bits = 8\nbusy_at = 0\n",
+    )
+    .unwrap();
     let (_, server_log) = spawn(
         &mut children,
         d,
@@ -723,6 +729,15 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
     // The audit agrees.
     let out = ok(&["audit", &url, "--log-key", &log_key, "--quiet"]);
     assert!(out.contains("AGREES"), "{out}");
+    // Every credentialed submission was first refused for want of busy work
+    // (and then computed it): the log counted those refusals.
+    let (_, metrics) = get(&url, "/metrics");
+    let busy: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("headcount_rejections_total{code=\"busy_work_required\"} "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(busy >= 3, "busy-work refusals counted: {busy}\n{metrics}");
 }
 
 #[test]

@@ -13,6 +13,13 @@
 //! * **unverified declarations** need at least `min_unverified_difficulty`
 //!   bits of work, whatever difficulty the campaign asks for.
 //!
+//! * **credentialed declarations and withdrawals under load** need
+//!   `busy_work_bits` of the same work once the verification stage is busy
+//!   (see `verification.rs`): a flood of invalid proofs then costs its sender
+//!   about 2^bits hashes per proof instead of the log one pairing-heavy
+//!   verification per proof, and honest declarants, whose client computes the
+//!   work when asked, keep getting in.
+//!
 //! The admission work: `nonce` (decimal, header [`WORK_HEADER`]) such that
 //! `SHA-256("headcount admission v1\n" || entry hash || nonce as 8 bytes
 //! big-endian)` starts with `publish_work_bits` zero bits. Expected cost:
@@ -57,6 +64,10 @@ pub struct AdmissionPolicy {
     /// Least work an unverified declaration carries, in bits, even when
     /// the campaign asks for less (0: the campaign's difficulty alone).
     pub min_unverified_difficulty: u8,
+    /// Bits of admission work a credentialed submission (declaration or
+    /// withdrawal) carries while the verification stage is busy (0: never
+    /// asked; the stage then only sheds load with 503).
+    pub busy_work_bits: u8,
 }
 
 impl AdmissionPolicy {
@@ -68,7 +79,15 @@ impl AdmissionPolicy {
             organisers: Publishers::Open,
             publish_work_bits: 0,
             min_unverified_difficulty: 0,
+            busy_work_bits: 0,
         }
+    }
+
+    /// Whether `work` (the nonce the submitter sent) carries the work asked
+    /// of credentialed submissions under load. False when none is asked.
+    pub fn has_busy_work(&self, hash: &EntryHash, work: Result<Option<u64>, ()>) -> bool {
+        self.busy_work_bits > 0
+            && matches!(work, Ok(Some(n)) if work_bits(hash, n) >= u32::from(self.busy_work_bits))
     }
 }
 
@@ -95,6 +114,10 @@ pub enum AdmissionError {
         "unverified declarations need {need} bits of work on this log (the campaign asks {campaign}); this one has {got}"
     )]
     UnverifiedBelowMinimum { got: u32, need: u8, campaign: u8 },
+    #[error(
+        "the log is verifying many proofs right now: send {need} bits of admission work in the {WORK_HEADER} header with this declaration"
+    )]
+    BusyWorkRequired { need: u8 },
 }
 
 impl AdmissionError {
@@ -106,12 +129,15 @@ impl AdmissionError {
             AdmissionError::InsufficientWork { .. } => "insufficient_admission_work",
             AdmissionError::BadWorkHeader => "bad_work_header",
             AdmissionError::UnverifiedBelowMinimum { .. } => "unverified_work_below_minimum",
+            AdmissionError::BusyWorkRequired { .. } => "busy_work_required",
         }
     }
 
-    /// 403 for "not you" and "not without work", 422 for work that falls short, 400 for a bad header.
+    /// 403 for "not you" and "not without work", 422 for work that falls short, 400 for a bad
+    /// header, 429 for "busy: not without work now".
     pub fn status(&self) -> u16 {
         match self {
+            AdmissionError::BusyWorkRequired { .. } => 429,
             AdmissionError::NotAllowed { .. } | AdmissionError::WorkRequired { .. } => 403,
             AdmissionError::BadWorkHeader => 400,
             AdmissionError::InsufficientWork { .. }
@@ -205,6 +231,7 @@ impl AdmissionPolicy {
             organisers: name(&self.organisers),
             publish_work_bits: self.publish_work_bits,
             min_unverified_difficulty: self.min_unverified_difficulty,
+            busy_work_bits: self.busy_work_bits,
         }
     }
 }
@@ -216,6 +243,7 @@ pub struct AdmissionView {
     pub organisers: &'static str,
     pub publish_work_bits: u8,
     pub min_unverified_difficulty: u8,
+    pub busy_work_bits: u8,
 }
 
 #[cfg(test)]

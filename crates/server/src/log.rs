@@ -37,9 +37,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
+use crate::admission::AdmissionError;
 use crate::derived::{AppliedLeaf, Derived, DerivedError, Located};
 use crate::tiles::FsTiles;
-use crate::verification::{Verification, VerificationOptions};
+use crate::verification::{Refused, Verification, VerificationOptions};
 
 /// Tuning of the sequencer and pool.
 #[derive(Clone, Debug)]
@@ -620,9 +621,16 @@ impl Log {
         // Then the expensive check, off the async runtime: pseudonym proofs in
         // the batch verification stage (which sheds load itself), signatures here.
         let (entry, token) = if entry.presentation().is_some() {
+            let (worked, need) = {
+                let policy = self.admission.read().unwrap_or_else(|e| e.into_inner());
+                (policy.has_busy_work(&hash, work), policy.busy_work_bits)
+            };
             self.verification
-                .submit(entry, hash)
-                .map_err(|_| SubmitError::Overloaded)?
+                .submit(entry, hash, worked, need > 0)
+                .map_err(|r| match r {
+                    Refused::Full => SubmitError::Overloaded,
+                    Refused::Busy => AdmissionError::BusyWorkRequired { need }.into(),
+                })?
                 .await
                 .map_err(|_| SubmitError::ShuttingDown)??
         } else {

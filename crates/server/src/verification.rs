@@ -16,6 +16,14 @@
 //!   addresses, and pseudonyms cost nothing to make up): there the flood gets
 //!   its proportion, and shedding keeps the latency of what is admitted
 //!   bounded (see docs/operations.md).
+//! * **Work under load.** When the operator asks `busy_work_bits` (see
+//!   `admission.rs`), a submission without that work is refused once the
+//!   stage is busy (`busy_at` waiting in all, or `lane_busy_at` in its
+//!   campaign's lane), before anything is computed; one that carries it is
+//!   queued in a lane of its own beside its campaign's plain lane, up to the
+//!   hard limits. Inside one campaign a flood of invalid proofs then either
+//!   pays about 2^bits hashes per proof or stays out of the worked lane,
+//!   which gets its turn however long the plain lane is.
 //! * **Batching without waiting.** A worker takes whatever waits, up to
 //!   `max_batch`: idle, a submission is verified alone at once; under load the
 //!   batches grow by themselves and each proof gets cheaper.
@@ -41,6 +49,12 @@ pub struct VerificationOptions {
     pub max_batch: usize,
     /// Worker threads (0: one per available core).
     pub workers: usize,
+    /// Waiting submissions in all from which the stage counts as busy (work
+    /// is then asked of new submissions, when the policy asks any).
+    pub busy_at: usize,
+    /// Waiting plain submissions of one campaign from which that campaign
+    /// counts as busy.
+    pub lane_busy_at: usize,
 }
 
 impl Default for VerificationOptions {
@@ -50,6 +64,9 @@ impl Default for VerificationOptions {
             lane_capacity: 1024,
             max_batch: 256,
             workers: 0,
+            // About a tenth of a second of verification on two cores.
+            busy_at: 256,
+            lane_busy_at: 64,
         }
     }
 }
@@ -57,9 +74,17 @@ impl Default for VerificationOptions {
 /// The stage's answer for one submission.
 pub(crate) type Verdict = Result<(Entry, CryptoVerified), Rejection>;
 
-/// The queue is full (for this campaign or in all).
-#[derive(Debug)]
-pub(crate) struct Full;
+/// Why the stage did not queue a submission.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// The queue is full (for this campaign or in all): 503.
+    Full,
+    /// The stage is busy and the submission carries no work (it was asked).
+    Busy,
+}
+
+/// A lane: a campaign's plain submissions, or those that carry work.
+type Lane = (CampaignId, bool);
 
 struct Job {
     entry: Entry,
@@ -69,9 +94,9 @@ struct Job {
 
 #[derive(Default)]
 struct Queues {
-    lanes: HashMap<CampaignId, VecDeque<Job>>,
-    /// Lanes with work, in round-robin order.
-    turn: VecDeque<CampaignId>,
+    lanes: HashMap<Lane, VecDeque<Job>>,
+    /// Lanes with jobs, in round-robin order.
+    turn: VecDeque<Lane>,
     len: usize,
     shutdown: bool,
 }
@@ -135,25 +160,33 @@ impl Verification {
         Verification { shared, workers }
     }
 
-    /// Queues a credentialed entry, or refuses at once when full.
+    /// Queues a credentialed entry, or refuses at once. `worked`: it carries
+    /// the work asked under load; `ask_work`: the policy asks such work (else
+    /// the stage only sheds at its hard limits).
     pub(crate) fn submit(
         &self,
         entry: Entry,
         hash: EntryHash,
-    ) -> Result<oneshot::Receiver<Verdict>, Full> {
-        let campaign = entry.campaign().ok_or(Full)?;
+        worked: bool,
+        ask_work: bool,
+    ) -> Result<oneshot::Receiver<Verdict>, Refused> {
+        let campaign = entry.campaign().ok_or(Refused::Full)?;
+        let lane = (campaign, worked && ask_work);
         let (tx, rx) = oneshot::channel();
         let o = &self.shared.options;
         let mut q = lock(&self.shared.queues);
-        let lane_len = q.lanes.get(&campaign).map_or(0, VecDeque::len);
+        let lane_len = q.lanes.get(&lane).map_or(0, VecDeque::len);
         if q.shutdown || q.len >= o.capacity || lane_len >= o.lane_capacity {
-            return Err(Full);
+            return Err(Refused::Full);
+        }
+        if ask_work && !lane.1 && (q.len >= o.busy_at || lane_len >= o.lane_busy_at) {
+            return Err(Refused::Busy);
         }
         if lane_len == 0 {
-            q.turn.push_back(campaign);
+            q.turn.push_back(lane);
         }
         q.lanes
-            .entry(campaign)
+            .entry(lane)
             .or_default()
             .push_back(Job { entry, hash, tx });
         q.len += 1;
@@ -255,6 +288,8 @@ mod tests {
             lane_capacity: 4,
             max_batch: 3,
             workers: threads,
+            busy_at: 5,
+            lane_busy_at: 2,
         };
         let state = Arc::new(RwLock::new(LogState::new()));
         Verification::with_threads(state, Arc::new(BbsCredentials), options, threads)
@@ -266,16 +301,22 @@ mod tests {
         let mut receivers = Vec::new();
         for n in 0..4 {
             let (e, h) = declaration(1, n);
-            receivers.push(v.submit(e, h).expect("campaign 1 has room"));
+            receivers.push(v.submit(e, h, false, false).expect("campaign 1 has room"));
         }
         let (e, h) = declaration(1, 4);
-        assert!(v.submit(e, h).is_err(), "campaign 1 holds its share");
+        assert!(
+            v.submit(e, h, false, false).is_err(),
+            "campaign 1 holds its share"
+        );
         for n in 0..2 {
             let (e, h) = declaration(2, n);
-            receivers.push(v.submit(e, h).expect("campaign 2 still gets in"));
+            receivers.push(
+                v.submit(e, h, false, false)
+                    .expect("campaign 2 still gets in"),
+            );
         }
         let (e, h) = declaration(3, 0);
-        assert!(v.submit(e, h).is_err(), "the queue is full");
+        assert!(v.submit(e, h, false, false).is_err(), "the queue is full");
         assert_eq!(v.len(), 6);
         let mut q = lock(&v.shared.queues);
         let order: Vec<u8> = take(&mut q, 6)
@@ -287,12 +328,71 @@ mod tests {
     }
 
     #[test]
+    fn when_busy_plain_submissions_are_refused_and_worked_ones_get_their_own_turn() {
+        let v = stage(0);
+        let mut receivers = Vec::new();
+        let mut submit = |c: u8, n: u8, worked: bool| {
+            let (e, h) = declaration(c, n);
+            v.submit(e, h, worked, true).map(|rx| receivers.push(rx))
+        };
+        assert_eq!(submit(1, 0, false), Ok(()));
+        assert_eq!(submit(1, 1, false), Ok(()));
+        assert_eq!(
+            submit(1, 2, false),
+            Err(Refused::Busy),
+            "campaign 1's lane is busy"
+        );
+        assert_eq!(
+            submit(1, 2, true),
+            Ok(()),
+            "work gets in beside the busy lane"
+        );
+        assert_eq!(submit(2, 0, false), Ok(()), "campaign 2 is not busy");
+        assert_eq!(submit(2, 1, false), Ok(()));
+        assert_eq!(
+            submit(3, 0, false),
+            Err(Refused::Busy),
+            "5 waiting: busy in all"
+        );
+        assert_eq!(submit(3, 0, true), Ok(()));
+        assert_eq!(
+            submit(3, 1, true),
+            Err(Refused::Full),
+            "work does not pass the hard limit"
+        );
+        assert_eq!(v.len(), 6);
+        let mut q = lock(&v.shared.queues);
+        let order: Vec<(u8, u8)> = take(&mut q, 6)
+            .iter()
+            .map(|j| {
+                let Entry::Declaration(d) = &j.entry else {
+                    unreachable!("declarations only")
+                };
+                (d.campaign.0[0], d.pseudonym.0[0])
+            })
+            .collect();
+        // Lanes in turn: campaign 1 plain, campaign 1 worked, campaign 2, campaign 3 worked.
+        assert_eq!(order, [(1, 0), (1, 2), (2, 0), (3, 0), (1, 1), (2, 1)]);
+    }
+
+    #[test]
+    fn without_asked_work_only_the_hard_limits_refuse() {
+        let v = stage(0);
+        for n in 0..4 {
+            let (e, h) = declaration(1, n);
+            assert!(v.submit(e, h, false, false).is_ok(), "no work is asked");
+        }
+        let (e, h) = declaration(1, 4);
+        assert_eq!(v.submit(e, h, true, false).err(), Some(Refused::Full));
+    }
+
+    #[test]
     fn every_submission_gets_the_verdict_of_verify_crypto() {
         let v = stage(1);
         let receivers: Vec<_> = (0..5)
             .map(|n| {
                 let (e, h) = declaration(1 + n % 2, n);
-                v.submit(e, h).expect("room")
+                v.submit(e, h, false, false).expect("room")
             })
             .collect();
         for rx in receivers {

@@ -54,6 +54,7 @@ async fn allowlists_refuse_strangers_and_change_nothing() {
         organisers: Publishers::Allow(BTreeSet::from([key_of(2)])),
         publish_work_bits: 0,
         min_unverified_difficulty: 0,
+        busy_work_bits: 0,
     });
     // A registrar and an organiser on the lists are accepted.
     let (Entry::Registrar(r), rb) = testkit::registrar(&test_key(1), [7; 96], "Listed") else {
@@ -96,6 +97,7 @@ async fn open_publishing_costs_admission_work_bound_to_the_entry() {
         organisers: Publishers::Open,
         publish_work_bits: bits,
         min_unverified_difficulty: 0,
+        busy_work_bits: 0,
     });
     let (_, rb) = testkit::registrar(&test_key(1), [7; 96], "Open");
     let hash = EntryHash::of(&rb);

@@ -219,6 +219,7 @@ async fn a_flood_of_invalid_proofs_is_shed_with_503_before_verification() {
                 lane_capacity: 4,
                 max_batch: 2,
                 workers: 1,
+                ..Default::default()
             },
             ..Default::default()
         },
@@ -275,5 +276,95 @@ async fn a_flood_of_invalid_proofs_is_shed_with_503_before_verification() {
     // The honest declaration still goes through afterwards.
     let (s, v) = post(&w, Entry::Declaration(good).encode()).await;
     assert_eq!(s, 200, "{v}");
+    w.log.shutdown();
+}
+
+/// The work asked of credentialed submissions under load, played over HTTP
+/// on a log whose verification stage always counts as busy: without the work
+/// a declaration is refused with 429 `busy_work_required` before its proof is
+/// verified, and nothing changes; with work short of the bits, or bound to
+/// another entry, the same; with the work, it is logged.
+#[tokio::test]
+async fn under_load_a_declaration_needs_the_busy_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let (signer, _, _) = LogSigner::generate("busy.example/log").unwrap();
+    let log = Log::open(
+        dir.path(),
+        signer,
+        Arc::new(BbsCredentials),
+        SequencerOptions {
+            batch_interval: Duration::from_millis(20),
+            verification: headcount_server::VerificationOptions {
+                busy_at: 0,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    const BITS: u8 = 10;
+    log.set_admission(headcount_server::AdmissionPolicy {
+        busy_work_bits: BITS,
+        ..headcount_server::AdmissionPolicy::open()
+    });
+    let w = world_on(log, dir).await;
+    let info: Value = w
+        .http
+        .get(format!("{}/v1/log", w.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["admission"]["busy_work_bits"], u64::from(BITS));
+    let cred = credential(&w);
+    let (_, b) = credentials::declaration(
+        &cred,
+        &w.sk.public_key(),
+        w.cid,
+        headcount_core::EntryHash::NONE,
+        "Busy",
+        "",
+        &mut OsRng,
+    )
+    .unwrap();
+    let hash = headcount_core::EntryHash::of(&b);
+    let send = |work: Option<u64>| {
+        let mut req = w.http.post(format!("{}/v1/entries", w.url)).body(b.clone());
+        if let Some(n) = work {
+            req = req.header(headcount_server::admission::WORK_HEADER, n.to_string());
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let before = tally(&w).await;
+    let short = (0u64..)
+        .find(|n| headcount_server::admission::work_bits(&hash, *n) < u32::from(BITS))
+        .unwrap();
+    let elsewhere = headcount_server::admission::solve(&headcount_core::EntryHash([7; 32]), BITS);
+    let mut tries = vec![("no work", None), ("work short of the bits", Some(short))];
+    // Almost surely short for this entry (1 in 1024 it is not: then skip it).
+    if headcount_server::admission::work_bits(&hash, elsewhere) < u32::from(BITS) {
+        tries.push(("work bound to another entry", Some(elsewhere)));
+    }
+    for (what, work) in tries {
+        let (s, v) = send(work).await;
+        assert_eq!(
+            (s, v["error"].as_str().unwrap_or("")),
+            (429, "busy_work_required"),
+            "{what}: {v}"
+        );
+        assert!(
+            v["message"].as_str().unwrap_or("").contains("10 bits"),
+            "{what}: the message says how much: {v}"
+        );
+        assert_eq!(tally(&w).await, before, "{what}: nothing changed");
+    }
+    let (s, v) = send(Some(headcount_server::admission::solve(&hash, BITS))).await;
+    assert_eq!(s, 200, "with the work: {v}");
+    assert_eq!(tally(&w).await["credentialed"].as_u64(), Some(1));
     w.log.shutdown();
 }

@@ -614,7 +614,7 @@ async fn credentialed(a: &Args, ed25519_rate: f64) -> Result<()> {
     );
     // Verification capacity: the batch rate of one core times the cores.
     let capacity = batch_figures(&entries, &sk, &campaigns, rid)? * threads as f64;
-    flood(&client, &creds, &pk, &campaigns, capacity).await?;
+    flood(&client, &server.log, &creds, &pk, &campaigns, capacity).await?;
     server.stop().await?;
     Ok(())
 }
@@ -799,6 +799,7 @@ fn batch_figures(
 /// honest clients run in this process, on the server's cores.)
 async fn flood(
     client: &LogClient,
+    log: &headcount_server::Log,
     creds: &[headcount_credentials::Credential],
     pk: &headcount_credentials::RegistrarPublicKey,
     campaigns: &[CampaignId],
@@ -811,7 +812,7 @@ async fn flood(
     let rid = headcount_core::RegistrarId(creds[0].attributes().registrar_id);
     let now = crate::cmd::now();
     let mut fresh = Vec::new();
-    for i in 0..3 {
+    for i in 0..4 {
         let spec = CampaignSpec {
             opens_at: (now - 3600).to_string(),
             closes_at: (now + 86_400).to_string(),
@@ -867,20 +868,30 @@ async fn flood(
         d.proof[at..].copy_from_slice(&i.to_be_bytes());
         headcount_core::entry::Entry::Declaration(d).encode()
     };
+    let policy = log.admission();
     println!(
-        "  flood    honest clients: {honest_n} declarations, 16 at a time, one try each; flood: {FLOODERS} clients sending invalid proofs"
+        "  flood    honest clients: {honest_n} declarations, 16 at a time, one try each (computing busy work when asked); flood: {FLOODERS} clients sending invalid proofs and no work"
     );
     let labels = [
         "no flood",
         "flood on another campaign",
-        "flood on the same campaign",
+        "same campaign, no busy work",
+        "same campaign, busy work",
     ];
     for (k, entries) in scenarios.into_iter().enumerate() {
+        // Scenario 2 turns the work asked under load off, to compare; the
+        // others keep the log's policy (16 bits by default).
+        let busy_work_bits = if k == 2 { 0 } else { policy.busy_work_bits };
+        log.set_admission(headcount_server::AdmissionPolicy {
+            busy_work_bits,
+            ..policy.clone()
+        });
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let sent = Arc::new(AtomicUsize::new(0));
         let mut flooders = Vec::new();
         if k > 0 {
             let target = if k == 1 { campaigns[1] } else { fresh[k] };
+            // Flooders never compute work: they send each body as it is.
             for f in 0..FLOODERS as u64 {
                 let (c, stop, sent) = (client.clone(), Arc::clone(&stop), Arc::clone(&sent));
                 let bodies: Vec<Vec<u8>> = (0..64)
@@ -889,7 +900,7 @@ async fn flood(
                 flooders.push(tokio::spawn(async move {
                     let mut j = 0;
                     while !stop.load(Ordering::Relaxed) {
-                        let _ = c.submit(&bodies[j % bodies.len()]).await;
+                        let _ = c.submit_with_work(&bodies[j % bodies.len()], None).await;
                         sent.fetch_add(1, Ordering::Relaxed);
                         j += 1;
                     }
@@ -922,6 +933,7 @@ async fn flood(
             let _ = f.await;
         }
         let results = results.lock().expect("results").clone();
+        log.set_admission(policy.clone());
         let mut lat: Vec<Duration> = results.iter().filter(|r| r.0).map(|r| r.1).collect();
         lat.sort();
         let pct = |q: f64| {
@@ -936,8 +948,13 @@ async fn flood(
                 flood_rate / capacity
             )
         };
+        let flood_note = if busy_work_bits > 0 && k > 0 {
+            format!("{flood_note}; {busy_work_bits} bits of work asked under load")
+        } else {
+            flood_note
+        };
         println!(
-            "           {:<27} honest success {:>5.1}%, latency p50 {:.0} ms, p99 {:.0} ms{flood_note}",
+            "           {:<28} honest success {:>5.1}%, latency p50 {:.0} ms, p99 {:.0} ms{flood_note}",
             labels[k],
             100.0 * lat.len() as f64 / results.len().max(1) as f64,
             pct(0.5),
