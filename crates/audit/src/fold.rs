@@ -58,17 +58,18 @@ fn decode(raw: &[u8]) -> Decoded {
 }
 
 /// Decodes a chunk and checks its cryptography in parallel, against the keys
-/// of the state at the start of the chunk plus the chunk's own registrar
-/// entries ([`LogState::crypto_view`]). Any failure here is settled by
-/// `validate`, which redoes the check against the exact state before the
-/// leaf (and gives the same code).
+/// of `keys` (the state at the start of the chunk, or an earlier one: crypto
+/// results are monotone) plus the chunk's own registrar entries
+/// ([`LogState::crypto_view`]). Any failure here is settled by `validate`,
+/// which redoes the check against the exact state before the leaf (and gives
+/// the same code).
 fn prepare_chunk(
-    state: &LogState,
+    keys: &LogState,
     raw: &[&[u8]],
-    credentials: &dyn CredentialVerifier,
+    credentials: &(dyn CredentialVerifier + Sync),
 ) -> Vec<Prepared> {
     let decoded: Vec<Decoded> = raw.par_iter().map(|r| decode(r)).collect();
-    let view = state.crypto_view(decoded.iter().filter_map(|d| match d {
+    let view = keys.crypto_view(decoded.iter().filter_map(|d| match d {
         Ok((_, Entry::Registrar(r), _)) => Some(r),
         _ => None,
     }));
@@ -95,6 +96,96 @@ fn prepare_chunk(
         .zip(tokens)
         .map(|(d, token)| d.map(|(leaf, entry, hash)| (leaf, entry, hash, token)))
         .collect()
+}
+
+/// A chunk's leaves as bundled in the tiles, from `first_bundle` (skipping
+/// the `skip` leaves of it already folded): its first leaf index and the
+/// leaves. A missing or malformed bundle is the log's fault.
+struct Chunk<'t> {
+    start_index: u64,
+    raw: Vec<&'t [u8]>,
+}
+
+fn gather<'t>(
+    tiles: &'t FetchedTiles,
+    first_bundle: u64,
+    last: u64,
+    skip: usize,
+) -> Result<Chunk<'t>, Box<Finding>> {
+    let mut raw: Vec<&[u8]> = Vec::with_capacity(((last - first_bundle) * TILE_WIDTH) as usize);
+    for n in first_bundle..last {
+        match tiles.bundle(n).map(decode_bundle) {
+            Some(Ok(e)) => raw.extend(e),
+            _ => {
+                return Err(Box::new(Finding::TreeMismatch {
+                    tile: Some(
+                        TileId {
+                            level: None,
+                            index: n,
+                            width: 0,
+                        }
+                        .path(),
+                    ),
+                    reason: "entry bundle missing or malformed".into(),
+                }));
+            }
+        }
+    }
+    Ok(Chunk {
+        start_index: first_bundle * TILE_WIDTH + skip as u64,
+        raw: raw.into_iter().skip(skip).collect(),
+    })
+}
+
+/// What the sequential half of the fold carries from leaf to leaf.
+struct Folding<'s> {
+    state: LogState,
+    stops: std::iter::Peekable<std::collections::btree_map::Range<'s, u64, Vec<CampaignTally>>>,
+    compared: u64,
+    last_entry: BTreeMap<CampaignId, u64>,
+}
+
+impl Folding<'_> {
+    /// Every leaf of a prepared chunk through the rules, in log order,
+    /// comparing published tallies on the way: the first finding.
+    fn apply(
+        &mut self,
+        start_index: u64,
+        prepared: Vec<Prepared>,
+        credentials: &(dyn CredentialVerifier + Sync),
+    ) -> Option<Finding> {
+        for (i, p) in prepared.into_iter().enumerate() {
+            let index = start_index + i as u64;
+            let state = &mut self.state;
+            let result = p.and_then(|(leaf, entry, hash, token)| {
+                state
+                    .validate(leaf.timestamp, &entry, hash, token, credentials)
+                    .map(|change| (leaf.timestamp, change, entry))
+            });
+            match result {
+                Ok((ts, change, entry)) => {
+                    state.apply(ts, change);
+                    for c in state.campaigns_affected(&entry) {
+                        self.last_entry.insert(c, index);
+                    }
+                }
+                Err(r) => {
+                    return Some(Finding::InvalidEntry {
+                        index,
+                        code: r.code(),
+                        message: r.to_string(),
+                    });
+                }
+            }
+            let size = self.state.size;
+            while let Some((&s, theirs)) = self.stops.next_if(|(s, _)| **s == size) {
+                if let Some(f) = compare(&self.state, s, theirs, &mut self.compared) {
+                    return Some(f);
+                }
+            }
+        }
+        None
+    }
 }
 
 /// Compares the published tallies at `size` with ours; the first difference.
@@ -141,98 +232,95 @@ pub(crate) fn fold(
     } else {
         ProgressBar::hidden()
     };
-    let mut state = start;
-    let mut compared = 0;
-    let mut last_entry = BTreeMap::new();
-    let from = state.size;
-    let mut stops = if from == 0 {
+    let from = start.size;
+    let stops = if from == 0 {
         stops.range(..=size).peekable()
     } else {
         // Tallies at `from` and before were compared when `from` was verified.
         stops.range(from + 1..=size.max(from + 1)).peekable()
     };
-    let done = |state: LogState,
-                finding: Option<Finding>,
-                compared: u64,
-                last_entry: BTreeMap<CampaignId, u64>| {
+    let mut f = Folding {
+        state: start,
+        stops,
+        compared: 0,
+        last_entry: BTreeMap::new(),
+    };
+    let done = |f: Folding<'_>, finding: Option<Finding>| {
         bar.finish_and_clear();
         FoldOutcome {
-            state,
+            state: f.state,
             finding,
-            compared,
-            last_entry,
+            compared: f.compared,
+            last_entry: f.last_entry,
         }
     };
     // Tallies published at size 0 (there can be none: no campaign exists yet).
-    while let Some((&s, theirs)) = stops.next_if(|(s, _)| **s == 0) {
-        if let Some(f) = compare(&state, s, theirs, &mut compared) {
-            return done(state, Some(f), compared, last_entry);
+    while let Some((&s, theirs)) = f.stops.next_if(|(s, _)| **s == 0) {
+        if let Some(finding) = compare(&f.state, s, theirs, &mut f.compared) {
+            return done(f, Some(finding));
         }
     }
     let bundles = bundle_count(size);
-    let mut first_bundle = from / TILE_WIDTH;
-    // Leaves of the first bundle already folded.
-    let mut skip = (from % TILE_WIDTH) as usize;
-    while first_bundle < bundles && from < size {
-        let last = (first_bundle + CHUNK_BUNDLES).min(bundles);
-        let mut raw: Vec<&[u8]> = Vec::with_capacity(((last - first_bundle) * TILE_WIDTH) as usize);
-        for n in first_bundle..last {
-            let entries = tiles.bundle(n).map(decode_bundle);
-            match entries {
-                Some(Ok(e)) => raw.extend(e),
-                _ => {
-                    let f = Finding::TreeMismatch {
-                        tile: Some(
-                            TileId {
-                                level: None,
-                                index: n,
-                                width: 0,
-                            }
-                            .path(),
-                        ),
-                        reason: "entry bundle missing or malformed".into(),
-                    };
-                    return done(state, Some(f), compared, last_entry);
-                }
-            }
-        }
-        let start_index = first_bundle * TILE_WIDTH + skip as u64;
-        let raw: Vec<&[u8]> = raw.into_iter().skip(skip).collect();
-        skip = 0;
-        let prepared: Vec<Prepared> = prepare_chunk(&state, &raw, credentials);
-        for (i, p) in prepared.into_iter().enumerate() {
-            let index = start_index + i as u64;
-            let result = p.and_then(|(leaf, entry, hash, token)| {
-                state
-                    .validate(leaf.timestamp, &entry, hash, token, credentials)
-                    .map(|change| (leaf.timestamp, change, entry))
-            });
-            match result {
-                Ok((ts, change, entry)) => {
-                    state.apply(ts, change);
-                    for c in state.campaigns_affected(&entry) {
-                        last_entry.insert(c, index);
-                    }
-                }
-                Err(r) => {
-                    let f = Finding::InvalidEntry {
-                        index,
-                        code: r.code(),
-                        message: r.to_string(),
-                    };
-                    return done(state, Some(f), compared, last_entry);
-                }
-            }
-            while let Some((&s, theirs)) = stops.next_if(|(s, _)| **s == state.size) {
-                if let Some(f) = compare(&state, s, theirs, &mut compared) {
-                    return done(state, Some(f), compared, last_entry);
-                }
-            }
-        }
-        bar.inc(raw.len() as u64);
-        first_bundle = last;
+    if from >= size || from / TILE_WIDTH >= bundles {
+        return done(f, None);
     }
-    done(state, None, compared, last_entry)
+    // Chunk boundaries: the first starts part-way into its bundle when leaves
+    // of it were folded before.
+    let firsts: Vec<u64> = (from / TILE_WIDTH..bundles)
+        .step_by(CHUNK_BUNDLES as usize)
+        .collect();
+    let chunk = |k: usize| -> Result<Chunk<'_>, Box<Finding>> {
+        let first = firsts[k];
+        let skip = if k == 0 {
+            (from % TILE_WIDTH) as usize
+        } else {
+            0
+        };
+        gather(tiles, first, (first + CHUNK_BUNDLES).min(bundles), skip)
+    };
+    // A pipeline: while the rules fold chunk k in log order (one core), the
+    // next chunk is decoded and its cryptography checked (the other cores)
+    // against the keys known before chunk k plus the registrars of chunks k
+    // and k + 1. Sound for the reason given at the top of this file.
+    let mut current = match chunk(0) {
+        Ok(c) => {
+            let prepared = prepare_chunk(&f.state, &c.raw, credentials);
+            (c.start_index, c.raw.len(), prepared)
+        }
+        Err(finding) => return done(f, Some(*finding)),
+    };
+    for k in 1..=firsts.len() {
+        let (start_index, len, prepared) = current;
+        let registrars: Vec<headcount_core::entry::Registrar> = prepared
+            .iter()
+            .filter_map(|p| match p {
+                Ok((_, Entry::Registrar(r), _, _)) => Some(r.clone()),
+                _ => None,
+            })
+            .collect();
+        let keys = f.state.crypto_view(registrars.iter());
+        let (finding, next) = rayon::join(
+            || f.apply(start_index, prepared, credentials),
+            || {
+                (k < firsts.len()).then(|| {
+                    chunk(k).map(|c| {
+                        let prepared = prepare_chunk(&keys, &c.raw, credentials);
+                        (c.start_index, c.raw.len(), prepared)
+                    })
+                })
+            },
+        );
+        bar.inc(len as u64);
+        if finding.is_some() {
+            return done(f, finding);
+        }
+        match next {
+            None => break,
+            Some(Err(finding)) => return done(f, Some(*finding)),
+            Some(Ok(n)) => current = n,
+        }
+    }
+    done(f, None)
 }
 
 /// Our tally of every campaign at the end of the fold, keyed by id.
