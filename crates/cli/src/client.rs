@@ -149,7 +149,9 @@ impl LogClient {
         if field == "busy_work_bits" {
             tracing::info!(bits, "the log is busy verifying proofs: computing work");
         } else {
-            eprintln!("computing the log's admission work ({bits} bits)…");
+            // Once per process: a bench or a courier submits many entries.
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| eprintln!("computing the log's admission work ({bits} bits)…"));
         }
         Ok(
             tokio::task::spawn_blocking(move || headcount_server::admission::solve(&hash, bits))
