@@ -235,9 +235,7 @@ pub fn compute(
             let hash = leaf.entry_hash();
             let change = match &crypto {
                 Crypto::AlreadyVerified => state.check_rules(leaf.timestamp, entry, hash),
-                Crypto::Verify(creds) => {
-                    state.validate(leaf.timestamp, entry, hash, token, *creds)
-                }
+                Crypto::Verify(creds) => state.validate(leaf.timestamp, entry, hash, token, *creds),
             }
             .map_err(|r: Rejection| Failure::InvalidEntry {
                 index: *index,
@@ -277,7 +275,9 @@ pub fn compute(
     }
     for r in &campaign_info.registrars {
         if !registrars.keys().any(|k| k.to_hex() == *r) {
-            return Err(Failure::Incomplete(format!("accepted registrar {r} is not in it")));
+            return Err(Failure::Incomplete(format!(
+                "accepted registrar {r} is not in it"
+            )));
         }
     }
     Ok((

@@ -174,9 +174,7 @@ impl Packet {
             }
             put(name, data)?;
         }
-        let out = w
-            .finish()
-            .map_err(|e| PacketError::Write(e.to_string()))?;
+        let out = w.finish().map_err(|e| PacketError::Write(e.to_string()))?;
         Ok(out.into_inner())
     }
 
@@ -237,8 +235,8 @@ impl Packet {
                 "not a headcount evidence packet (no mimetype {MIMETYPE:?})"
             )));
         }
-        let manifest = manifest
-            .ok_or_else(|| PacketError::Format(format!("{MANIFEST} is missing")))?;
+        let manifest =
+            manifest.ok_or_else(|| PacketError::Format(format!("{MANIFEST} is missing")))?;
         let head: serde_json::Value = serde_json::from_slice(&manifest)
             .map_err(|e| PacketError::Format(format!("{MANIFEST}: {e}")))?;
         if head["format"] != FORMAT {

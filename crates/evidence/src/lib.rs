@@ -32,9 +32,7 @@ pub use build::{BuildError, Built, LogData, add_pdf, build};
 pub use claims::{CampaignInfo, Claims, PeriodInfo, RegistrarInfo, Text, TrendPoint};
 pub use compact::{ProvedLeaf, decode as decode_entries, encode as encode_entries};
 pub use error::{Failure, PacketError};
-pub use format::{
-    AttestationRef, FORMAT, MAX_PACKET, MIMETYPE, Manifest, Mode, Packet, VERSION,
-};
+pub use format::{AttestationRef, FORMAT, MAX_PACKET, MIMETYPE, Manifest, Mode, Packet, VERSION};
 pub use report::{fmt_time, readme, render as render_html};
 pub use verify::{Attested, Cosigner, Pins, Verified, verify, verify_bytes};
 

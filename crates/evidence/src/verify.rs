@@ -148,7 +148,9 @@ pub(crate) fn verify_data(
         }
     }
     if m.pdf != packet.files.contains_key(format::REPORT_PDF) {
-        return Err(malformed("report.pdf: the manifest and the archive disagree"));
+        return Err(malformed(
+            "report.pdf: the manifest and the archive disagree",
+        ));
     }
 
     // The log key and the checkpoint.
@@ -161,8 +163,8 @@ pub(crate) fn verify_data(
             pinned.trim()
         )));
     }
-    let log = LogVerifier::from_vkey(&log_key)
-        .map_err(|e| malformed(format!("the log key: {e}")))?;
+    let log =
+        LogVerifier::from_vkey(&log_key).map_err(|e| malformed(format!("the log key: {e}")))?;
     let note = packet.file(format::CHECKPOINT)?;
     let cp = log
         .verify(note)
@@ -214,11 +216,17 @@ pub(crate) fn verify_data(
             let records = compact::decode(packet.file(format::ENTRIES)?)?;
             let mut out = Vec::with_capacity(records.len());
             for r in &records {
-                verify_inclusion(leaf_hash(&r.leaf), headcount_tlog::LeafIndex(r.index), cp.size, cp.root, &r.proof)
-                    .map_err(|e| Failure::NotIncluded {
-                        index: r.index,
-                        reason: e.to_string(),
-                    })?;
+                verify_inclusion(
+                    leaf_hash(&r.leaf),
+                    headcount_tlog::LeafIndex(r.index),
+                    cp.size,
+                    cp.root,
+                    &r.proof,
+                )
+                .map_err(|e| Failure::NotIncluded {
+                    index: r.index,
+                    reason: e.to_string(),
+                })?;
                 let (leaf, entry) = decode_leaf(r.index, &r.leaf)?;
                 if !claims::relevant(&entry, &campaign) {
                     return Err(malformed(format!(
@@ -295,16 +303,29 @@ pub(crate) fn verify_data(
             .map(|h| parse_hash(h))
             .collect::<Option<Vec<Hash>>>()
             .ok_or_else(|| bad("bad consistency proof hash".into()))?;
-        verify_consistency(TreeSize(counts.tree_size), old_root, cp.size, cp.root, &proof)
-            .map_err(|_| {
-                bad("the attested tree is not a prefix of the checkpoint's (consistency proof fails)".into())
-            })?;
+        verify_consistency(
+            TreeSize(counts.tree_size),
+            old_root,
+            cp.size,
+            cp.root,
+            &proof,
+        )
+        .map_err(|_| {
+            bad(
+                "the attested tree is not a prefix of the checkpoint's (consistency proof fails)"
+                    .into(),
+            )
+        })?;
         attestations.push(Attested {
             auditor: signed_note::Verifier::name(&sv).to_owned(),
             vkey: a.auditor_vkey.trim().to_owned(),
             tree_size: counts.tree_size,
             verdict,
-            line: counts.campaigns.iter().find(|l| l.campaign == campaign).cloned(),
+            line: counts
+                .campaigns
+                .iter()
+                .find(|l| l.campaign == campaign)
+                .cloned(),
             recount: snapshots
                 .get(&counts.tree_size)
                 .and_then(|t| t.as_ref().map(CountsLine::from)),
@@ -441,8 +462,16 @@ fn diff_claims(claimed: &Claims, ours: &Claims) -> Result<(), Failure> {
         ("vouched", c.vouched, o.vouched),
         ("unverified", c.unverified, o.unverified),
         ("withdrawals", c.withdrawals, o.withdrawals),
-        ("distinct_lower_bound", c.distinct_lower_bound, o.distinct_lower_bound),
-        ("credentialed_over_bound", c.credentialed_over_bound, o.credentialed_over_bound),
+        (
+            "distinct_lower_bound",
+            c.distinct_lower_bound,
+            o.distinct_lower_bound,
+        ),
+        (
+            "credentialed_over_bound",
+            c.credentialed_over_bound,
+            o.credentialed_over_bound,
+        ),
     ];
     for (what, a, b) in figures {
         if a != b {
@@ -455,11 +484,27 @@ fn diff_claims(claimed: &Claims, ours: &Claims) -> Result<(), Failure> {
     }
     let json = |v: &dyn erased::Ser| v.json();
     let parts: [(&str, String, String); 6] = [
-        ("the counts by registrar and month", json(&c.by_registrar), json(&o.by_registrar)),
+        (
+            "the counts by registrar and month",
+            json(&c.by_registrar),
+            json(&o.by_registrar),
+        ),
         ("the whole tally", json(c), json(o)),
-        ("the campaign", json(&claimed.campaign), json(&ours.campaign)),
-        ("the registrars", json(&claimed.registrars), json(&ours.registrars)),
-        ("the number of campaign entries", claimed.entries.to_string(), ours.entries.to_string()),
+        (
+            "the campaign",
+            json(&claimed.campaign),
+            json(&ours.campaign),
+        ),
+        (
+            "the registrars",
+            json(&claimed.registrars),
+            json(&ours.registrars),
+        ),
+        (
+            "the number of campaign entries",
+            claimed.entries.to_string(),
+            ours.entries.to_string(),
+        ),
         (
             "the trend",
             json(&(claimed.trend_bucket, &claimed.trend)),

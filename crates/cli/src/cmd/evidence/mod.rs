@@ -99,7 +99,60 @@ struct AttestationRow {
     note: String,
 }
 
+/// What [`export_packet`] wrote.
+pub struct Exported {
+    pub packet: headcount_evidence::Packet,
+    pub bytes: usize,
+    pub secs: f64,
+    pub trust_on_first_use: bool,
+    /// What became of the PDF, in words.
+    pub pdf_note: String,
+}
+
 async fn export(a: ExportArgs) -> Result<()> {
+    let e = export_packet(&a).await?;
+    let m = &e.packet.manifest;
+    let t = &m.claims.tally;
+    println!(
+        "packet     {} ({} mode, {} bytes) in {:.1}s",
+        a.out.display(),
+        m.mode.as_str(),
+        e.bytes,
+        e.secs
+    );
+    println!(
+        "campaign   {} ({})",
+        m.claims
+            .campaign
+            .texts
+            .first()
+            .map_or("", |t| t.title.as_str()),
+        m.claims.campaign.id
+    );
+    println!(
+        "checkpoint size {}, log key {}{}",
+        m.tree_size,
+        m.log_key,
+        if e.trust_on_first_use {
+            " (trusted on first use: pass --log-key to pin it)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "counts     credible {} = credentialed {} + vouched {}; unverified {}; withdrawals {}",
+        t.credible, t.credentialed, t.vouched, t.unverified, t.withdrawals
+    );
+    println!(
+        "auditors   {} attestation(s) included",
+        m.attestations.len()
+    );
+    println!("report     report.html; {}", e.pdf_note);
+    Ok(())
+}
+
+/// Audits the log, builds the packet, prints the PDF, writes the file.
+pub async fn export_packet(a: &ExportArgs) -> Result<Exported> {
     let started = Instant::now();
     let campaign = CampaignId::from_hex(a.campaign.trim())
         .with_context(|| format!("{:?} is not a campaign id (64 hex digits)", a.campaign))?;
@@ -125,9 +178,9 @@ async fn export(a: ExportArgs) -> Result<()> {
     let base = a.server.trim_end_matches('/').to_owned();
     let http = reqwest::Client::new();
     let policy_text = match &a.policy {
-        Some(p) => Some(
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
-        ),
+        Some(p) => {
+            Some(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
+        }
         None => {
             let r = http
                 .get(format!("{base}/policy"))
@@ -135,7 +188,9 @@ async fn export(a: ExportArgs) -> Result<()> {
                 .await
                 .with_context(|| format!("reaching {base}"))?;
             if r.status().is_success() {
-                Some(String::from_utf8(crate::client::read_limited(r, 1 << 20).await?)?)
+                Some(String::from_utf8(
+                    crate::client::read_limited(r, 1 << 20).await?,
+                )?)
             } else {
                 None
             }
@@ -189,7 +244,9 @@ async fn export(a: ExportArgs) -> Result<()> {
     }
     let pdf_note = match &chromium {
         Some(c) => {
-            let html = packet.file(headcount_evidence::files::REPORT_HTML)?.to_vec();
+            let html = packet
+                .file(headcount_evidence::files::REPORT_HTML)?
+                .to_vec();
             let pdf = pdf::render(c, &html)?;
             let n = pdf.len();
             headcount_evidence::add_pdf(&mut packet, pdf);
@@ -199,45 +256,13 @@ async fn export(a: ExportArgs) -> Result<()> {
     };
     let bytes = packet.to_zip()?;
     write_atomically(&a.out, &bytes)?;
-    let t = &packet.manifest.claims.tally;
-    println!(
-        "packet     {} ({} mode, {} bytes) in {:.1}s",
-        a.out.display(),
-        mode.as_str(),
-        bytes.len(),
-        started.elapsed().as_secs_f64()
-    );
-    println!(
-        "campaign   {} ({})",
-        packet
-            .manifest
-            .claims
-            .campaign
-            .texts
-            .first()
-            .map_or("", |t| t.title.as_str()),
-        campaign
-    );
-    println!(
-        "checkpoint size {}, log key {}{}",
-        report.checkpoint.as_ref().map_or(0, |c| c.size.0),
-        report.log_key,
-        if report.trust_on_first_use {
-            " (trusted on first use: pass --log-key to pin it)"
-        } else {
-            ""
-        }
-    );
-    println!(
-        "counts     credible {} = credentialed {} + vouched {}; unverified {}; withdrawals {}",
-        t.credible, t.credentialed, t.vouched, t.unverified, t.withdrawals
-    );
-    println!(
-        "auditors   {} attestation(s) included",
-        packet.manifest.attestations.len()
-    );
-    println!("report     report.html; {pdf_note}");
-    Ok(())
+    Ok(Exported {
+        bytes: bytes.len(),
+        packet,
+        secs: started.elapsed().as_secs_f64(),
+        trust_on_first_use: report.trust_on_first_use,
+        pdf_note,
+    })
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -249,6 +274,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("creating a file in {}", dir.display()))?;
     tmp.write_all(bytes)?;
+    // A packet is meant to be shared: readable by all, like any document.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path)
         .with_context(|| format!("writing {}", path.display()))?;
@@ -392,4 +423,71 @@ fn print_verified(file: &Path, len: usize, v: &Verified, secs: f64) {
         }
     );
     println!("verdict    VERIFIED");
+}
+
+/// The demo's step: export the appeal's packet (full mode, with the PDF when
+/// Chromium is installed), then verify the file as an officer would, offline.
+pub async fn demo_step(
+    data: &Path,
+    url: &str,
+    campaign: CampaignId,
+    log_key: &str,
+    auditor_vkey: &str,
+) -> Result<()> {
+    let out = data.join("appeal-evidence.zip");
+    let have_chromium = pdf::find(None).is_some();
+    let e = export_packet(&ExportArgs {
+        campaign: campaign.to_hex(),
+        server: url.to_owned(),
+        out: out.clone(),
+        compact: false,
+        log_key: Some(log_key.to_owned()),
+        policy: Some(data.join("policy.txt")),
+        auditor_key: vec![auditor_vkey.trim().to_owned()],
+        no_pdf: !have_chromium,
+        chromium: None,
+        quiet: true,
+    })
+    .await?;
+    println!(
+        "10. evidence    the appeal's packet {} ({} bytes, full mode, {} attestation, {}) in {:.1}s",
+        out.display(),
+        e.bytes,
+        e.packet.manifest.attestations.len(),
+        if have_chromium {
+            "HTML + PDF report"
+        } else {
+            "HTML report; no PDF: Chromium is not installed"
+        },
+        e.secs
+    );
+    let t = Instant::now();
+    let bytes = std::fs::read(&out)?;
+    let pins = Pins {
+        log_key: Some(log_key.to_owned()),
+        policy: Some(std::fs::read_to_string(data.join("policy.txt"))?),
+    };
+    let v = headcount_evidence::verify_bytes(&bytes, &pins, &BbsCredentials)
+        .map_err(|f| anyhow::anyhow!("the packet does not verify ({}): {f}", f.code()))?;
+    println!(
+        "                verified offline in {:.1}s: credible {} recomputed from all {} entries, cosigned by {}, attested by {}",
+        t.elapsed().as_secs_f64(),
+        v.claims.tally.credible,
+        v.leaves_checked,
+        v.cosigners
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(" and "),
+        v.attestations
+            .iter()
+            .map(|a| a.auditor.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "                an officer checks it with no network: headcount evidence verify {} --log-key '{log_key}'",
+        out.display()
+    );
+    Ok(())
 }

@@ -49,7 +49,10 @@ pub fn render(chromium: &Path, html: &[u8]) -> Result<Vec<u8>> {
         .arg("--disable-background-networking")
         .arg("--disable-sync")
         .arg("--no-pdf-header-footer")
-        .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.path().join("profile").display()
+        ))
         .arg(format!("--print-to-pdf={}", out.display()));
     if is_root() {
         cmd.arg("--no-sandbox");
@@ -69,7 +72,10 @@ pub fn render(chromium: &Path, html: &[u8]) -> Result<Vec<u8>> {
         if started.elapsed() > TIMEOUT {
             let _ = child.kill();
             let _ = child.wait();
-            bail!("Chromium did not print the report within {} s", TIMEOUT.as_secs());
+            bail!(
+                "Chromium did not print the report within {} s",
+                TIMEOUT.as_secs()
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     };
