@@ -25,6 +25,8 @@ table { border-collapse: collapse; margin: .4rem 0; } td, th { border: 1px solid
 code, .key { font-family: "Noto Sans Mono", monospace; font-size: .8rem; word-break: break-all; }
 pre { white-space: pre-wrap; word-break: break-all; font-size: .8rem; background: #f6f6f6; padding: .5rem; }
 svg text { font-family: inherit; font-size: 11px; }
+svg { max-width: 100%; height: auto; }
+table { display: block; max-width: 100%; overflow-x: auto; }
 "#;
 
 /// Unix seconds as `YYYY-MM-DD HH:MM UTC`.
