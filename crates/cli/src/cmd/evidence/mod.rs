@@ -8,6 +8,7 @@
 //! Exit status of `verify`: 0 verified, 1 the file cannot be read, 2 it does
 //! not verify (with the reason).
 
+mod bench;
 mod pdf;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Check a packet offline (no network) and say what it proves, on whose word.
     Verify(VerifyArgs),
+    /// Measure export and verify (size, time) on a generated log, against a plain audit.
+    Bench(bench::Args),
 }
 
 #[derive(clap::Args)]
@@ -79,6 +82,7 @@ pub async fn run(c: Command) -> Result<()> {
     match c {
         Command::Export(a) => export(a).await,
         Command::Verify(a) => verify(a),
+        Command::Bench(a) => bench::run(a).await,
     }
 }
 
