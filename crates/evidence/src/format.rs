@@ -260,3 +260,95 @@ impl Packet {
             .ok_or_else(|| PacketError::Format(format!("{name} is missing")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An archive with exactly these members, stored.
+    fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let o = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for (name, data) in members {
+            w.start_file(*name, o).unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    fn err(bytes: &[u8]) -> String {
+        Packet::from_zip(bytes).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn names_types_versions_and_sizes_are_checked_before_anything_else() {
+        let mt = MIMETYPE.as_bytes();
+        let head = br#"{"format":"headcount-evidence","version":1}"#;
+        assert!(err(b"not a zip").contains("not a ZIP archive"));
+        assert!(err(&zip_of(&[("packet.json", head)])).contains("no mimetype"));
+        assert!(
+            err(&zip_of(&[
+                ("mimetype", b"application/zip"),
+                ("packet.json", head)
+            ]))
+            .contains("no mimetype")
+        );
+        assert!(err(&zip_of(&[("mimetype", mt)])).contains("packet.json is missing"));
+        assert!(
+            err(&zip_of(&[
+                ("mimetype", mt),
+                ("packet.json", head),
+                ("evil.sh", b"x")
+            ]))
+            .contains("unexpected file \"evil.sh\"")
+        );
+        // Tile paths must be canonical; a path that climbs out is no tile.
+        assert!(
+            err(&zip_of(&[
+                ("mimetype", mt),
+                ("packet.json", head),
+                ("tile/0/0", b"x")
+            ]))
+            .contains("unexpected file")
+        );
+        assert!(
+            err(&zip_of(&[
+                ("mimetype", mt),
+                ("packet.json", head),
+                ("../tile/0/000", b"x")
+            ]))
+            .contains("unexpected file")
+        );
+        assert!(
+            err(&zip_of(&[
+                ("mimetype", mt),
+                ("packet.json", head),
+                ("attestations/x.note", b"x")
+            ]))
+            .contains("unexpected file")
+        );
+        // Over a member's limit.
+        let big = vec![b'a'; (MAX_SMALL + 1) as usize];
+        assert!(
+            err(&zip_of(&[
+                ("mimetype", mt),
+                ("packet.json", head),
+                ("checkpoint", &big)
+            ]))
+            .contains("more than the")
+        );
+        // Another version or format is refused by name.
+        let v2 = br#"{"format":"headcount-evidence","version":2}"#;
+        assert_eq!(
+            Packet::from_zip(&zip_of(&[("mimetype", mt), ("packet.json", v2)])),
+            Err(PacketError::Version("2".into()))
+        );
+        let other = br#"{"format":"something-else","version":1}"#;
+        assert!(
+            err(&zip_of(&[("mimetype", mt), ("packet.json", other)])).contains("format is not")
+        );
+        // Well-formed header, but the manifest is incomplete.
+        assert!(err(&zip_of(&[("mimetype", mt), ("packet.json", head)])).contains("missing field"));
+    }
+}
