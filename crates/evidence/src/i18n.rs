@@ -111,8 +111,11 @@ fn zh_hant(l: L) -> &'static str {
     }
 }
 
+/// A language's labels: its BCP 47 tag and its translation function.
+pub type Table = (&'static str, fn(L) -> &'static str);
+
 /// A translation table for a BCP 47 tag, if this program has one.
-pub fn table(lang: &str) -> Option<(&'static str, fn(L) -> &'static str)> {
+pub fn table(lang: &str) -> Option<Table> {
     let lower = lang.to_ascii_lowercase();
     if lower == "zh-hant" || lower.starts_with("zh-hant-") || lower == "zh-tw" || lower == "zh-hk" {
         Some(("zh-Hant", zh_hant))
@@ -125,8 +128,8 @@ pub fn table(lang: &str) -> Option<(&'static str, fn(L) -> &'static str)> {
 
 /// The labels for a report: English, then each distinct translation the
 /// campaign's languages call for, in the campaign's order.
-pub fn labels(langs: &[&str]) -> Vec<(&'static str, fn(L) -> &'static str)> {
-    let mut out: Vec<(&'static str, fn(L) -> &'static str)> = vec![("en", en)];
+pub fn labels(langs: &[&str]) -> Vec<Table> {
+    let mut out: Vec<Table> = vec![("en", en)];
     for l in langs {
         if let Some(t) = table(l)
             && !out.iter().any(|(tag, _)| *tag == t.0)

@@ -6,7 +6,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::format::Mode;
-use crate::i18n::{L, labels};
+use crate::i18n::{L, Table, labels};
 use crate::verify::Verified;
 
 const CSS: &str = r#"
@@ -52,7 +52,7 @@ pub fn fmt_time(secs: u64) -> String {
 }
 
 /// A heading in English and the campaign's languages.
-fn label(tables: &[(&'static str, fn(L) -> &'static str)], l: L) -> Markup {
+fn label(tables: &[Table], l: L) -> Markup {
     html! {
         @for (i, (tag, t)) in tables.iter().enumerate() {
             @if i == 0 { span lang=(tag) { (t(l)) } }
