@@ -89,7 +89,7 @@ fn build_fixture() -> Fixture {
         .spawn()
         .expect("start the demo");
     let stdout = child.stdout.take().unwrap();
-    let mut kid = Kid(child);
+    let kid = Kid(child);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut all = String::new();
