@@ -177,6 +177,23 @@ fn build_fixture() -> Fixture {
     let o = run(&compact_args);
     assert!(o.status.success(), "{}", text(&o));
 
+    // Bad input to export: a campaign the log does not have, an id that is
+    // not one. Each says why and writes nothing.
+    let nothing = dir.join("nothing.zip");
+    let unknown = "ab".repeat(32);
+    for (id, why) in [
+        (unknown.as_str(), "is not in the log"),
+        ("appeal", "is not a campaign id"),
+    ] {
+        let mut bad = args.clone();
+        bad[2] = id;
+        bad.extend(["--out", nothing.to_str().unwrap(), "--no-pdf"]);
+        let o = run(&bad);
+        assert!(!o.status.success(), "{}", text(&o));
+        assert!(text(&o).contains(why), "{}", text(&o));
+        assert!(!nothing.exists());
+    }
+
     // The server goes away: from here on nothing answers at its address.
     drop(kid);
     assert!(probe(&url, "/v1/log").is_none(), "the server still answers");
