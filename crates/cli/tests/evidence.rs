@@ -29,6 +29,8 @@ struct Fixture {
     url: String,
     /// The log's secret key file (for re-signing a swapped checkpoint).
     log_skey: PathBuf,
+    /// The auditor's secret key file (for an auditor that signs a wrong count).
+    auditor_skey: PathBuf,
 }
 
 /// Kills the demo when the fixture is done with it, or on a panic.
@@ -206,6 +208,7 @@ fn build_fixture() -> Fixture {
         server_tally,
         url,
         log_skey: data.join("log.skey"),
+        auditor_skey: data.join("keys/auditor.example.skey"),
     }
 }
 
@@ -721,4 +724,49 @@ fn the_report_renders_in_a_real_browser_and_its_pdf_renders_to_an_image() {
     assert!(words.contains("呼吁：不要遣返王先生"), "{words}");
     assert!(words.contains("Appeal: do not deport Mr. Wang"), "{words}");
     assert!(words.contains(&t.credible.to_string()), "{words}");
+}
+
+#[test]
+fn an_auditor_that_signs_another_count_is_named_and_the_packet_still_stands() {
+    let f = fixture();
+    let skey = std::fs::read_to_string(&f.auditor_skey).unwrap();
+    let signer = signed_note::StandardSigner::new(skey.trim()).unwrap();
+    for (path, expect) in [
+        (&f.full, "this auditor signed a wrong count"),
+        (&f.compact, "ask for a full packet"),
+    ] {
+        // The real auditor key signs an attestation whose line for the
+        // campaign says 7 more than the log holds.
+        let mut p = load(path);
+        let file = p.manifest.attestations[0].file.clone();
+        let old = signed_note::Note::from_bytes(&p.files[&file]).unwrap();
+        let text = String::from_utf8(old.text().to_vec()).unwrap();
+        let id = p.manifest.claims.campaign.id.clone();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(id.as_str()))
+            .unwrap()
+            .to_owned();
+        let mut parts: Vec<String> = line.split(' ').map(str::to_owned).collect();
+        let attested = parts[1].parse::<u64>().unwrap() + 7;
+        parts[1] = attested.to_string();
+        let text = text.replace(&line, &parts.join(" "));
+        let mut note = signed_note::Note::new(text.as_bytes(), &[]).unwrap();
+        note.add_sigs(&[&signer]).unwrap();
+        p.files.insert(file, note.to_bytes());
+        headcount_evidence::rerender(&mut p).unwrap();
+        let name = f
+            .dir
+            .join(format!("wrong-auditor-{}.zip", p.manifest.mode.as_str()));
+        std::fs::write(&name, p.to_zip().unwrap()).unwrap();
+        let o = verify(&name, true);
+        let out = text(&o);
+        assert!(o.status.success(), "{out}");
+        assert!(out.contains(&format!("credible {attested}")), "{out}");
+        assert!(out.contains("WARNING"), "{out}");
+        assert!(out.contains(expect), "{out}");
+    }
+    // The untouched packets carry no warning.
+    assert!(!text(&verify(&f.full, true)).contains("WARNING"));
+    assert!(!text(&verify(&f.compact, true)).contains("WARNING"));
 }

@@ -175,6 +175,23 @@ pub fn build(data: &LogData<'_>, campaign: CampaignId, mode: Mode) -> Result<Bui
     Ok(Built { packet, skipped })
 }
 
+/// Re-renders `report.html` and `README.txt` from the packet's own data,
+/// after checking that data as the builder does (everything but the fold of
+/// the whole log and the subset's cryptography, which `verify` redoes). For
+/// a packet whose attestations were replaced, e.g. by newer ones.
+pub fn rerender(packet: &mut Packet) -> Result<(), Failure> {
+    let verified = verify_data(packet, &Pins::default(), None)?;
+    packet.files.insert(
+        format::REPORT_HTML.into(),
+        crate::report::render(&verified).into_bytes(),
+    );
+    packet.files.insert(
+        format::README.into(),
+        crate::report::readme(&verified).into_bytes(),
+    );
+    Ok(())
+}
+
 /// Adds a PDF rendering of `report.html`.
 pub fn add_pdf(packet: &mut Packet, pdf: Vec<u8>) {
     packet.manifest.pdf = true;

@@ -28,7 +28,7 @@ mod i18n;
 mod report;
 mod verify;
 
-pub use build::{BuildError, Built, LogData, add_pdf, build};
+pub use build::{BuildError, Built, LogData, add_pdf, build, rerender};
 pub use claims::{CampaignInfo, Claims, PeriodInfo, RegistrarInfo, Text, TrendPoint};
 pub use compact::{ProvedLeaf, decode as decode_entries, encode as encode_entries};
 pub use error::{Failure, PacketError};

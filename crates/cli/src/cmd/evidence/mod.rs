@@ -417,6 +417,23 @@ fn print_verified(file: &Path, len: usize, v: &Verified, secs: f64) {
             "auditor    {} (key {}) signed \"{}\" at tree size {}: {attested}; this packet's recount there: {ours}",
             a.auditor, a.vkey, a.verdict, a.tree_size
         );
+        if let (Some(l), Some(r)) = (&a.line, &a.recount)
+            && l.credible != r.credible
+        {
+            match v.mode {
+                Mode::Compact => println!(
+                    "  WARNING  the auditor counted {} from the whole log, this packet's entries give {}: \
+                     the packet leaves entries of the campaign out (e.g. withdrawals) or the auditor is wrong; \
+                     ask for a full packet to settle it",
+                    l.credible, r.credible
+                ),
+                Mode::Full => println!(
+                    "  WARNING  the auditor's figure ({}) is not what the whole log gives ({}): the packet's \
+                     recount is exact, so this auditor signed a wrong count",
+                    l.credible, r.credible
+                ),
+            }
+        }
     }
     println!(
         "report     report.html shows exactly the verified figures{}",
