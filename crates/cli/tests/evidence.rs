@@ -740,9 +740,9 @@ fn an_auditor_that_signs_another_count_is_named_and_the_packet_still_stands() {
         let mut p = load(path);
         let file = p.manifest.attestations[0].file.clone();
         let old = signed_note::Note::from_bytes(&p.files[&file]).unwrap();
-        let text = String::from_utf8(old.text().to_vec()).unwrap();
+        let body = String::from_utf8(old.text().to_vec()).unwrap();
         let id = p.manifest.claims.campaign.id.clone();
-        let line = text
+        let line = body
             .lines()
             .find(|l| l.starts_with(id.as_str()))
             .unwrap()
@@ -750,8 +750,8 @@ fn an_auditor_that_signs_another_count_is_named_and_the_packet_still_stands() {
         let mut parts: Vec<String> = line.split(' ').map(str::to_owned).collect();
         let attested = parts[1].parse::<u64>().unwrap() + 7;
         parts[1] = attested.to_string();
-        let text = text.replace(&line, &parts.join(" "));
-        let mut note = signed_note::Note::new(text.as_bytes(), &[]).unwrap();
+        let body = body.replace(&line, &parts.join(" "));
+        let mut note = signed_note::Note::new(body.as_bytes(), &[]).unwrap();
         note.add_sigs(&[&signer]).unwrap();
         p.files.insert(file, note.to_bytes());
         headcount_evidence::rerender(&mut p).unwrap();
