@@ -93,7 +93,8 @@ fn build_fixture() -> Fixture {
         .arg("--data")
         .arg(&data)
         .env_remove("HEADCOUNT_LOG")
-        .env("HEADCOUNT_CHROMIUM", "/nonexistent/chromium")
+        // A "Chromium" that cannot print: the demo goes on without the PDF.
+        .env("HEADCOUNT_CHROMIUM", "/bin/false")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -122,7 +123,12 @@ fn build_fixture() -> Fixture {
         Ok(Err(all)) => panic!("the demo ended early:\n{all}"),
         Err(_) => panic!("the demo did not finish in 15 minutes"),
     };
-    // The demo's own evidence step ran, without Chromium here (it says so).
+    // The demo's own evidence step ran; the PDF could not be printed by that
+    // "Chromium", and it says so.
+    assert!(
+        demo_out.contains("Chromium could not print the PDF"),
+        "{demo_out}"
+    );
     assert!(demo_out.contains("10. evidence"), "{demo_out}");
     assert!(
         demo_out.contains("no PDF: Chromium is not installed"),

@@ -456,8 +456,8 @@ pub async fn demo_step(
     auditor_vkey: &str,
 ) -> Result<()> {
     let out = data.join("appeal-evidence.zip");
-    let have_chromium = pdf::find(None).is_some();
-    let e = export_packet(&ExportArgs {
+    let mut have_chromium = pdf::find(None).is_some();
+    let mut args = ExportArgs {
         campaign: campaign.to_hex(),
         server: url.to_owned(),
         out: out.clone(),
@@ -468,8 +468,21 @@ pub async fn demo_step(
         no_pdf: !have_chromium,
         chromium: None,
         quiet: true,
-    })
-    .await?;
+    };
+    let e = match export_packet(&args).await {
+        Ok(e) => e,
+        // A Chromium that is installed but cannot print here (no display
+        // libraries, a sandbox) must not end the tour: the HTML report stands.
+        Err(err) if have_chromium && format!("{err:#}").contains("Chromium") => {
+            println!(
+                "10. evidence    Chromium could not print the PDF ({err:#}); exporting without it"
+            );
+            have_chromium = false;
+            args.no_pdf = true;
+            export_packet(&args).await?
+        }
+        Err(err) => return Err(err),
+    };
     println!(
         "10. evidence    the appeal's packet {} ({} bytes, full mode, {} attestation, {}) in {:.1}s",
         out.display(),
@@ -478,7 +491,7 @@ pub async fn demo_step(
         if have_chromium {
             "HTML + PDF report"
         } else {
-            "HTML report; no PDF: Chromium is not installed"
+            "HTML report; no PDF: Chromium is not installed or could not print"
         },
         e.secs
     );
