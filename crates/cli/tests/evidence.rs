@@ -540,7 +540,8 @@ fn a_swapped_checkpoint_is_caught() {
     let out = text(&verify(&path, false));
     assert!(out.contains("NOT VERIFIED (tree_mismatch)"), "{out}");
     // A checkpoint of another log (another key) with the same origin.
-    let (other, _, _) = headcount_tlog::LogSigner::generate("demo.headcount.local/log").unwrap();
+    let (other, _, other_vkey) =
+        headcount_tlog::LogSigner::generate("demo.headcount.local/log").unwrap();
     let cp = headcount_tlog::Checkpoint {
         origin: "demo.headcount.local/log".into(),
         size: headcount_tlog::TreeSize(size),
@@ -556,6 +557,14 @@ fn a_swapped_checkpoint_is_caught() {
         "bad_checkpoint_signature",
         "not signed by the log key",
     );
+    // The log key swapped too (checkpoint and manifest): the packet's own
+    // witness policy names the real log, so even unpinned it is refused.
+    q.manifest.log_key = other_vkey;
+    let path = f.dir.join("tampered-swapped-log-key.zip");
+    std::fs::write(&path, q.to_zip().unwrap()).unwrap();
+    let out = text(&verify(&path, false));
+    assert!(out.contains("NOT VERIFIED (not_pinned)"), "{out}");
+    assert!(out.contains("is not one of them"), "{out}");
 }
 
 fn tiles_root(tiles: &headcount_audit::FetchedTiles, size: u64) -> headcount_tlog::Hash {

@@ -189,6 +189,17 @@ pub(crate) fn verify_data(
     let mut cosigners = Vec::new();
     if let Some(text) = &policy_text {
         let policy = Policy::parse(text).map_err(|e| malformed(format!("the policy: {e}")))?;
+        // A policy that names logs pins the log key too.
+        let mut logs = policy.logs().peekable();
+        if logs.peek().is_some() {
+            let ours = headcount_cosignature::LogVerifier::from_vkey(&log_key)
+                .map_err(|e| malformed(format!("the log key: {e}")))?;
+            if !logs.any(|l| l.public_key() == ours.public_key() && l.name() == ours.name()) {
+                return Err(Failure::NotPinned(format!(
+                    "the witness policy lists logs, and the packet's log key {log_key} is not one of them"
+                )));
+            }
+        }
         let sv = signed_note::StandardVerifier::new(&log_key)
             .map_err(|e| malformed(format!("the log key: {e:?}")))?;
         policy
