@@ -59,6 +59,20 @@ pub struct FetchedTiles {
 }
 
 impl FetchedTiles {
+    /// A tree from tiles obtained elsewhere (a file, an archive), for
+    /// `size`. Nothing is checked here: verify them against the checkpoint
+    /// root with [`headcount_tlog::verify_tiles`] before use.
+    pub fn from_tiles(size: TreeSize, tiles: impl IntoIterator<Item = (TileId, Vec<u8>)>) -> Self {
+        let mut t = FetchedTiles {
+            size: size.0,
+            ..FetchedTiles::default()
+        };
+        for (id, data) in tiles {
+            t.insert(id, data);
+        }
+        t
+    }
+
     /// The tree size the tiles were fetched for.
     pub fn size(&self) -> TreeSize {
         TreeSize(self.size)

@@ -63,6 +63,7 @@ mod checks;
 mod fetch;
 mod fold;
 mod monitor;
+mod offline;
 mod receipt;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -80,6 +81,7 @@ pub use checks::{Cosigner, TallyNoteStatus};
 pub use fetch::{FetchStats, FetchedTiles, MAX_BODY};
 pub use headcount_cosignature::Policy;
 pub use monitor::{Monitor, MonitorOptions, alarm_env};
+pub use offline::fold_tiles;
 pub use receipt::{ReceiptError, VerifiedReceipt, verify_receipt, verify_receipt_full};
 
 use fetch::{Got, Http, fetch_tree, log_cache_dir};

@@ -63,6 +63,9 @@ enum Command {
     Witness(cmd::witness::Command),
     /// Anyone: download a log, verify every entry and recompute every tally.
     Audit(cmd::audit::Args),
+    /// The appeal's evidence packet: export one offline-verifiable file for a campaign; verify one.
+    #[command(subcommand)]
+    Evidence(cmd::evidence::Command),
     /// Measure ingest and audit throughput on this machine.
     Bench(cmd::bench::Args),
     /// A two-minute tour: a real server, registrar, declarants and audit on loopback.
@@ -117,6 +120,7 @@ fn run() -> Result<()> {
             Command::Claim(c) => cmd::claim::run(c).await,
             Command::Witness(c) => cmd::witness::run(c).await,
             Command::Audit(a) => cmd::audit::run(a).await,
+            Command::Evidence(c) => cmd::evidence::run(c).await,
             Command::Bench(a) => cmd::bench::run(a).await,
             Command::Demo(a) => cmd::demo::run(a).await,
         }

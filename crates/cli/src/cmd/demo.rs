@@ -538,6 +538,8 @@ pub async fn run(a: Args) -> Result<()> {
         server.stop().await?;
         bail!("the checkpoint was not cosigned by both witnesses");
     }
+    // 10. The appeal's evidence packet: exported, then verified offline.
+    crate::cmd::evidence::demo_step(&data, &url, c1, &log_key, &auditor_vkey).await?;
     println!("\nVerified tallies (recomputed by the auditor from the log):");
     for t in &report.tallies {
         let title = campaigns

@@ -7,6 +7,7 @@ pub mod claim;
 pub mod credential;
 pub mod declare;
 pub mod demo;
+pub mod evidence;
 pub mod identity;
 pub mod keygen;
 pub mod offline;
