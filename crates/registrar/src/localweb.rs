@@ -3,7 +3,8 @@
 //! machine and must hold against the other pages that browser has open:
 //!
 //! * no script anywhere: a Content-Security-Policy with `default-src 'none'` and no
-//!   `script-src`, forms only to the page's own origin, no framing, no referrer;
+//!   `script-src`, forms only to the page's own origin, no framing, no referrer to any other
+//!   origin;
 //! * the `Host` header must name the address the service listens on (a DNS-rebinding name
 //!   that resolves to 127.0.0.1 is refused);
 //! * a state-changing `POST` must carry an `Origin` equal to the service's own origin and a
@@ -20,6 +21,9 @@ use axum::response::Response;
 /// images only from the service itself, forms only to it.
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The Referrer-Policy of every local page (see [`set_security_headers`]).
+pub const REFERRER_POLICY: &str = "same-origin";
 
 /// The stylesheet of the local pages (system fonts with CJK fallbacks).
 pub const STYLE_CSS: &str = include_str!("../static/local.css");
@@ -175,7 +179,7 @@ pub fn random_hex() -> String {
     hex::encode(b.as_ref())
 }
 
-/// Adds the headers every local page carries (CSP, no sniffing, no referrer, no framing, no
+/// Adds the headers every local page carries (CSP, no sniffing, no referrer outside this origin, no framing, no
 /// caching: pages show secrets' consequences, e.g. which campaigns a wallet joined).
 pub fn set_security_headers(h: &mut HeaderMap) {
     h.insert(
@@ -186,9 +190,14 @@ pub fn set_security_headers(h: &mut HeaderMap) {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // `same-origin`, not `no-referrer`: under `no-referrer` a browser sends `Origin: null`
+    // with every form POST, even to the page's own origin (Fetch, "serializing a request
+    // origin"), and the Origin check could not tell our forms from another site's. Under
+    // `same-origin` our own forms carry our origin, other sites' carry `null`, and no
+    // referrer ever leaves this origin (the pages link nowhere else).
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static(REFERRER_POLICY),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

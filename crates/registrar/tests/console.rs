@@ -149,7 +149,7 @@ fn assert_page_headers(h: &HeaderMap) {
         "{csp}"
     );
     assert_eq!(h["x-frame-options"], "DENY");
-    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert_eq!(h["referrer-policy"], "same-origin");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,7 +24,6 @@ fn layout(c: &Ctx, title: &str, here: &str, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
                 title { (title) " · " (tx.app) }
                 link rel="stylesheet" href="/style.css";
             }

@@ -25,7 +25,6 @@ fn layout(lang: Lang, title: &str, here: &str, nav: Option<&str>, body: Markup) 
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
                 title { (title) " · " (tx.title) }
                 link rel="stylesheet" href="/console/style.css";
             }
