@@ -25,13 +25,21 @@ export async function context(browser, locale = 'en-GB') {
     javaScriptEnabled: false, locale, viewport: { width: 1100, height: 900 }, acceptDownloads: true,
   });
   const problems = [];
+  const failed = [];
   ctx.on('page', (page) => {
     page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`); });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('requestfailed', (r) => { if (!r.url().startsWith('data:')) problems.push(`request failed: ${r.url()}`); });
+    // Aborted (a navigation that became a download, an icon load cut short by the next
+    // navigation) is not a failure of the page.
+    page.on('requestfailed', (r) => { if (r.failure()?.errorText !== 'net::ERR_ABORTED') failed.push(`${r.url()} ${r.failure()?.errorText}`); });
   });
   const page = await ctx.newPage();
-  return { ctx, page, problems };
+  return {
+    ctx, page,
+    get problems() {
+      return [...problems, ...failed.map((u) => `request failed: ${u}`)];
+    },
+  };
 }
 
 /** The page's security headers and the absence of script. */

@@ -28,6 +28,23 @@ pub const REFERRER_POLICY: &str = "same-origin";
 /// The stylesheet of the local pages (system fonts with CJK fallbacks).
 pub const STYLE_CSS: &str = include_str!("../static/local.css");
 
+/// The icon of the local pages (linked from every page, so that a browser does not ask for
+/// `/favicon.ico`).
+pub const FAVICON_SVG: &str = include_str!("../static/favicon.svg");
+
+/// The icon as a response.
+pub async fn favicon() -> Response {
+    use axum::response::IntoResponse;
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("image/svg+xml"),
+        )],
+        FAVICON_SVG,
+    )
+        .into_response()
+}
+
 /// The cookie that remembers the language switch.
 pub const LANG_COOKIE: &str = "hc_lang";
 

@@ -136,7 +136,7 @@ async fn guard(State(app): Shared, req: Request, next: axum::middleware::Next) -
     if !host_ok {
         return refused(lang, tx.bad_host);
     }
-    if req.uri().path() == "/style.css" {
+    if matches!(req.uri().path(), "/style.css" | "/favicon.svg") {
         return next.run(req).await;
     }
     let k = req.uri().query().and_then(|q| {
@@ -212,6 +212,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/receipts/check", post(flows::check))
         .route("/lang/{code}", get(flows::switch_lang))
         .route("/style.css", get(style))
+        .route("/favicon.svg", get(localweb::favicon))
         .layer(axum::middleware::from_fn_with_state(app.clone(), guard))
         .layer(axum::middleware::map_response(localweb::security_headers))
         .with_state(app)

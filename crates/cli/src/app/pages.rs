@@ -26,6 +26,7 @@ fn layout(c: &Ctx, title: &str, here: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (tx.app) }
                 link rel="stylesheet" href="/style.css";
+                link rel="icon" type="image/svg+xml" href="/favicon.svg";
             }
             body {
                 header.top {
@@ -79,6 +80,7 @@ pub fn refused(lang: Lang, why: &str) -> Html<String> {
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (tx.refused) " · " (tx.app) }
                     link rel="stylesheet" href="/style.css";
+                link rel="icon" type="image/svg+xml" href="/favicon.svg";
                 }
                 body { main.wrap { h1 { (tx.refused) } p.alert role="alert" { (why) } } }
             }

@@ -229,6 +229,7 @@ pub fn router(service: Arc<Service>, token: AdminToken, log: Option<Arc<dyn LogL
         .route("/console/periods/{p}/close", post(close))
         .route("/console/lang/{code}", get(switch_lang))
         .route("/console/style.css", get(style))
+        .route("/console/favicon.svg", get(localweb::favicon))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM))
         .layer(axum::middleware::from_fn(host_guard))
         .layer(axum::middleware::map_response(localweb::security_headers))

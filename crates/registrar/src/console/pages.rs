@@ -27,6 +27,7 @@ fn layout(lang: Lang, title: &str, here: &str, nav: Option<&str>, body: Markup) 
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (tx.title) }
                 link rel="stylesheet" href="/console/style.css";
+                link rel="icon" type="image/svg+xml" href="/console/favicon.svg";
             }
             body {
                 header.top {
