@@ -278,7 +278,7 @@ pub fn campaigns(c: &Ctx, list: &[Value], names: &[(String, String)], now: u64) 
                             dt { (tx.addressees) } dd { @for (j, a) in camp["addressees"].as_array().into_iter().flatten().enumerate() { @if j > 0 { "; " } (a.as_str().unwrap_or_default()) } }
                             dt { (tx.counted) } dd { (camp["tally"]["credible"].as_u64().unwrap_or(0)) }
                             dt { (tx.accepted_registrars) } dd { @for (j, r) in camp["registrars"].as_array().into_iter().flatten().enumerate() { @if j > 0 { "; " } (name_of(names, r.as_str().unwrap_or_default())) } }
-                            dd { @if now < opens { (fill(tx.not_open_yet, &[("t", &day(opens))])) } @else if now >= closes { (fill(tx.closed_since, &[("t", &day(closes))])) } @else { (fill(tx.open_until, &[("t", &day(closes))])) } }
+                            dt { (tx.campaign_state) } dd { @if now < opens { (fill(tx.not_open_yet, &[("t", &day(opens))])) } @else if now >= closes { (fill(tx.closed_since, &[("t", &day(closes))])) } @else { (fill(tx.open_until, &[("t", &day(closes))])) } }
                             @if c.wallet.unlocked {
                                 dt { (tx.your_status) } dd { @match latest {
                                     Some(ReceiptKind::Declaration) => (tx.status_declared),
