@@ -237,7 +237,7 @@ pub fn credential(c: &Ctx, registrars: &[Value], default_url: Option<&str>) -> H
     })
 }
 
-fn campaign_text<'a>(c: &'a Value, lang: Lang) -> (&'a str, &'a str) {
+fn campaign_text(c: &Value, lang: Lang) -> (&str, &str) {
     let texts = c["texts"].as_array().map(Vec::as_slice).unwrap_or_default();
     let want = match lang {
         Lang::En => "en",

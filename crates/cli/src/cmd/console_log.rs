@@ -18,7 +18,7 @@ pub struct ConsoleLog {
 
 impl ConsoleLog {
     /// The link, as the console takes it.
-    pub fn new(base: &str, registrar: RegistrarId) -> Arc<dyn LogLink> {
+    pub fn link(base: &str, registrar: RegistrarId) -> Arc<dyn LogLink> {
         Arc::new(ConsoleLog {
             client: LogClient::new(base),
             registrar,

@@ -577,7 +577,7 @@ pub async fn run(c: Command) -> Result<()> {
             }
             let log = server
                 .as_deref()
-                .map(|u| crate::cmd::console_log::ConsoleLog::new(u, rid));
+                .map(|u| crate::cmd::console_log::ConsoleLog::link(u, rid));
             reg_http::serve_with(service, public, admin_l, token, log, async {
                 let _ = tokio::signal::ctrl_c().await;
             })

@@ -181,17 +181,17 @@ async fn host_guard(req: axum::extract::Request, next: axum::middleware::Next) -
 }
 
 /// The checks of every state-changing form: same origin, live session, its CSRF token.
-fn check_post(c: &Console, headers: &HeaderMap, csrf: &str) -> Result<Ctx, Response> {
+fn check_post(c: &Console, headers: &HeaderMap, csrf: &str) -> Result<Ctx, Box<Response>> {
     let lang = Lang::of(headers);
     let t = text::t(lang);
     if !localweb::same_origin(headers) {
-        return Err(refused(lang, StatusCode::FORBIDDEN, t.cross_origin));
+        return Err(Box::new(refused(lang, StatusCode::FORBIDDEN, t.cross_origin)));
     }
     let Some((expected, flash)) = c.session(headers) else {
-        return Err(Redirect::to("/console/login").into_response());
+        return Err(Box::new(Redirect::to("/console/login").into_response()));
     };
     if !localweb::ct_eq(&expected, csrf) {
-        return Err(refused(lang, StatusCode::FORBIDDEN, t.bad_csrf));
+        return Err(Box::new(refused(lang, StatusCode::FORBIDDEN, t.bad_csrf)));
     }
     Ok(Ctx {
         lang,
@@ -201,11 +201,11 @@ fn check_post(c: &Console, headers: &HeaderMap, csrf: &str) -> Result<Ctx, Respo
 }
 
 /// The signed-in context of a page, or a redirect to the sign-in page.
-fn page_ctx(c: &Console, headers: &HeaderMap) -> Result<Ctx, Response> {
+fn page_ctx(c: &Console, headers: &HeaderMap) -> Result<Ctx, Box<Response>> {
     let lang = Lang::of(headers);
     match c.session(headers) {
         Some((csrf, flash)) => Ok(Ctx { lang, csrf, flash }),
-        None => Err(Redirect::to("/console/login").into_response()),
+        None => Err(Box::new(Redirect::to("/console/login").into_response())),
     }
 }
 
@@ -305,7 +305,7 @@ struct CsrfForm {
 
 async fn logout(State(c): Shared, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
     if let Err(r) = check_post(&c, &headers, &f.csrf) {
-        return r;
+        return *r;
     }
     if let Some(id) = localweb::cookie(&headers, SESSION_COOKIE) {
         c.sessions().remove(&session_key(id));
@@ -375,7 +375,7 @@ async fn snapshot(c: &Console) -> Result<Snapshot, Error> {
 async fn queue(State(c): Shared, headers: HeaderMap) -> Response {
     let ctx = match page_ctx(&c, &headers) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let snap = match snapshot(&c).await {
         Ok(s) => s,
@@ -388,7 +388,7 @@ async fn queue(State(c): Shared, headers: HeaderMap) -> Response {
 async fn ledger(State(c): Shared, headers: HeaderMap) -> Response {
     let ctx = match page_ctx(&c, &headers) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let snap = match snapshot(&c).await {
         Ok(s) => s,
@@ -455,7 +455,7 @@ async fn approve(
 ) -> Response {
     let ctx = match check_post(&c, &headers, &f.csrf) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Ok(rid) = parse_request_id(&id) else {
         c.set_flash(
@@ -492,7 +492,7 @@ async fn reject(
 ) -> Response {
     let ctx = match check_post(&c, &headers, &f.csrf) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let t = text::t(ctx.lang);
     let Ok(rid) = parse_request_id(&id) else {
@@ -519,7 +519,7 @@ async fn close(
 ) -> Response {
     let ctx = match check_post(&c, &headers, &f.csrf) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let t = text::t(ctx.lang);
     let Ok(period) = p.parse::<Period>() else {
@@ -566,7 +566,7 @@ async fn close(
 async fn vouch_page(State(c): Shared, headers: HeaderMap) -> Response {
     let ctx = match page_ctx(&c, &headers) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     pages::vouch(&ctx, c.log.is_some(), &pages::VouchFields::default()).into_response()
 }
@@ -588,7 +588,7 @@ struct VouchForm {
 async fn vouch(State(c): Shared, headers: HeaderMap, Form(f): Form<VouchForm>) -> Response {
     let mut ctx = match check_post(&c, &headers, &f.csrf) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let t = text::t(ctx.lang);
     let fields = pages::VouchFields {
