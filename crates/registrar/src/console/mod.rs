@@ -185,7 +185,11 @@ fn check_post(c: &Console, headers: &HeaderMap, csrf: &str) -> Result<Ctx, Box<R
     let lang = Lang::of(headers);
     let t = text::t(lang);
     if !localweb::same_origin(headers) {
-        return Err(Box::new(refused(lang, StatusCode::FORBIDDEN, t.cross_origin)));
+        return Err(Box::new(refused(
+            lang,
+            StatusCode::FORBIDDEN,
+            t.cross_origin,
+        )));
     }
     let Some((expected, flash)) = c.session(headers) else {
         return Err(Box::new(Redirect::to("/console/login").into_response()));
@@ -321,6 +325,7 @@ async fn logout(State(c): Shared, headers: HeaderMap, Form(f): Form<CsrfForm>) -
 }
 
 /// What the log says about this registrar's months: sizes, or why it could not be asked.
+#[derive(Debug)]
 pub(crate) enum Logged {
     NoLog,
     Unreachable(String),

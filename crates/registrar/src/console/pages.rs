@@ -349,6 +349,87 @@ pub(super) fn vouch(ctx: &Ctx, has_log: bool, f: &VouchFields) -> Html<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{Logged, Snapshot};
+    use super::warnings;
+    use crate::localweb::Lang;
+    use crate::{MAX_PENDING, PeriodInfo};
+    use headcount_core::Period;
+
+    fn snap(pending: usize, periods: Vec<PeriodInfo>, to_close: Vec<Period>) -> Snapshot {
+        Snapshot {
+            current: Period(700),
+            pending: (0..pending)
+                .map(|i| (format!("{i}"), String::new(), 0))
+                .collect(),
+            periods,
+            to_close,
+        }
+    }
+
+    fn info(p: u32, issued: u32, closed: bool) -> PeriodInfo {
+        PeriodInfo {
+            period: Period(p),
+            issued,
+            closed,
+        }
+    }
+
+    #[test]
+    fn warnings_say_what_needs_doing() {
+        let tx = super::t(Lang::En);
+        let sizes = |v: Vec<(u32, u64)>| {
+            Logged::Sizes(v.into_iter().map(|(p, n)| (Period(p), n)).collect())
+        };
+        // All well: nothing to say.
+        let w = warnings(
+            tx,
+            &snap(3, vec![info(699, 150, true)], vec![]),
+            &sizes(vec![(699, 150)]),
+        );
+        assert!(w.is_empty(), "{w:?}");
+        // The queue at 80 %, then full.
+        let w = warnings(
+            tx,
+            &snap(MAX_PENDING * 4 / 5, vec![], vec![]),
+            &sizes(vec![]),
+        );
+        assert!(w[0].contains("filling up"), "{w:?}");
+        let w = warnings(tx, &snap(MAX_PENDING, vec![], vec![]), &sizes(vec![]));
+        assert!(w[0].contains("queue is full"), "{w:?}");
+        // A month over and not closed; the current month still small; a closed month below
+        // the minimum; a closed month missing from the log; one logged with another size.
+        let s = snap(
+            0,
+            vec![
+                info(700, 12, false),
+                info(699, 150, false),
+                info(698, 40, true),
+                info(697, 120, true),
+                info(696, 130, true),
+            ],
+            vec![Period(699)],
+        );
+        let w = warnings(tx, &s, &sizes(vec![(698, 40), (696, 129)])).join("\n");
+        for needle in [
+            "is over and not yet closed",
+            "Only 12 credentials issued",
+            "was closed with only 40 credentials",
+            "is closed but its size is not in the log",
+            "The log holds 129",
+        ] {
+            assert!(w.contains(needle), "{needle:?} in {w}");
+        }
+        // Without a log link, or with the log unreachable: said.
+        let w = warnings(tx, &snap(0, vec![], vec![]), &Logged::NoLog);
+        assert!(w[0].contains("No log server"), "{w:?}");
+        let w = warnings(
+            tx,
+            &snap(0, vec![], vec![]),
+            &Logged::Unreachable("refused".into()),
+        );
+        assert!(w[0].contains("could not be reached: refused"), "{w:?}");
+    }
+
     #[test]
     fn minute_formatting() {
         assert_eq!(super::fmt_minute(0), "1970-01-01 00:00");
