@@ -37,6 +37,19 @@ test('wallet, credential request, console approval, finish — in English and Ch
   assert.match(await page.locator('.done').innerText(), /Your wallet is created/);
   await accessible(page, 'en-03-wallet');
   await shot(page, 'en-03-wallet');
+  // Lock; a wrong passphrase is said plainly; the right one opens it.
+  await page.getByRole('button', { name: 'Lock' }).click();
+  await page.waitForLoadState('load');
+  await page.getByLabel('Passphrase', { exact: true }).fill('orbit lantern mosquito gravel');
+  await page.getByRole('button', { name: 'Unlock' }).click();
+  await page.waitForLoadState('load');
+  assert.match(await page.locator('.alert').innerText(), /Wrong passphrase: the wallet did not open/);
+  await accessible(page, 'en-03b-wrong-passphrase');
+  await shot(page, 'en-03b-wrong-passphrase');
+  await page.getByLabel('Passphrase', { exact: true }).fill(STRONG);
+  await page.getByRole('button', { name: 'Unlock' }).click();
+  await page.waitForLoadState('load');
+  assert.match(await page.locator('h1').innerText(), /My wallet/);
 
   // Credential: the registrar and its policy, from the log.
   await visit(page, '/credential', 'en-04-credential');

@@ -29,6 +29,14 @@ test('close and log the month; declare, withdraw, re-declare, prove, check — i
   await vol.page.goto(fx.console + '/console/vouch', { waitUntil: 'load' });
   await accessible(vol.page, 'en-15-console-vouch');
   await shot(vol.page, 'en-15-console-vouch');
+  // Vouch for a caller who cannot use the app: logged, receipt verified.
+  await vol.page.getByLabel('Campaign id').fill(fx.campaign);
+  await vol.page.getByLabel('Your case number for this person').fill('case 17');
+  await vol.page.getByLabel('Public alias').fill('Nightingale');
+  await vol.page.getByRole('button', { name: 'Vouch and log' }).click();
+  await vol.page.waitForLoadState('load');
+  assert.match(await vol.page.locator('.done').innerText(), /Vouched declaration logged at index \d+ \(receipt verified\)/);
+  await shot(vol.page, 'en-16-console-vouched');
 
   // The person: from opening the app to a verified receipt.
   const started = Date.now();
@@ -45,8 +53,8 @@ test('close and log the month; declare, withdraw, re-declare, prove, check — i
   await page.waitForURL(/\/receipt$/);
   assert.match(await page.locator('.done').innerText(), /Your declaration is in the log\. Receipt verified on this computer/);
   const seconds = (Date.now() - started) / 1000;
+  // Reported, not asserted (no timed tests): the issue asks for under a minute.
   console.log(`opening the app to a verified receipt: ${seconds.toFixed(1)} s`);
-  assert.ok(seconds < 60, `a verified receipt in ${seconds} s`);
   await accessible(page, 'en-21-receipt');
   await shot(page, 'en-21-receipt');
 
