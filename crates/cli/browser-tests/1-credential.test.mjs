@@ -54,7 +54,9 @@ test('wallet, credential request, console approval, finish — in English and Ch
   // Credential: the registrar and its policy, from the log.
   await visit(page, '/credential', 'en-04-credential');
   assert.match(await page.locator('main').innerText(), /We meet every applicant/);
-  await page.getByLabel('R', { exact: true }).check();
+  // Two registrars are called R: the id beside each name tells them apart.
+  assert.match(await page.locator(`label[for="${await page.locator(`input[value="${fx.registrar}"]`).getAttribute('id')}"]`).innerText(), new RegExp(`^R ${fx.registrar.slice(0, 16)}…$`));
+  await page.locator(`input[value="${fx.registrar}"]`).check();
   assert.equal(await page.getByLabel('The registrar service\'s address').inputValue(), fx.registrarUrl);
   await page.getByRole('button', { name: 'Send the request' }).click();
   await page.waitForLoadState('load');

@@ -58,6 +58,17 @@ test('close and log the month; declare, withdraw, re-declare, prove, check — i
   await accessible(page, 'en-21-receipt');
   await shot(page, 'en-21-receipt');
 
+  // A campaign that does not accept this registrar: a sentence, nothing logged.
+  await page.goto(appBase + '/campaigns', { waitUntil: 'load' });
+  const other = page.locator('section.card').filter({ hasText: 'Appeal' });
+  await other.getByLabel('Public alias').fill('Lotus');
+  await other.getByRole('button', { name: 'Declare' }).click();
+  await page.waitForURL(/\/campaigns$/);
+  assert.match(await page.locator('.alert').innerText(), /You have no credential that this campaign accepts/);
+  assert.match(await other.innerText(), /You\s*not declared/);
+  await accessible(page, 'en-20b-not-accepted');
+  await shot(page, 'en-20b-not-accepted');
+
   // Withdraw, then declare again under another alias.
   await page.goto(appBase + '/campaigns', { waitUntil: 'load' });
   assert.match(await card.innerText(), /You\s*declared \(counted\)/);

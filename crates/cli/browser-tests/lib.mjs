@@ -91,8 +91,16 @@ export async function accessible(page, name) {
   assert.ok(a.lang === 'en' || a.lang === 'zh-Hans', `${name}: lang attribute`);
   assert.equal(a.h1, 1, `${name}: one h1`);
   // Keyboard: Tab visits the focusable elements in document order.
+  // A group of radio buttons is one stop: its checked button, else its first.
   const order = await page.evaluate(() => [...document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea')]
-    .filter((e) => e.getClientRects().length > 0 && e.tabIndex >= 0).map((e, i) => { e.dataset.kb = String(i); return String(i); }));
+    .filter((e) => e.getClientRects().length > 0 && e.tabIndex >= 0)
+    .filter((e) => {
+      if (e.type !== 'radio') return true;
+      const group = [...document.querySelectorAll(`input[type=radio][name="${e.name}"]`)];
+      const checked = group.find((r) => r.checked);
+      return checked ? e === checked : e === group[0];
+    })
+    .map((e, i) => { e.dataset.kb = String(i); return String(i); }));
   // (data-kb set through the DOM, not a script in the page.)
   await page.locator('body').focus().catch(() => {});
   await page.evaluate(() => { if (document.activeElement) document.activeElement.blur(); });

@@ -412,6 +412,31 @@ async fn browser_walks_every_flow() {
         &p("campaign.toml"),
     ]);
     let campaign = field(&out, "campaign id:");
+    // A second campaign that accepts only another registrar: declaring there is refused with
+    // a sentence.
+    fs::create_dir_all(dir.join("r2")).unwrap();
+    let rid2 = register_registrar(&dir.join("r2"), &url);
+    fs::write(
+        dir.join("campaign2.toml"),
+        format!(
+            "opens_at = \"{}\"\ncloses_at = \"{}\"\nregistrars = [\"{rid2}\"]\n\n\
+             [[text]]\nlang = \"en\"\ntitle = \"Appeal\"\nstatement = \"Do not deport him.\"\n",
+            now() - 60,
+            now() + 30 * 86_400
+        ),
+    )
+    .unwrap();
+    let out = ok(&[
+        "campaign",
+        "create",
+        "--server",
+        &url,
+        "--key",
+        &p("keys/organiser.key"),
+        "--spec",
+        &p("campaign2.toml"),
+    ]);
+    let campaign2 = field(&out, "campaign id:");
 
     let mut children = Children::default();
     let (reg_i, public, admin, token) =
@@ -454,6 +479,8 @@ async fn browser_walks_every_flow() {
                 "console": admin,
                 "token": token,
                 "campaign": campaign,
+                "campaign2": campaign2,
+                "registrar": rid,
                 "registrarUrl": public,
                 "wallet": p("person.wallet"),
             })

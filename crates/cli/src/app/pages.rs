@@ -212,7 +212,7 @@ pub fn credential(c: &Ctx, registrars: &[Value], default_url: Option<&str>) -> H
                                 @if r["retired"].is_null() {
                                     div.card {
                                         input type="radio" name="registrar" id=(format!("reg-{i}")) value=(s(r, "id")) required;
-                                        label.inline for=(format!("reg-{i}")) { (s(r, "name")) }
+                                        label.inline for=(format!("reg-{i}")) { (s(r, "name")) " " code.note { (s(r, "id").get(..16).unwrap_or_default()) "…" } }
                                         dl.kv {
                                             dt { (tx.policy) } dd { (s(r, "policy")) }
                                             dt { (tx.contact) } dd { (s(r, "contact")) }
