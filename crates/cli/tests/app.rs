@@ -349,7 +349,13 @@ fn registrar_service(
             "public API listening on ",
             "admin API listening on ",
             "admin token in ",
+            "console: ",
         ],
+    );
+    assert!(
+        f[3].starts_with(&format!("{}/console/", f[1])),
+        "registrar serve prints its console's address: {}",
+        f[3]
     );
     let token = fs::read_to_string(&f[2]).unwrap().trim().to_owned();
     (i, f[0].clone(), f[1].clone(), token)
