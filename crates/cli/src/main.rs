@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+mod app;
 mod client;
 mod cmd;
 mod config;
@@ -40,6 +41,8 @@ enum Command {
     Registrar(cmd::registrar::Command),
     /// Registrar: declare on behalf of a person it checked (e.g. by phone).
     Vouch(cmd::vouch::Args),
+    /// Declarant: the app in your browser (wallet, credential, declare, prove), on this computer only.
+    App(app::Args),
     /// Declarant: create an identity (an encrypted wallet).
     #[command(subcommand)]
     Identity(cmd::identity::Command),
@@ -111,6 +114,7 @@ fn run() -> Result<()> {
             Command::Campaign(c) => cmd::campaign::run(c).await,
             Command::Registrar(c) => cmd::registrar::run(c).await,
             Command::Vouch(a) => cmd::vouch::run(a).await,
+            Command::App(a) => app::run(a).await,
             Command::Identity(c) => cmd::identity::run(c).await,
             Command::Credential(c) => cmd::credential::run(c).await,
             Command::Declare(a) => cmd::declare::run(a).await,

@@ -54,7 +54,9 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::ledger::Status;
-use crate::wire::{CredentialRequest, MAX_WIRE_LEN, parse_request_id};
+use crate::wire::{
+    CredentialRequest, CredentialResponse, MAX_WIRE_LEN, RequestId, parse_request_id,
+};
 use crate::{Error, Ledger};
 
 /// Largest request body on either API.
@@ -100,19 +102,7 @@ impl AdminToken {
     }
 }
 
-/// Whether a `Host` header names a loopback address (any port).
-fn loopback_host(host: &str) -> bool {
-    let name = if let Some(rest) = host.strip_prefix('[') {
-        // [v6]:port
-        rest.split(']').next().unwrap_or_default()
-    } else {
-        host.rsplit_once(':').map_or(host, |(h, _)| h)
-    };
-    name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
+use crate::localweb::loopback_host;
 
 fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
     (
@@ -203,6 +193,26 @@ impl Service {
     pub fn with_ledger<T>(&self, f: impl FnOnce(&mut Ledger) -> T) -> T {
         let mut guard = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut guard)
+    }
+
+    /// Approves a pending request (blocking), as `POST /admin/requests/{id}/approve` does.
+    pub(crate) fn approve(&self, id: &RequestId) -> Result<CredentialResponse, Error> {
+        self.with_ledger(|l| l.approve(&self.secret, self.registrar_id, id))
+    }
+
+    /// Closes a month and signs its `issuance-period` entry (blocking), as `POST
+    /// /admin/periods/{YYYY-MM}/close` does: (size, entry bytes).
+    pub(crate) fn close_period(&self, period: Period) -> Result<(u32, Vec<u8>), Error> {
+        self.with_ledger(|l| {
+            let size = l.close_period(period)?;
+            let (_, entry) = l.issuance_period_entry(&self.signing, self.registrar_id, period)?;
+            Ok((size, entry))
+        })
+    }
+
+    /// The registrar's Ed25519 signing key (for vouched declarations made from the console).
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.signing
     }
 }
 
@@ -385,9 +395,22 @@ pub fn router(service: Arc<Service>) -> Router {
         .with_state(service)
 }
 
-/// The admin (registrar) API, behind [`admin_guard`]. Serve it on a loopback listener only.
+/// The admin (registrar) API, behind [`admin_guard`], and the HTML console under
+/// `/console/` (its own guard: see [`crate::console`]), without a log link. Serve it on a
+/// loopback listener only.
 pub fn admin_router(service: Arc<Service>, token: AdminToken) -> Router {
-    Router::new()
+    admin_router_with(service, token, None)
+}
+
+/// [`admin_router`] with the console's link to the log (logged sizes, logging closed months,
+/// vouching).
+pub fn admin_router_with(
+    service: Arc<Service>,
+    token: AdminToken,
+    log: Option<Arc<dyn crate::console::LogLink>>,
+) -> Router {
+    let console = crate::console::router(service.clone(), token.clone(), log);
+    let api = Router::new()
         .route("/admin/requests", get(admin_list))
         .route("/admin/requests/{id}/approve", post(admin_approve))
         .route("/admin/requests/{id}/reject", post(admin_reject))
@@ -397,7 +420,8 @@ pub fn admin_router(service: Arc<Service>, token: AdminToken) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(service)
-        .layer(axum::middleware::from_fn_with_state(token, admin_guard))
+        .layer(axum::middleware::from_fn_with_state(token, admin_guard));
+    console.merge(api)
 }
 
 /// Serves the public API on `public` and the admin API on `admin` until `shutdown` resolves.
@@ -407,6 +431,18 @@ pub async fn serve(
     public: TcpListener,
     admin: TcpListener,
     token: AdminToken,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    serve_with(service, public, admin, token, None, shutdown).await
+}
+
+/// [`serve`], the console linked to a log through `log`.
+pub async fn serve_with(
+    service: Arc<Service>,
+    public: TcpListener,
+    admin: TcpListener,
+    token: AdminToken,
+    log: Option<Arc<dyn crate::console::LogLink>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let admin_addr = admin
@@ -426,7 +462,7 @@ pub async fn serve(
     let public_server = axum::serve(public, router(service.clone()))
         .with_graceful_shutdown(stop(rx.clone()))
         .into_future();
-    let admin_server = axum::serve(admin, admin_router(service, token))
+    let admin_server = axum::serve(admin, admin_router_with(service, token, log))
         .with_graceful_shutdown(stop(rx))
         .into_future();
     let (a, b) = tokio::join!(public_server, admin_server);

@@ -16,15 +16,17 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod console;
 pub mod http;
 mod ledger;
+pub mod localweb;
 pub mod wire;
 
 pub use ledger::{
     Ledger, MAX_PENDING, MAX_REASON_CHARS, PendingRequest, PeriodInfo, QUEUE_TTL_SECS, Status,
     now_minute,
 };
-pub use wire::{CredentialRequest, CredentialResponse, RequestId, request_id_of};
+pub use wire::{CredentialRequest, CredentialResponse, RequestId, reference_code, request_id_of};
 
 use headcount_core::Period;
 use std::path::PathBuf;

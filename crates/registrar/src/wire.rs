@@ -27,6 +27,27 @@ pub fn request_id_of(request: &IssuanceRequest) -> RequestId {
     Sha256::digest(request.to_bytes()).into()
 }
 
+/// The reference code of a request: what the declarant's app shows and reads out to the
+/// registrar by phone, and what the registrar's console lists beside each pending request.
+/// The first 40 bits of the request id in Crockford base32 (no I, L, O or U), as `XXXX-XXXX`:
+/// short enough to read out, and a collision among the queue's at most
+/// [`crate::MAX_PENDING`] requests is about one in 10⁵ (the console then shows both rows).
+pub fn reference_code(id: &RequestId) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let bits = id[..5]
+        .iter()
+        .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+    let mut out = String::with_capacity(9);
+    for i in 0..8 {
+        if i == 4 {
+            out.push('-');
+        }
+        let d = (bits >> (35 - 5 * i)) & 31;
+        out.push(char::from(ALPHABET[d as usize]));
+    }
+    out
+}
+
 /// Parses a 64-hex-digit request id.
 pub fn parse_request_id(s: &str) -> Result<RequestId, Error> {
     let mut id = [0u8; 32];
@@ -248,5 +269,24 @@ impl<'de> Deserialize<'de> for CredentialRequest {
         let raw = RawRequest::deserialize(d)?;
         let bytes = serde_json::to_vec(&raw).map_err(serde::de::Error::custom)?;
         Self::from_json(&bytes).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod reference_tests {
+    use super::reference_code;
+
+    #[test]
+    fn reference_code_is_the_first_40_bits_in_crockford_base32() {
+        let mut id = [0u8; 32];
+        assert_eq!(reference_code(&id), "0000-0000");
+        id[..5].copy_from_slice(&[0xff; 5]);
+        assert_eq!(reference_code(&id), "ZZZZ-ZZZZ");
+        // 0x08 0x42 0x10 0x84 0x21 = 00001 00001 00001 00001 00001 00001 00001 00001
+        id[..5].copy_from_slice(&[0x08, 0x42, 0x10, 0x84, 0x21]);
+        assert_eq!(reference_code(&id), "1111-1111");
+        // Bytes after the fifth do not change it.
+        id[5] = 0xaa;
+        assert_eq!(reference_code(&id), "1111-1111");
     }
 }

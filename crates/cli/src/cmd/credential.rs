@@ -161,13 +161,13 @@ async fn finish(wallet: &mut Wallet, log: &LogClient, resp: &CredentialResponse)
 }
 
 /// What polling one request came to.
-enum Polled {
+pub(crate) enum Polled {
     Pending,
     Done,
     Unknown,
 }
 
-async fn poll_one(
+pub(crate) async fn poll_one(
     wallet: &mut Wallet,
     log: &LogClient,
     http: &reqwest::Client,

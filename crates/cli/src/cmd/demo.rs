@@ -635,8 +635,26 @@ pub async fn run(a: Args) -> Result<()> {
         bail!("the audit did not agree");
     }
     if a.keep_running {
+        // The declarant's app on Mei's wallet: unlock it, browse the campaigns, declare,
+        // withdraw, prove, check the receipts — in a browser, in English or Chinese.
+        let (app_url, listener, app) = crate::app::bind(crate::app::Args {
+            server: url.clone(),
+            wallet: wallet_path.clone(),
+            registrar_url: None,
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            no_open: true,
+            log_key: Some(log_key.clone()),
+            insecure_fast_kdf: true,
+            net: crate::client::NetArgs::default(),
+        })
+        .await?;
+        let app_task = tokio::spawn(crate::app::serve(listener, app, std::future::pending()));
         println!("\nThe server keeps running at {url}; Ctrl-C to stop.");
+        println!(
+            "The declarant's app (Mei's wallet; passphrase \"correct horse battery staple lantern\"):\n  {app_url}"
+        );
         let _ = tokio::signal::ctrl_c().await;
+        app_task.abort();
     }
     server.stop().await
 }

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod bench;
 pub mod campaign;
 pub mod claim;
+pub mod console_log;
 pub mod credential;
 pub mod declare;
 pub mod demo;

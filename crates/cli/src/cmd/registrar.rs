@@ -164,9 +164,13 @@ pub enum Command {
         /// Public API address (`127.0.0.1:0` picks a free port; the address is printed).
         #[arg(long, default_value = "127.0.0.1:8090")]
         listen: SocketAddr,
-        /// Admin API address: loopback only.
+        /// Admin API address: loopback only. The HTML console is at `/console/` on it.
         #[arg(long, default_value = "127.0.0.1:8091")]
         admin: SocketAddr,
+        /// The log server: the console then shows the sizes the log holds for your months,
+        /// logs the months you close, and can vouch for callers.
+        #[arg(long)]
+        server: Option<String>,
     },
     /// List the requests waiting for your approval (admin API of a running service).
     ///
@@ -525,6 +529,7 @@ pub async fn run(c: Command) -> Result<()> {
             issuer,
             listen,
             admin,
+            server,
         } => {
             if !admin.ip().is_loopback() {
                 bail!("the admin API must listen on a loopback address, not {admin}");
@@ -562,11 +567,18 @@ pub async fn run(c: Command) -> Result<()> {
             println!("public API listening on http://{}", public.local_addr()?);
             println!("admin API listening on http://{}", admin_l.local_addr()?);
             println!("admin token in {}", token_path.display());
+            println!(
+                "console: http://{}/console/ (sign in with the admin token)",
+                admin_l.local_addr()?
+            );
             {
                 use std::io::Write;
                 std::io::stdout().flush()?;
             }
-            reg_http::serve(service, public, admin_l, token, async {
+            let log = server
+                .as_deref()
+                .map(|u| crate::cmd::console_log::ConsoleLog::link(u, rid));
+            reg_http::serve_with(service, public, admin_l, token, log, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await
