@@ -61,6 +61,9 @@ enum Command {
     /// Witness: cosign a log's checkpoints only if they are consistent (C2SP tlog-witness).
     #[command(subcommand)]
     Witness(cmd::witness::Command),
+    /// Mirror: keep a verified, cosigned copy of a log and serve it (C2SP tlog-mirror).
+    #[command(subcommand)]
+    Mirror(cmd::mirror::Command),
     /// Anyone: download a log, verify every entry and recompute every tally.
     Audit(cmd::audit::Args),
     /// Measure ingest and audit throughput on this machine.
@@ -87,7 +90,7 @@ fn run() -> Result<()> {
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("HEADCOUNT_LOG").unwrap_or_else(|_| {
             let default = match cli.command {
-                Command::Serve(_) => "info",
+                Command::Serve(_) | Command::Mirror(_) => "info",
                 _ => "warn",
             };
             tracing_subscriber::EnvFilter::new(default)
@@ -116,6 +119,7 @@ fn run() -> Result<()> {
             Command::Submit(a) => cmd::offline::submit(a).await,
             Command::Claim(c) => cmd::claim::run(c).await,
             Command::Witness(c) => cmd::witness::run(c).await,
+            Command::Mirror(c) => cmd::mirror::run(c).await,
             Command::Audit(a) => cmd::audit::run(a).await,
             Command::Bench(a) => cmd::bench::run(a).await,
             Command::Demo(a) => cmd::demo::run(a).await,

@@ -379,11 +379,7 @@ pub async fn run(a: Args) -> Result<()> {
     std::fs::create_dir_all(&wallet_dir)?;
     let wallet_path = wallet_dir.join(format!("wallet-{}.hcw", crate::cmd::now()));
     let pass = headcount_wallet::Passphrase::new("correct horse battery staple lantern")?;
-    let mut wallet = headcount_wallet::Wallet::create(
-        &wallet_path,
-        &pass,
-        headcount_wallet::Params::insecure_for_tests(),
-    )?;
+    let mut wallet = crate::cmd::demo_decoy::wallet_with_decoy(&wallet_path, &pass)?;
     // Her credential was issued last month: her wallet checks, when it finishes
     // the credential, that the registrar signed the month it was issued in
     // (here: the wallet's clock of last month), not a month of its choosing.
@@ -632,11 +628,13 @@ pub async fn run(a: Args) -> Result<()> {
         server.stop().await?;
         bail!("the audit did not agree");
     }
+    let mirror = crate::cmd::demo_mirror::start(&data, &url, &log_key).await?;
     if a.keep_running {
         println!("\nThe server keeps running at {url}; Ctrl-C to stop.");
         let _ = tokio::signal::ctrl_c().await;
     }
-    server.stop().await
+    server.stop().await?;
+    crate::cmd::demo_mirror::after_the_log_stops(&mirror, &log_key).await
 }
 
 /// One submission of the demo.
