@@ -727,7 +727,11 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
     // A mirror (C2SP tlog-mirror) follows the log; then the log is taken down, and the
     // audit, the declarant's receipt check and the claim still succeed from the mirror alone.
     let out = ok(&["keygen", "witness", "--name", "mirror.test", "--out", &keys]);
-    let mirror_vkey = out.lines().find_map(|l| l.strip_prefix("witness key: ")).unwrap().to_owned();
+    let mirror_vkey = out
+        .lines()
+        .find_map(|l| l.strip_prefix("witness key: "))
+        .unwrap()
+        .to_owned();
     let (_, mirror_log) = spawn(
         &mut children,
         d,
@@ -760,7 +764,11 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
         if status == 200 && cp.lines().nth(1) == Some(origin_size.as_str()) {
             break cp;
         }
-        assert!(Instant::now() < deadline, "the mirror did not catch up:\n{}", fs::read_to_string(&mirror_log).unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "the mirror did not catch up:\n{}",
+            fs::read_to_string(&mirror_log).unwrap()
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(mirrored.contains("\u{2014} mirror.test "), "{mirrored}");

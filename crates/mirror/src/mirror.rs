@@ -58,11 +58,10 @@ impl Mirror {
                     .log
                     .verify(&note)
                     .map_err(|e| Error::CorruptState(format!("the log's signature: {e}")))?;
-                let timestamp = config
-                    .signer
-                    .verifier()
-                    .verify(&note)
-                    .map_err(|e| Error::CorruptState(format!("the mirror's cosignature: {e}")))?;
+                let timestamp =
+                    config.signer.verifier().verify(&note).map_err(|e| {
+                        Error::CorruptState(format!("the mirror's cosignature: {e}"))
+                    })?;
                 Some(Held {
                     checkpoint,
                     note,
@@ -166,7 +165,11 @@ impl Mirror {
     /// of the new tree hashes up to its root; the mirrored tree's root is the root of the
     /// same tiles at the mirrored size (the new tree extends it). Returns the new mirror
     /// checkpoint note. On any error nothing is stored.
-    pub fn commit(&self, note: &[u8], fetched: &HashMap<TileId, Vec<u8>>) -> Result<Vec<u8>, Error> {
+    pub fn commit(
+        &self,
+        note: &[u8],
+        fetched: &HashMap<TileId, Vec<u8>>,
+    ) -> Result<Vec<u8>, Error> {
         let _guard = self.commit.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(cp) = self.check_checkpoint(note)? else {
             return self

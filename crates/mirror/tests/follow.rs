@@ -205,10 +205,20 @@ async fn follows_verifies_stores_cosigns_and_serves() {
         assert_eq!(body, tiles[&id], "{}", id.path());
     }
     // Other paths: clear errors.
-    assert_eq!(mirror_get(&m, &format!("/{}/checkpoint", "0".repeat(64))).await.0, 404);
+    assert_eq!(
+        mirror_get(&m, &format!("/{}/checkpoint", "0".repeat(64)))
+            .await
+            .0,
+        404
+    );
     assert_eq!(mirror_get(&m, &format!("/{h}/tile/0/999")).await.0, 404);
     assert_eq!(mirror_get(&m, &format!("/{h}/tile/0/01")).await.0, 400);
-    assert_ne!(mirror_get(&m, &format!("/{h}/tile/0/..%2f..%2fLOCK")).await.0, 200);
+    assert_ne!(
+        mirror_get(&m, &format!("/{h}/tile/0/..%2f..%2fLOCK"))
+            .await
+            .0,
+        200
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -234,7 +244,11 @@ async fn resumes_after_an_interruption_at_any_point() {
     // A restart holds 750.
     let m = s.open();
     assert_eq!(m.size(), 750);
-    assert!(m.checkpoint_note().unwrap().starts_with(b"mirror.test/log\n750\n"));
+    assert!(
+        m.checkpoint_note()
+            .unwrap()
+            .starts_with(b"mirror.test/log\n750\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -310,7 +324,11 @@ async fn bad_checkpoints_forks_rollbacks_and_bad_tiles_change_nothing() {
     }
     // Still serving the mirrored checkpoint, unchanged.
     assert_eq!(m.size(), 300);
-    assert!(m.checkpoint_note().unwrap().starts_with(b"mirror.test/log\n300\n"));
+    assert!(
+        m.checkpoint_note()
+            .unwrap()
+            .starts_with(b"mirror.test/log\n300\n")
+    );
     assert!(good.starts_with(b"mirror.test/log\n300\n"));
 }
 

@@ -217,9 +217,7 @@ pub(crate) fn open_slots(
         };
         let mut throwaway = Zeroizing::new([0u8; 32]);
         OsRng.fill_bytes(throwaway.as_mut());
-        let key = identity
-            .as_ref()
-            .map_or(&*throwaway, |id| id.file_key());
+        let key = identity.as_ref().map_or(&*throwaway, |id| id.file_key());
         let plain = trial_decrypt(key, nonce, &layout.aad(i), ct, tag, work);
         if let (Some(plaintext), Some(identity), None) = (plain, identity, &found) {
             found = Some(Opened {
@@ -266,8 +264,7 @@ fn trial_decrypt(
         for (o, x) in other.iter_mut().zip(t) {
             *o = !x;
         }
-        let _ =
-            cipher.decrypt_in_place_detached(nonce, aad, &mut scratch, <&Tag>::from(&other));
+        let _ = cipher.decrypt_in_place_detached(nonce, aad, &mut scratch, <&Tag>::from(&other));
         work.mac_bytes += ct.len();
         Some(buf)
     } else {

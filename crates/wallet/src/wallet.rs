@@ -196,10 +196,7 @@ impl Wallet {
                 .collect(),
             // Upgrading a version 1 file (which holds only this identity), or the file is
             // gone: the other slots are random, as in a new file.
-            Some(f)
-                if self.from_v1
-                    && Header::decode(&f).is_ok_and(|h| h.salt == *disk_salt) =>
-            {
+            Some(f) if self.from_v1 && Header::decode(&f).is_ok_and(|h| h.salt == *disk_salt) => {
                 self.parts_with_random_others(&layout, own)
             }
             None => self.parts_with_random_others(&layout, own),
@@ -233,7 +230,12 @@ impl Wallet {
             identity: &self.identity,
             salt: self.salt,
         };
-        slots::seal_slot(layout, self.slot, &key, self.contents.encode(layout.slot_len)?)
+        slots::seal_slot(
+            layout,
+            self.slot,
+            &key,
+            self.contents.encode(layout.slot_len)?,
+        )
     }
 
     /// Changes this identity's passphrase, with a new salt, and saves. This is a **new

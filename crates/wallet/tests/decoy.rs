@@ -66,7 +66,11 @@ fn structure(file: &[u8]) -> (usize, Vec<u8>) {
         let chi = chi_square(s);
         assert!(chi < 400.0, "slot {i} is not uniform: chi-square {chi}");
         // A run of 6 equal bytes in 1 MiB of random bytes has probability about 2^-20.
-        assert!(longest_run(s) < 7, "slot {i} has a run of {}", longest_run(s));
+        assert!(
+            longest_run(s) < 7,
+            "slot {i} has a run of {}",
+            longest_run(s)
+        );
         // No slot field is all zero or repeats another slot's.
         for (a, b) in [(0, 16), (16, 40), (SLOT_SIZE - 16, SLOT_SIZE)] {
             assert!(s[a..b].iter().any(|&x| x != 0));

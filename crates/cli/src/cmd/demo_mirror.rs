@@ -26,11 +26,7 @@ pub async fn start(data: &Path, log_url: &str, log_key: &str) -> Result<DemoMirr
         .await
         .context("mirroring the demo log")?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!(
-        "http://{}/{}",
-        listener.local_addr()?,
-        mirror.origin_hash()
-    );
+    let url = format!("http://{}/{}", listener.local_addr()?, mirror.origin_hash());
     let server = tokio::spawn(headcount_mirror::serve_on(
         Arc::clone(&mirror),
         listener,
