@@ -100,7 +100,7 @@ impl Layout {
         self.params.validate().is_ok()
             && self.slot_len >= PAD_BLOCK
             && self.slot_len <= MAX_SLOT_LEN
-            && self.slot_len % PAD_BLOCK == 0
+            && self.slot_len.is_multiple_of(PAD_BLOCK)
     }
 
     fn slot_range(&self, i: usize) -> std::ops::Range<usize> {

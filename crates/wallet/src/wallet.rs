@@ -258,13 +258,12 @@ impl Wallet {
             return Err(Error::IssuancePending);
         }
         let layout = self.layout();
-        if let Ok(f) = read_bounded(&self.path) {
-            if Layout::decode(&f).ok() == Some(layout) {
-                let opened =
-                    slots::open_slots(&layout, &f, passphrase, &mut slots::Work::default())?;
-                if opened.is_some_and(|o| o.index != self.slot) {
-                    return Err(Error::PassphraseInUse);
-                }
+        if let Ok(f) = read_bounded(&self.path)
+            && Layout::decode(&f).ok() == Some(layout)
+        {
+            let opened = slots::open_slots(&layout, &f, passphrase, &mut slots::Work::default())?;
+            if opened.is_some_and(|o| o.index != self.slot) {
+                return Err(Error::PassphraseInUse);
             }
         }
         let (salt, identity) = new_identity(passphrase, &params)?;
