@@ -75,3 +75,25 @@ fn timings() {
         Wallet::open(&path, &p).unwrap();
     });
 }
+
+/// Opening a two-identity wallet at the recommended cost with the main passphrase, the decoy
+/// passphrase and a wrong one: the three take the same time (two Argon2id runs each).
+#[test]
+#[ignore]
+fn decoy_open_timings() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("w");
+    let main = Passphrase::new("violet harbour engine tulip seventeen").unwrap();
+    let decoy = Passphrase::new("paper kite over a quiet meadow").unwrap();
+    let wrong = Passphrase::new("nothing like either of them at all").unwrap();
+    Wallet::create_with_decoy(&path, &main, &decoy, Params::recommended()).unwrap();
+    for (label, p) in [
+        ("Wallet::open, main passphrase", &main),
+        ("Wallet::open, decoy passphrase", &decoy),
+        ("Wallet::open, wrong passphrase", &wrong),
+    ] {
+        time(label, 5, || {
+            let _ = Wallet::open(&path, p);
+        });
+    }
+}
