@@ -530,6 +530,7 @@ pub async fn run(a: Args) -> Result<()> {
                 .join("\n")
         );
     }
+    let mirror = crate::cmd::demo_mirror::start(&data, &url, &log_key).await?;
     if !cosigned {
         server.stop().await?;
         bail!("the checkpoint was not cosigned by both witnesses");
@@ -620,21 +621,21 @@ pub async fn run(a: Args) -> Result<()> {
         claim_file.display(),
         data.join("policy.txt").display()
     );
-    println!(
-        "\ndemo finished in {:.1}s (the declarant's wallet uses a deliberately weak key-derivation setting for speed)",
-        started.elapsed().as_secs_f64()
-    );
     if !report.verdict.agrees() {
         server.stop().await?;
         bail!("the audit did not agree");
     }
-    let mirror = crate::cmd::demo_mirror::start(&data, &url, &log_key).await?;
     if a.keep_running {
         println!("\nThe server keeps running at {url}; Ctrl-C to stop.");
         let _ = tokio::signal::ctrl_c().await;
     }
     server.stop().await?;
-    crate::cmd::demo_mirror::after_the_log_stops(&mirror, &log_key).await
+    crate::cmd::demo_mirror::after_the_log_stops(&mirror, &log_key).await?;
+    println!(
+        "\ndemo finished in {:.1}s (the declarant's wallet uses a deliberately weak key-derivation setting for speed)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// One submission of the demo.
