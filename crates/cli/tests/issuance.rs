@@ -732,27 +732,31 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
         .find_map(|l| l.strip_prefix("witness key: "))
         .unwrap()
         .to_owned();
-    let (_, mirror_log) = spawn(
-        &mut children,
-        d,
+    let mirror_key = format!("{keys}/mirror.test.skey");
+    let mirror_state = p("mirror");
+    let mirror_args: &[&str] = &[
         "mirror",
-        &[
-            "mirror",
-            "serve",
-            "--key",
-            &format!("{keys}/mirror.test.skey"),
-            "--state",
-            &p("mirror"),
-            "--listen",
-            "127.0.0.1:0",
-            "--log-url",
-            &url,
-            "--log-key",
-            &log_key,
-            "--interval-ms",
-            "100",
-        ],
-    );
+        "serve",
+        "--key",
+        &mirror_key,
+        "--state",
+        &mirror_state,
+        "--listen",
+        "127.0.0.1:0",
+        "--log-url",
+        &url,
+        "--log-key",
+        &log_key,
+        "--interval-ms",
+        "100",
+    ];
+    // Killed (SIGKILL) moments after it starts, whatever it is doing, then restarted on the
+    // same state: it resumes.
+    let (first, first_log) = spawn(&mut children, d, "mirror-killed", mirror_args);
+    wait_for_line(&first_log, "mirror url: ");
+    std::thread::sleep(Duration::from_millis(30));
+    children.kill(first);
+    let (_, mirror_log) = spawn(&mut children, d, "mirror", mirror_args);
     let mirror_url = wait_for_line(&mirror_log, "mirror url: ");
     let (status, origin_cp) = get(&url, "/checkpoint");
     assert_eq!(status, 200);
