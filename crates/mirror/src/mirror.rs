@@ -108,9 +108,14 @@ impl Mirror {
             .clone()
     }
 
-    /// A stored tile or entry bundle, exactly as stored (for serving).
+    /// A stored tile or entry bundle (for serving): as stored, or a partial tile cut from the
+    /// full one stored (tiles only grow at the end, so that is what the partial one held).
     pub fn stored_tile(&self, id: TileId) -> Result<Option<Vec<u8>>, Error> {
-        self.store.tile(id)
+        match self.store.read_tile(id) {
+            Ok(t) => Ok(Some(t)),
+            Err(TlogError::TileNotFound(_)) => Ok(None),
+            Err(e) => Err(Error::Tiles(e)),
+        }
     }
 
     /// Checks a checkpoint note from the log: the log's signature, the witness policy, not

@@ -204,6 +204,23 @@ async fn follows_verifies_stores_cosigns_and_serves() {
         assert_eq!(status, 200, "{}", id.path());
         assert_eq!(body, tiles[&id], "{}", id.path());
     }
+    // An older tree's partial tile that the mirror never held is cut from the full one.
+    let (status, body) = mirror_get(&m, &format!("/{h}/tile/0/000.p/10")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        tiles[&TileId {
+            level: Some(0),
+            index: 0,
+            width: 256
+        }][..320]
+    );
+    let (status, body) = mirror_get(&m, &format!("/{h}/tile/entries/000.p/3")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        headcount_tlog::encode_bundle([&b"entry 1 0"[..], b"entry 1 1", b"entry 1 2"]).unwrap()
+    );
     // Other paths: clear errors.
     assert_eq!(
         mirror_get(&m, &format!("/{}/checkpoint", "0".repeat(64)))
