@@ -68,10 +68,34 @@ pub async fn follow_once(mirror: &Arc<Mirror>, client: &reqwest::Client) -> Resu
         fetched.insert(id, t);
     }
     let m = Arc::clone(mirror);
-    tokio::task::spawn_blocking(move || m.commit(&note, &fetched))
+    let n = note.clone();
+    let committed = tokio::task::spawn_blocking(move || m.commit(&n, &fetched))
         .await
-        .map_err(|e| Error::Cosign(format!("task: {e}")))??;
-    Ok(mirror.size())
+        .map_err(|e| Error::Cosign(format!("task: {e}")))?;
+    match committed {
+        Ok(_) => Ok(mirror.size()),
+        // The held tiles may be what does not fit: fetch the log's whole tree to tell a fork
+        // (the log signed two branches) from bad tiles.
+        Err(e @ Error::Tiles(_)) if mirror.size() > 0 => {
+            let mut all: HashMap<TileId, Vec<u8>> = HashMap::new();
+            let mut stream = futures::stream::iter(headcount_tlog::tiles_for_size(cp.size))
+                .map(|id| {
+                    let url = format!("{base}/{}", id.path());
+                    async move { get(client, &url, MAX_TILE).await.map(|t| (id, t)) }
+                })
+                .buffer_unordered(PARALLEL);
+            while let Some(r) = stream.next().await {
+                let (id, t) = r?;
+                all.insert(id, t);
+            }
+            let m = Arc::clone(mirror);
+            tokio::task::spawn_blocking(move || m.classify_failure(&note, &all))
+                .await
+                .map_err(|e| Error::Cosign(format!("task: {e}")))??;
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Follows the log every `interval` until `shutdown` resolves. A failed round (the log

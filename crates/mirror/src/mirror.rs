@@ -218,6 +218,38 @@ impl Mirror {
         Ok(mirrored)
     }
 
+    /// After a [`Mirror::commit`] failed on the tiles: checks the log's tree of the checkpoint
+    /// in `note` from `all` of its tiles alone (none of the held ones). If that tree is sound
+    /// but does not contain the mirrored one, the log signed two inconsistent trees: a fork,
+    /// [`Error::Inconsistent`]. Otherwise `Ok(())`: the log served bad tiles, nothing more.
+    pub fn classify_failure(
+        &self,
+        note: &[u8],
+        all: &HashMap<TileId, Vec<u8>>,
+    ) -> Result<(), Error> {
+        let (Some(cp), Some(h)) = (self.check_checkpoint(note)?, self.held()) else {
+            return Ok(());
+        };
+        let empty = HashMap::new();
+        let reader = Overlay {
+            fetched: all,
+            store: &EmptyStore(&empty),
+        };
+        if verify_tiles(&reader, cp.size, cp.root).is_err() {
+            return Ok(());
+        }
+        match tree_root(&reader, h.checkpoint.size) {
+            Ok(root) if root == h.checkpoint.root => Ok(()),
+            _ => Err(Error::Inconsistent {
+                held: h.checkpoint.size.0,
+                new: cp.size.0,
+                reason: "the log's own tiles of the new tree do not contain the mirrored tree \
+                         (two signed checkpoints on different branches)"
+                    .into(),
+            }),
+        }
+    }
+
     /// The log's note with its signature lines (except any by this mirror's key) and a fresh
     /// mirror cosignature.
     fn cosigned_note(&self, note: &[u8], timestamp: u64) -> Result<Vec<u8>, Error> {
@@ -241,7 +273,16 @@ impl Mirror {
 /// Fetched tiles over the stored ones.
 struct Overlay<'a> {
     fetched: &'a HashMap<TileId, Vec<u8>>,
-    store: &'a Store,
+    store: &'a dyn TileReader,
+}
+
+/// No tiles at all.
+struct EmptyStore<'a>(&'a HashMap<TileId, Vec<u8>>);
+
+impl TileReader for EmptyStore<'_> {
+    fn read_tile(&self, id: TileId) -> Result<Vec<u8>, TlogError> {
+        self.0.get(&id).cloned().ok_or(TlogError::TileNotFound(id))
+    }
 }
 
 impl TileReader for Overlay<'_> {
