@@ -657,3 +657,82 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{HEADER_LEN_V1, MAGIC};
+    use crate::records::{Receipt, ReceiptKind};
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+
+    /// A version 1 file, written as the version 1 code did (the format is in the README).
+    fn v1_file(passphrase: &Passphrase, contents: &Contents) -> Vec<u8> {
+        let params = Params::insecure_for_tests();
+        let salt = [5u8; SALT_LEN];
+        let nonce = [6u8; 24];
+        let id = Identity::derive(passphrase, &salt, &params).unwrap();
+        let mut header = Vec::with_capacity(HEADER_LEN_V1);
+        header.extend_from_slice(MAGIC);
+        header.push(VERSION_1);
+        for v in [params.m_cost_kib, params.t_cost, params.p_cost] {
+            header.extend_from_slice(&v.to_be_bytes());
+        }
+        header.extend_from_slice(&salt);
+        header.extend_from_slice(&nonce);
+        let plain = contents.encode(PAD_BLOCK).unwrap();
+        let ct = XChaCha20Poly1305::new(<&Key>::from(id.file_key()))
+            .encrypt(
+                <&XNonce>::from(&nonce),
+                Payload {
+                    msg: &plain,
+                    aad: &header,
+                },
+            )
+            .unwrap();
+        [header, ct].concat()
+    }
+
+    #[test]
+    fn a_version_1_wallet_opens_and_is_rewritten_as_version_2() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("old.hcw");
+        let p = Passphrase::new("an old wallet passphrase").unwrap();
+        let mut c = Contents::default();
+        c.receipts.push(Receipt {
+            campaign_id: [1; 32],
+            entry_hash: [2; 32],
+            leaf_index: 3,
+            kind: ReceiptKind::Declaration,
+            tlog_proof: "proof".into(),
+            entry: vec![4; 10],
+        });
+        std::fs::write(&path, v1_file(&p, &c)).unwrap();
+        let w = Wallet::open(&path, &p).unwrap();
+        assert_eq!(w.receipts().len(), 1);
+        assert!(matches!(
+            Wallet::open(&path, &Passphrase::new("wrong").unwrap()),
+            Err(Error::WrongPassphraseOrCorrupt)
+        ));
+        w.save().unwrap();
+        let f = std::fs::read(&path).unwrap();
+        assert_eq!(f[8], slots::VERSION);
+        assert_eq!(f.len(), w.layout().file_len());
+        let again = Wallet::open(&path, &p).unwrap();
+        assert_eq!(again.receipts().len(), 1);
+        assert_eq!(again.salt(), [5u8; SALT_LEN]);
+        assert!(bool::from(subtle::ConstantTimeEq::ct_eq(
+            again.nym_secret(),
+            w.nym_secret()
+        )));
+        // Saving again keeps the other (random) slot as it is.
+        again.save().unwrap();
+        let g = std::fs::read(&path).unwrap();
+        let other = 1 - again.slot;
+        let l = again.layout();
+        assert_eq!(
+            slots::slot_bytes(&l, &f, other),
+            slots::slot_bytes(&l, &g, other)
+        );
+    }
+}
