@@ -605,8 +605,13 @@ struct Listed {
     leaf_index: u64,
 }
 
-/// The campaigns the server lists within a tree of `size`, with their leaf index.
-async fn list_campaigns(http: &Http, size: u64) -> Result<BTreeMap<CampaignId, u64>, AuditError> {
+/// The campaigns the server lists within a tree of `size`, with their leaf index; `None`
+/// when the source has no JSON API (a C2SP tlog-mirror or another static copy of the tiles:
+/// the first page is 404), so that there is nothing published to compare.
+async fn list_campaigns(
+    http: &Http,
+    size: u64,
+) -> Result<Option<BTreeMap<CampaignId, u64>>, AuditError> {
     // Page by page (the server lists at most 1000 at a time), in log order.
     const PAGE: usize = 1000;
     let mut out = BTreeMap::new();
@@ -618,6 +623,7 @@ async fn list_campaigns(http: &Http, size: u64) -> Result<BTreeMap<CampaignId, u
         };
         let listed: Vec<Listed> = match http.get_json(&path).await? {
             Got::Found(l) => l,
+            Got::NotFound if after.is_none() => return Ok(None),
             Got::NotFound => vec![],
         };
         let n = listed.len();
@@ -633,7 +639,7 @@ async fn list_campaigns(http: &Http, size: u64) -> Result<BTreeMap<CampaignId, u
             _ => break,
         }
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// Runs CPU-bound work without stalling a multi-threaded runtime.
@@ -903,8 +909,11 @@ pub(crate) async fn run(
         return finish(report, differs(f), tiles, None);
     }
 
-    // Published tallies.
-    let mut listed = list_campaigns(&http, size).await?;
+    // Published tallies. A source without the JSON API (a mirror) publishes none: the log is
+    // still verified and every tally recomputed, with nothing to compare them to.
+    let api = list_campaigns(&http, size).await?;
+    let static_source = api.is_none();
+    let mut listed = api.unwrap_or_default();
     let histories: Vec<Vec<CampaignTally>> = futures::stream::iter(listed.keys().copied())
         .map(|id| {
             let http = &http;
@@ -996,7 +1005,7 @@ pub(crate) async fn run(
     // At the checkpoint size.
     let ours = fold::tallies_by_id(&outcome.state);
     let all: BTreeSet<CampaignId> = ours.keys().chain(listed.keys()).copied().collect();
-    for id in all {
+    for id in all.into_iter().filter(|_| !static_source) {
         let Some(our) = ours.get(&id) else {
             let f = Finding::CampaignInvented {
                 campaign: id,
@@ -1008,7 +1017,7 @@ pub(crate) async fn run(
             // The server signs a checkpoint a moment before its derived state
             // (campaign list, tallies) catches up: ask once more.
             tokio::time::sleep(Duration::from_millis(1000)).await;
-            listed = list_campaigns(&http, size).await?;
+            listed = list_campaigns(&http, size).await?.unwrap_or_default();
             if !listed.contains_key(&id) {
                 let f = Finding::CampaignOmitted { campaign: id };
                 return finish(report, differs(f), tiles, None);

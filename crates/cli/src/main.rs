@@ -64,6 +64,9 @@ enum Command {
     /// Witness: cosign a log's checkpoints only if they are consistent (C2SP tlog-witness).
     #[command(subcommand)]
     Witness(cmd::witness::Command),
+    /// Mirror: keep a verified, cosigned copy of a log and serve it (C2SP tlog-mirror).
+    #[command(subcommand)]
+    Mirror(cmd::mirror::Command),
     /// Anyone: download a log, verify every entry and recompute every tally.
     Audit(cmd::audit::Args),
     /// The appeal's evidence packet: export one offline-verifiable file for a campaign; verify one.
@@ -93,7 +96,7 @@ fn run() -> Result<()> {
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("HEADCOUNT_LOG").unwrap_or_else(|_| {
             let default = match cli.command {
-                Command::Serve(_) => "info",
+                Command::Serve(_) | Command::Mirror(_) => "info",
                 _ => "warn",
             };
             tracing_subscriber::EnvFilter::new(default)
@@ -123,6 +126,7 @@ fn run() -> Result<()> {
             Command::Submit(a) => cmd::offline::submit(a).await,
             Command::Claim(c) => cmd::claim::run(c).await,
             Command::Witness(c) => cmd::witness::run(c).await,
+            Command::Mirror(c) => cmd::mirror::run(c).await,
             Command::Audit(a) => cmd::audit::run(a).await,
             Command::Evidence(c) => cmd::evidence::run(c).await,
             Command::Bench(a) => cmd::bench::run(a).await,

@@ -738,6 +738,105 @@ fn issuance_offline_and_online_then_declare_claim_audit() {
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0);
     assert!(busy >= 3, "busy-work refusals counted: {busy}\n{metrics}");
+
+    // A mirror (C2SP tlog-mirror) follows the log; then the log is taken down, and the
+    // audit, the declarant's receipt check and the claim still succeed from the mirror alone.
+    let out = ok(&["keygen", "witness", "--name", "mirror.test", "--out", &keys]);
+    let mirror_vkey = out
+        .lines()
+        .find_map(|l| l.strip_prefix("witness key: "))
+        .unwrap()
+        .to_owned();
+    let mirror_key = format!("{keys}/mirror.test.skey");
+    let mirror_state = p("mirror");
+    let mirror_args: &[&str] = &[
+        "mirror",
+        "serve",
+        "--key",
+        &mirror_key,
+        "--state",
+        &mirror_state,
+        "--listen",
+        "127.0.0.1:0",
+        "--log-url",
+        &url,
+        "--log-key",
+        &log_key,
+        "--interval-ms",
+        "100",
+    ];
+    // Killed (SIGKILL) moments after it starts, whatever it is doing, then restarted on the
+    // same state: it resumes.
+    let (first, first_log) = spawn(&mut children, d, "mirror-killed", mirror_args);
+    wait_for_line(&first_log, "mirror url: ");
+    std::thread::sleep(Duration::from_millis(30));
+    children.kill(first);
+    let (_, mirror_log) = spawn(&mut children, d, "mirror", mirror_args);
+    let mirror_url = wait_for_line(&mirror_log, "mirror url: ");
+    let (status, origin_cp) = get(&url, "/checkpoint");
+    assert_eq!(status, 200);
+    let origin_size = origin_cp.lines().nth(1).unwrap().to_owned();
+    let (mirror_base, mirror_path) = mirror_url.rsplit_once('/').unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mirrored = loop {
+        let (status, cp) = get(mirror_base, &format!("/{mirror_path}/checkpoint"));
+        if status == 200 && cp.lines().nth(1) == Some(origin_size.as_str()) {
+            break cp;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the mirror did not catch up:\n{}",
+            fs::read_to_string(&mirror_log).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(mirrored.contains("\u{2014} mirror.test "), "{mirrored}");
+    children.kill(0);
+    assert!(TcpStream::connect(url.strip_prefix("http://").unwrap()).is_err());
+    // The audit from the mirror, with a witness policy that requires the mirror's cosignature.
+    fs::write(
+        d.join("mirror.policy"),
+        format!("log {log_key}\nwitness M {mirror_vkey}\nquorum M\n"),
+    )
+    .unwrap();
+    let out = ok(&[
+        "audit",
+        &mirror_url,
+        "--log-key",
+        &log_key,
+        "--policy",
+        &p("mirror.policy"),
+        "--quiet",
+    ]);
+    assert!(out.contains("AGREES"), "{out}");
+    let out = ok(&[
+        "identity",
+        "check",
+        "--wallet",
+        &p("a"),
+        "--passphrase-file",
+        &pass,
+        "--server",
+        &mirror_url,
+        "--log-key",
+        &log_key,
+        "--policy",
+        &p("mirror.policy"),
+    ]);
+    assert!(
+        out.contains("receipts still in the log") && !out.contains("NOT"),
+        "{out}"
+    );
+    let out = ok(&[
+        "claim",
+        "verify",
+        &p("bundle"),
+        "--challenge",
+        "case 42",
+        "--log-key",
+        &log_key,
+    ]);
+    assert!(out.contains("VERIFIED") && out.contains("Ana B."), "{out}");
 }
 
 #[test]

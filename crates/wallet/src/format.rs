@@ -1,4 +1,8 @@
-//! The wallet file format, version 1 (see the crate README for the normative description).
+//! The wallet contents (the plaintext of a slot), and the file format version 1, which is
+//! still read (and rewritten as version 2, [`crate::slots`], on the next save). See the crate
+//! README for the normative description.
+//!
+//! Version 1 (one identity, no slots):
 //!
 //! ```text
 //! offset len  field
@@ -26,23 +30,24 @@ use crate::records::{PendingEntry, PendingIssuance, Receipt, ReceiptKind, Stored
 
 /// The 8-byte magic.
 pub const MAGIC: &[u8; 8] = b"HCWALLET";
-/// The file format version written and read.
-pub const VERSION: u8 = 1;
+/// The older file format version, still read.
+pub const VERSION_1: u8 = 1;
+/// The file format version written.
+pub use crate::slots::VERSION;
 /// The XChaCha20-Poly1305 nonce length.
 pub const NONCE_LEN: usize = 24;
-/// Header length (the associated data).
-pub const HEADER_LEN: usize = 8 + 1 + 12 + SALT_LEN + NONCE_LEN;
+/// Version 1 header length (the associated data).
+pub const HEADER_LEN_V1: usize = 8 + 1 + 12 + SALT_LEN + NONCE_LEN;
 /// Poly1305 tag length.
 pub const TAG_LEN: usize = 16;
 /// The contents (plaintext) version inside the ciphertext.
 pub const CONTENTS_VERSION: u8 = 2;
-/// The plaintext is zero-padded to a multiple of this (at least one block), so that the file
-/// size does not move with every receipt.
+/// Slot plaintexts are a multiple of this (version 1 padded its plaintext to a multiple).
 pub const PAD_BLOCK: usize = 64 * 1024;
 /// Largest wallet file read.
 pub const MAX_FILE_LEN: usize = 64 * 1024 * 1024;
 
-/// Fields of the clear header.
+/// Fields of the clear version 1 header.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Header {
     pub params: Params,
@@ -51,18 +56,6 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    pub(crate) fn encode(&self) -> [u8; HEADER_LEN] {
-        let mut h = [0u8; HEADER_LEN];
-        h[..8].copy_from_slice(MAGIC);
-        h[8] = VERSION;
-        h[9..13].copy_from_slice(&self.params.m_cost_kib.to_be_bytes());
-        h[13..17].copy_from_slice(&self.params.t_cost.to_be_bytes());
-        h[17..21].copy_from_slice(&self.params.p_cost.to_be_bytes());
-        h[21..37].copy_from_slice(&self.salt);
-        h[37..61].copy_from_slice(&self.nonce);
-        h
-    }
-
     /// Parses the header. A wrong magic or version is reported as such (that says nothing
     /// about the passphrase); everything else that is wrong is `WrongPassphraseOrCorrupt`.
     pub(crate) fn decode(file: &[u8]) -> Result<Self, Error> {
@@ -72,10 +65,10 @@ impl Header {
         if file.len() < 9 {
             return Err(Error::WrongPassphraseOrCorrupt);
         }
-        if file[8] != VERSION {
+        if file[8] != VERSION_1 {
             return Err(Error::UnsupportedVersion(file[8]));
         }
-        if file.len() < HEADER_LEN + TAG_LEN {
+        if file.len() < HEADER_LEN_V1 + TAG_LEN {
             return Err(Error::WrongPassphraseOrCorrupt);
         }
         let u32_at =
@@ -124,7 +117,7 @@ fn len_u32(n: usize) -> Result<[u8; 4], Error> {
 }
 
 impl Contents {
-    fn encoded_len(&self) -> usize {
+    pub(crate) fn encoded_len(&self) -> usize {
         1 + 4
             + self.credentials.len() * CRED_REC
             + 4
@@ -145,15 +138,15 @@ impl Contents {
             + self.documents.iter().map(|d| 4 + d.len()).sum::<usize>()
     }
 
-    /// Encodes and pads into a buffer with room for the tag, so that it never reallocates
-    /// (no stray plaintext copies in freed memory).
-    pub(crate) fn encode(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
+    /// Encodes and zero-pads to exactly `padded` bytes (a slot's length), in a buffer that
+    /// never reallocates (no stray plaintext copies in freed memory). [`Error::WalletFull`]
+    /// if the contents do not fit.
+    pub(crate) fn encode(&self, padded: usize) -> Result<Zeroizing<Vec<u8>>, Error> {
         let len = self.encoded_len();
-        let padded = len.div_ceil(PAD_BLOCK).max(1) * PAD_BLOCK;
-        if padded + HEADER_LEN + TAG_LEN > MAX_FILE_LEN {
-            return Err(Error::TooLarge);
+        if len > padded {
+            return Err(Error::WalletFull);
         }
-        let mut out = Zeroizing::new(Vec::with_capacity(padded + TAG_LEN));
+        let mut out = Zeroizing::new(Vec::with_capacity(padded));
         out.push(CONTENTS_VERSION);
         out.extend_from_slice(&len_u32(self.credentials.len())?);
         for c in &self.credentials {
@@ -324,31 +317,14 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Encrypts `plaintext` (consumed, encrypted in place) under the identity's file key with the
-/// header as associated data; returns the whole file.
-pub(crate) fn seal(
-    identity: &Identity,
-    header: &Header,
-    mut buf: Zeroizing<Vec<u8>>,
-) -> Result<Vec<u8>, Error> {
-    let aad = header.encode();
-    let cipher = XChaCha20Poly1305::new(<&Key>::from(identity.file_key()));
-    cipher
-        .encrypt_in_place(<&XNonce>::from(&header.nonce), &aad, &mut *buf)
-        .map_err(|_| Error::TooLarge)?;
-    let mut file = Vec::with_capacity(HEADER_LEN + buf.len());
-    file.extend_from_slice(&aad);
-    file.extend_from_slice(&buf);
-    Ok(file)
-}
-
-/// Authenticates and decrypts a whole file. The returned plaintext is zeroized on drop.
-pub(crate) fn open(
+/// Authenticates and decrypts a whole version 1 file. The returned plaintext is zeroized on
+/// drop.
+pub(crate) fn open_v1(
     identity: &Identity,
     header: &Header,
     file: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let (aad, ct) = file.split_at(HEADER_LEN);
+    let (aad, ct) = file.split_at(HEADER_LEN_V1);
     let mut buf = Zeroizing::new(Vec::with_capacity(ct.len()));
     buf.extend_from_slice(ct);
     let cipher = XChaCha20Poly1305::new(<&Key>::from(identity.file_key()));

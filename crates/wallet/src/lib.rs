@@ -15,6 +15,7 @@ pub mod format;
 mod kdf;
 mod passphrase;
 mod records;
+pub mod slots;
 mod wallet;
 
 pub use kdf::{
@@ -95,6 +96,24 @@ pub enum Error {
         /// The current month.
         current: headcount_core::Period,
     },
+    /// The contents no longer fit in the wallet's slot.
+    #[error(
+        "the wallet is full: its fixed-size slot cannot hold more (remove old receipts or documents)"
+    )]
+    WalletFull,
+    /// The wallet file on disk is no longer the one this wallet was opened from.
+    #[error(
+        "the wallet file on disk changed since it was opened (rewritten by another program); nothing was saved"
+    )]
+    FileChanged,
+    /// Every identity in a wallet file uses the file's Argon2id cost.
+    #[error(
+        "a wallet file's Argon2id cost is fixed (every identity in it uses it): create a new wallet to change it"
+    )]
+    ParamsFixed,
+    /// A new passphrase that would open another identity in the same file.
+    #[error("this passphrase is already used in this wallet file: choose another")]
+    PassphraseInUse,
     /// A credential operation failed.
     #[error("credential: {0}")]
     Credential(#[from] headcount_credentials::Error),

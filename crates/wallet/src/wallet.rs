@@ -10,20 +10,27 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::format::{self, Contents, Header, MAX_FILE_LEN, NONCE_LEN};
+use crate::format::{self, Contents, Header, MAX_FILE_LEN, PAD_BLOCK, VERSION_1};
 use crate::kdf::{Identity, Params, SALT_LEN};
 use crate::records::{PendingEntry, PendingIssuance, Receipt, StoredCredential};
+use crate::slots::{self, DEFAULT_SLOT_LEN, Layout, MAX_SLOT_LEN, SLOTS, SlotKey};
 use crate::{Error, Passphrase};
 use headcount_core::Period;
 
-/// An open wallet. Changes stay in memory until [`Wallet::save`].
-/// Zeroized on drop (every secret field is); `Debug` prints nothing.
+/// An open wallet: one identity, in one slot of the wallet file. Changes stay in memory until
+/// [`Wallet::save`]. Zeroized on drop (every secret field is); `Debug` prints nothing.
 pub struct Wallet {
     path: PathBuf,
     params: Params,
     salt: [u8; SALT_LEN],
     identity: Identity,
     contents: Contents,
+    /// This identity's slot in the file.
+    slot: usize,
+    /// The plaintext length of every slot of the file.
+    slot_len: usize,
+    /// Opened from a version 1 file: the first save writes a version 2 file.
+    from_v1: bool,
 }
 
 impl fmt::Debug for Wallet {
@@ -33,85 +40,242 @@ impl fmt::Debug for Wallet {
 }
 
 impl Wallet {
-    /// Creates a new identity (fresh random salt) and writes an empty wallet at `path`.
-    /// Fails with [`Error::AlreadyExists`] if `path` exists: an identity is never overwritten.
+    /// Creates a new identity (fresh random salt) and writes a wallet file at `path` that
+    /// holds it in a random slot, the other slot random bytes. Fails with
+    /// [`Error::AlreadyExists`] if `path` exists: an identity is never overwritten.
     pub fn create(path: &Path, passphrase: &Passphrase, params: Params) -> Result<Self, Error> {
+        let mut ws = Self::create_slots(path, &[passphrase], params)?;
+        Ok(ws.remove(0))
+    }
+
+    /// Creates a wallet file with two identities, each opened by its own passphrase: the
+    /// main one and an innocent decoy to open under coercion. The file has the same size and
+    /// structure as one made by [`Wallet::create`], and neither passphrase reveals the other
+    /// identity (see the crate README). Returns `(main, decoy)`. The passphrases must differ
+    /// ([`Error::PassphraseInUse`]).
+    pub fn create_with_decoy(
+        path: &Path,
+        passphrase: &Passphrase,
+        decoy: &Passphrase,
+        params: Params,
+    ) -> Result<(Self, Self), Error> {
+        use subtle::ConstantTimeEq;
+        if bool::from(passphrase.expose_bytes().ct_eq(decoy.expose_bytes())) {
+            return Err(Error::PassphraseInUse);
+        }
+        let mut ws = Self::create_slots(path, &[passphrase, decoy], params)?;
+        let decoy = ws.remove(1);
+        Ok((ws.remove(0), decoy))
+    }
+
+    /// One identity per passphrase, in distinct random slots; the remaining slots random.
+    fn create_slots(
+        path: &Path,
+        passphrases: &[&Passphrase],
+        params: Params,
+    ) -> Result<Vec<Self>, Error> {
         params.validate()?;
         if path.symlink_metadata().is_ok() {
             return Err(Error::AlreadyExists);
         }
-        let (salt, identity) = new_identity(passphrase, &params)?;
-        let w = Self {
-            path: path.to_path_buf(),
+        let layout = Layout {
             params,
-            salt,
-            identity,
-            contents: Contents::default(),
+            slot_len: DEFAULT_SLOT_LEN,
         };
-        let file = w.seal()?;
-        write_atomic(&w.path, &file, true)?;
-        Ok(w)
+        let order = random_order();
+        let mut parts: Vec<Vec<u8>> = (0..SLOTS).map(|_| slots::random_slot(&layout)).collect();
+        let mut wallets = Vec::with_capacity(passphrases.len());
+        for (p, slot) in passphrases.iter().zip(order) {
+            let (salt, identity) = new_identity(p, &params)?;
+            let w = Self {
+                path: path.to_path_buf(),
+                params,
+                salt,
+                identity,
+                contents: Contents::default(),
+                slot,
+                slot_len: layout.slot_len,
+                from_v1: false,
+            };
+            parts[slot] = w.seal_own(&layout)?;
+            wallets.push(w);
+        }
+        write_atomic(path, &slots::assemble(&layout, &parts), true)?;
+        Ok(wallets)
     }
 
-    /// Opens and decrypts the wallet at `path`. A wrong passphrase and a damaged file are the
-    /// same error, [`Error::WrongPassphraseOrCorrupt`], by design.
+    /// Opens the identity `passphrase` unlocks in the wallet at `path`. Every open costs the
+    /// same (one Argon2id run and one trial decryption per slot), whichever slot the
+    /// passphrase opens, or none. A wrong passphrase and a damaged file are the same error,
+    /// [`Error::WrongPassphraseOrCorrupt`], by design. A version 1 file opens too, and is
+    /// rewritten as version 2 on the next save.
     pub fn open(path: &Path, passphrase: &Passphrase) -> Result<Self, Error> {
         let file = read_bounded(path)?;
-        let header = Header::decode(&file)?;
+        match version_of(&file)? {
+            VERSION_1 => Self::open_v1(path, &file, passphrase),
+            slots::VERSION => {
+                let layout = Layout::decode(&file)?;
+                let opened =
+                    slots::open_slots(&layout, &file, passphrase, &mut slots::Work::default())?
+                        .ok_or(Error::WrongPassphraseOrCorrupt)?;
+                let contents = Contents::decode(&opened.plaintext)?;
+                Ok(Self {
+                    path: path.to_path_buf(),
+                    params: layout.params,
+                    salt: opened.salt,
+                    identity: opened.identity,
+                    contents,
+                    slot: opened.index,
+                    slot_len: layout.slot_len,
+                    from_v1: false,
+                })
+            }
+            v => Err(Error::UnsupportedVersion(v)),
+        }
+    }
+
+    fn open_v1(path: &Path, file: &[u8], passphrase: &Passphrase) -> Result<Self, Error> {
+        let header = Header::decode(file)?;
         let identity = Identity::derive(passphrase, &header.salt, &header.params)?;
-        let plain = format::open(&identity, &header, &file)?;
+        let plain = format::open_v1(&identity, &header, file)?;
         let contents = Contents::decode(&plain)?;
+        let slot_len = contents
+            .encoded_len()
+            .div_ceil(PAD_BLOCK)
+            .saturating_mul(PAD_BLOCK)
+            .max(DEFAULT_SLOT_LEN);
+        if slot_len > MAX_SLOT_LEN {
+            return Err(Error::TooLarge);
+        }
         Ok(Self {
             path: path.to_path_buf(),
             params: header.params,
             salt: header.salt,
             identity,
             contents,
+            slot: random_order()[0],
+            slot_len,
+            from_v1: true,
         })
     }
 
-    /// Encrypts the contents under a fresh random nonce and replaces the file atomically
-    /// (temporary file in the same folder, fsync, rename, fsync of the folder). The plaintext
-    /// never touches the disk.
+    /// Re-seals this identity's slot under a fresh random nonce and replaces the file
+    /// atomically (temporary file in the same folder, fsync, rename, fsync of the folder),
+    /// with every other slot copied byte for byte from the file on disk: whether another slot
+    /// holds an identity or random bytes, saving this one leaves it exactly as it was. The
+    /// plaintext never touches the disk. [`Error::WalletFull`] if the contents outgrow the
+    /// slot; [`Error::FileChanged`] if the file on disk is no longer one this wallet is in.
     pub fn save(&self) -> Result<(), Error> {
-        let file = self.seal()?;
-        write_atomic(&self.path, &file, false)
+        self.save_over(&self.salt)
     }
 
-    /// Changes the passphrase and/or raises the Argon2id parameters, with a new salt, and
-    /// saves. This is a **new identity** (new nym secret) for future credential requests;
-    /// credentials already held keep working (each carries its own nym secret). Refused while
-    /// an issuance is pending, since finishing it needs the old nym secret.
+    /// [`Wallet::save`], where this identity's slot on disk starts with `disk_salt` (the salt
+    /// before a passphrase change): a file whose slot does not is not ours to overwrite.
+    fn save_over(&self, disk_salt: &[u8; SALT_LEN]) -> Result<(), Error> {
+        let layout = self.layout();
+        let own = self.seal_own(&layout)?;
+        let current = match read_bounded(&self.path) {
+            Ok(f) => Some(f),
+            Err(Error::Io(e)) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let ours = |f: &[u8]| {
+            version_of(f).ok() == Some(slots::VERSION)
+                && Layout::decode(f).ok() == Some(layout)
+                && slots::slot_bytes(&layout, f, self.slot)[..SALT_LEN] == disk_salt[..]
+        };
+        let parts: Vec<Vec<u8>> = match current {
+            Some(f) if ours(&f) => (0..SLOTS)
+                .map(|i| {
+                    if i == self.slot {
+                        own.clone()
+                    } else {
+                        slots::slot_bytes(&layout, &f, i).to_vec()
+                    }
+                })
+                .collect(),
+            // Upgrading a version 1 file (which holds only this identity), or the file is
+            // gone: the other slots are random, as in a new file.
+            Some(f) if self.from_v1 && Header::decode(&f).is_ok_and(|h| h.salt == *disk_salt) => {
+                self.parts_with_random_others(&layout, own)
+            }
+            None => self.parts_with_random_others(&layout, own),
+            Some(_) => return Err(Error::FileChanged),
+        };
+        write_atomic(&self.path, &slots::assemble(&layout, &parts), false)
+    }
+
+    fn parts_with_random_others(&self, layout: &Layout, own: Vec<u8>) -> Vec<Vec<u8>> {
+        let mut own = Some(own);
+        (0..SLOTS)
+            .map(|i| {
+                if i == self.slot {
+                    own.take().unwrap_or_default()
+                } else {
+                    slots::random_slot(layout)
+                }
+            })
+            .collect()
+    }
+
+    fn layout(&self) -> Layout {
+        Layout {
+            params: self.params,
+            slot_len: self.slot_len,
+        }
+    }
+
+    fn seal_own(&self, layout: &Layout) -> Result<Vec<u8>, Error> {
+        let key = SlotKey {
+            identity: &self.identity,
+            salt: self.salt,
+        };
+        slots::seal_slot(
+            layout,
+            self.slot,
+            &key,
+            self.contents.encode(layout.slot_len)?,
+        )
+    }
+
+    /// Changes this identity's passphrase, with a new salt, and saves. This is a **new
+    /// identity** (new nym secret) for future credential requests; credentials already held
+    /// keep working (each carries its own nym secret). Refused while an issuance is pending,
+    /// since finishing it needs the old nym secret; refused with [`Error::ParamsFixed`] if
+    /// `params` differ from the file's (every slot of a file uses the same Argon2id cost, and
+    /// this identity cannot re-key the others: make a new wallet for a higher cost); refused
+    /// with [`Error::PassphraseInUse`] if the new passphrase opens another slot.
     pub fn change_passphrase(
         &mut self,
         passphrase: &Passphrase,
         params: Params,
     ) -> Result<(), Error> {
         params.validate()?;
+        if params != self.params {
+            return Err(Error::ParamsFixed);
+        }
         if !self.contents.pending.is_empty() {
             return Err(Error::IssuancePending);
         }
+        let layout = self.layout();
+        if let Ok(f) = read_bounded(&self.path)
+            && Layout::decode(&f).ok() == Some(layout)
+        {
+            let opened = slots::open_slots(&layout, &f, passphrase, &mut slots::Work::default())?;
+            if opened.is_some_and(|o| o.index != self.slot) {
+                return Err(Error::PassphraseInUse);
+            }
+        }
         let (salt, identity) = new_identity(passphrase, &params)?;
-        let old = (self.params, self.salt);
+        let old_salt = self.salt;
         let old_identity = std::mem::replace(&mut self.identity, identity);
-        (self.params, self.salt) = (params, salt);
-        if let Err(e) = self.save() {
+        self.salt = salt;
+        if let Err(e) = self.save_over(&old_salt) {
             self.identity = old_identity;
-            (self.params, self.salt) = old;
+            self.salt = old_salt;
             return Err(e);
         }
         Ok(())
-    }
-
-    fn seal(&self) -> Result<Vec<u8>, Error> {
-        let mut nonce = [0u8; NONCE_LEN];
-        OsRng.fill_bytes(&mut nonce);
-        let header = Header {
-            params: self.params,
-            salt: self.salt,
-            nonce,
-        };
-        format::seal(&self.identity, &header, self.contents.encode()?)
     }
 
     /// The wallet file's path.
@@ -395,6 +559,32 @@ fn new_identity(
     }
 }
 
+/// The version byte of a file that starts with the wallet magic.
+fn version_of(file: &[u8]) -> Result<u8, Error> {
+    if file.len() < 8 || &file[..8] != format::MAGIC {
+        return Err(Error::NotAWallet);
+    }
+    file.get(8).copied().ok_or(Error::WrongPassphraseOrCorrupt)
+}
+
+/// The slot indexes in a uniformly random order.
+fn random_order() -> [usize; SLOTS] {
+    let mut order: [usize; SLOTS] = std::array::from_fn(|i| i);
+    // Fisher–Yates with rejection sampling (no modulo bias).
+    for i in (1..SLOTS).rev() {
+        let bound = (i + 1) as u32;
+        let zone = u32::MAX - (u32::MAX % bound);
+        let j = loop {
+            let r = OsRng.next_u32();
+            if r < zone {
+                break (r % bound) as usize;
+            }
+        };
+        order.swap(i, j);
+    }
+    order
+}
+
 fn read_bounded(path: &Path) -> Result<Vec<u8>, Error> {
     let f = fs::File::open(path)?;
     let mut buf = Vec::new();
@@ -466,4 +656,83 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(not(unix))]
 fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{HEADER_LEN_V1, MAGIC};
+    use crate::records::{Receipt, ReceiptKind};
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+
+    /// A version 1 file, written as the version 1 code did (the format is in the README).
+    fn v1_file(passphrase: &Passphrase, contents: &Contents) -> Vec<u8> {
+        let params = Params::insecure_for_tests();
+        let salt = [5u8; SALT_LEN];
+        let nonce = [6u8; 24];
+        let id = Identity::derive(passphrase, &salt, &params).unwrap();
+        let mut header = Vec::with_capacity(HEADER_LEN_V1);
+        header.extend_from_slice(MAGIC);
+        header.push(VERSION_1);
+        for v in [params.m_cost_kib, params.t_cost, params.p_cost] {
+            header.extend_from_slice(&v.to_be_bytes());
+        }
+        header.extend_from_slice(&salt);
+        header.extend_from_slice(&nonce);
+        let plain = contents.encode(PAD_BLOCK).unwrap();
+        let ct = XChaCha20Poly1305::new(<&Key>::from(id.file_key()))
+            .encrypt(
+                <&XNonce>::from(&nonce),
+                Payload {
+                    msg: &plain,
+                    aad: &header,
+                },
+            )
+            .unwrap();
+        [header, ct].concat()
+    }
+
+    #[test]
+    fn a_version_1_wallet_opens_and_is_rewritten_as_version_2() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("old.hcw");
+        let p = Passphrase::new("an old wallet passphrase").unwrap();
+        let mut c = Contents::default();
+        c.receipts.push(Receipt {
+            campaign_id: [1; 32],
+            entry_hash: [2; 32],
+            leaf_index: 3,
+            kind: ReceiptKind::Declaration,
+            tlog_proof: "proof".into(),
+            entry: vec![4; 10],
+        });
+        std::fs::write(&path, v1_file(&p, &c)).unwrap();
+        let w = Wallet::open(&path, &p).unwrap();
+        assert_eq!(w.receipts().len(), 1);
+        assert!(matches!(
+            Wallet::open(&path, &Passphrase::new("wrong").unwrap()),
+            Err(Error::WrongPassphraseOrCorrupt)
+        ));
+        w.save().unwrap();
+        let f = std::fs::read(&path).unwrap();
+        assert_eq!(f[8], slots::VERSION);
+        assert_eq!(f.len(), w.layout().file_len());
+        let again = Wallet::open(&path, &p).unwrap();
+        assert_eq!(again.receipts().len(), 1);
+        assert_eq!(again.salt(), [5u8; SALT_LEN]);
+        assert!(bool::from(subtle::ConstantTimeEq::ct_eq(
+            again.nym_secret(),
+            w.nym_secret()
+        )));
+        // Saving again keeps the other (random) slot as it is.
+        again.save().unwrap();
+        let g = std::fs::read(&path).unwrap();
+        let other = 1 - again.slot;
+        let l = again.layout();
+        assert_eq!(
+            slots::slot_bytes(&l, &f, other),
+            slots::slot_bytes(&l, &g, other)
+        );
+    }
 }

@@ -75,3 +75,37 @@ fn timings() {
         Wallet::open(&path, &p).unwrap();
     });
 }
+
+/// Opening a two-identity wallet at the recommended cost with the main passphrase, the decoy
+/// passphrase and a wrong one: the three take the same time (two Argon2id runs and two full
+/// trial decryptions each). Interleaved, medians of 9, so that load on the machine hits all three.
+#[test]
+#[ignore]
+fn decoy_open_timings() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("w");
+    let main = Passphrase::new("violet harbour engine tulip seventeen").unwrap();
+    let decoy = Passphrase::new("paper kite over a quiet meadow").unwrap();
+    let wrong = Passphrase::new("nothing like either of them at all").unwrap();
+    Wallet::create_with_decoy(&path, &main, &decoy, Params::recommended()).unwrap();
+    let cases = [
+        ("Wallet::open, main passphrase", &main),
+        ("Wallet::open, decoy passphrase", &decoy),
+        ("Wallet::open, wrong passphrase", &wrong),
+    ];
+    let mut samples = vec![Vec::new(); cases.len()];
+    for _ in 0..9 {
+        for (i, (_, p)) in cases.iter().enumerate() {
+            let t = Instant::now();
+            let _ = Wallet::open(&path, p);
+            samples[i].push(t.elapsed());
+        }
+    }
+    for ((label, _), mut s) in cases.iter().zip(samples) {
+        s.sort();
+        println!(
+            "{label:<48} {:>10.2} ms (median of 9)",
+            s[4].as_secs_f64() * 1e3
+        );
+    }
+}

@@ -4,7 +4,10 @@
 
 use headcount_core::{EntryHash, Period};
 use headcount_credentials::{Attributes, NymSecret, RegistrarSecretKey, issue};
-use headcount_wallet::format::{HEADER_LEN, PAD_BLOCK, TAG_LEN};
+use headcount_wallet::format::TAG_LEN;
+use headcount_wallet::slots::{DEFAULT_SLOT_LEN, HEADER_LEN, SLOT_OVERHEAD, SLOTS};
+
+const FILE_LEN: usize = HEADER_LEN + SLOTS * (SLOT_OVERHEAD + DEFAULT_SLOT_LEN);
 use headcount_wallet::{
     Error, Identity, Params, Passphrase, PendingEntry, PendingIssuance, Receipt, ReceiptKind,
     Wallet,
@@ -212,22 +215,46 @@ fn any_flipped_byte_fails() {
     let p = pass("pw");
     populated(&wpath(&d), &p);
     let good = std::fs::read(wpath(&d)).unwrap();
-    assert_eq!(good.len(), HEADER_LEN + PAD_BLOCK + TAG_LEN);
+    assert_eq!(good.len(), FILE_LEN);
     let bad = d.path().join("bad.hcw");
-    // Every header byte (associated data) and every tag byte; a stride through the ciphertext.
-    let idx: Vec<usize> = (0..HEADER_LEN + 64)
-        .chain((HEADER_LEN + 64..good.len() - TAG_LEN).step_by(251))
-        .chain(good.len() - TAG_LEN..good.len())
-        .collect();
-    for i in idx {
+    let slot_size = SLOT_OVERHEAD + DEFAULT_SLOT_LEN;
+    let flip_opens = |i: usize, bit: u8| {
+        let mut b = good.clone();
+        b[i] ^= bit;
+        std::fs::write(&bad, &b).unwrap();
+        match Wallet::open(&bad, &p) {
+            Ok(_) => true,
+            Err(Error::WrongPassphraseOrCorrupt) => false,
+            Err(Error::NotAWallet) | Err(Error::UnsupportedVersion(_)) if i < 9 => false,
+            other => panic!("byte {i} bit {bit:#x}: {other:?}"),
+        }
+    };
+    // Every header byte (associated data of every slot) fails.
+    for i in 0..HEADER_LEN {
         for bit in [0x01u8, 0x80] {
-            let mut b = good.clone();
-            b[i] ^= bit;
-            std::fs::write(&bad, &b).unwrap();
-            match Wallet::open(&bad, &p) {
-                Err(Error::WrongPassphraseOrCorrupt) => {}
-                Err(Error::NotAWallet) | Err(Error::UnsupportedVersion(_)) if i < 9 => {}
-                other => panic!("byte {i} bit {bit:#x}: {other:?}"),
+            assert!(!flip_opens(i, bit), "header byte {i}");
+        }
+    }
+    // The identity's slot is the one whose first salt byte matters.
+    let own: Vec<usize> = (0..SLOTS)
+        .filter(|s| !flip_opens(HEADER_LEN + s * slot_size, 0x01))
+        .collect();
+    assert_eq!(own.len(), 1);
+    // There, every salt, nonce and tag byte, and a stride through the ciphertext, fails; the
+    // other slot is random bytes nothing reads, so flips there change nothing.
+    for s in 0..SLOTS {
+        let start = HEADER_LEN + s * slot_size;
+        let end = start + slot_size;
+        if s == own[0] {
+            let idx = (start..start + 40)
+                .chain((start + 40..end - TAG_LEN).step_by(65_521))
+                .chain(end - TAG_LEN..end);
+            for i in idx {
+                assert!(!flip_opens(i, 0x01), "byte {i}");
+            }
+        } else {
+            for i in [start, start + 20, start + 40, end / 2 + start / 2, end - 1] {
+                assert!(flip_opens(i, 0x80), "byte {i} of the random slot");
             }
         }
     }
@@ -306,7 +333,7 @@ fn file_size_does_not_follow_the_receipt_count() {
     }
     w.save().unwrap();
     assert_eq!(std::fs::metadata(wpath(&d)).unwrap().len(), empty);
-    assert_eq!(empty as usize, HEADER_LEN + PAD_BLOCK + TAG_LEN);
+    assert_eq!(empty as usize, FILE_LEN);
 }
 
 #[test]
@@ -402,9 +429,20 @@ fn create_never_overwrites_and_save_is_atomic() {
     let a = std::fs::read(wpath(&d)).unwrap();
     w.save().unwrap();
     let b = std::fs::read(wpath(&d)).unwrap();
-    assert_eq!(a[..37], b[..37]);
-    assert_ne!(a[37..61], b[37..61]);
-    assert_ne!(a[61..], b[61..]);
+    assert_eq!(a[..HEADER_LEN], b[..HEADER_LEN]);
+    assert_ne!(a[HEADER_LEN..], b[HEADER_LEN..]);
+    // Exactly one slot changed: its salt is the same, its nonce and ciphertext are new.
+    let slot_size = SLOT_OVERHEAD + DEFAULT_SLOT_LEN;
+    let changed: Vec<usize> = (0..SLOTS)
+        .filter(|s| {
+            let r = HEADER_LEN + s * slot_size..HEADER_LEN + (s + 1) * slot_size;
+            a[r.clone()] != b[r]
+        })
+        .collect();
+    assert_eq!(changed.len(), 1);
+    let s0 = HEADER_LEN + changed[0] * slot_size;
+    assert_eq!(a[s0..s0 + 16], b[s0..s0 + 16]);
+    assert_ne!(a[s0 + 16..s0 + 40], b[s0 + 16..s0 + 40]);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -444,15 +482,22 @@ fn change_passphrase_keeps_credentials() {
     let id = w.pending_issuances()[0].request_id;
     drop(w.take_pending(&id));
     let old_salt = w.salt();
+    // Every slot of a file uses the file's Argon2id cost: a change is refused, nothing written.
+    let before = std::fs::read(wpath(&d)).unwrap();
     let stronger = Params { t_cost: 2, ..P };
-    w.change_passphrase(&pass("new"), stronger).unwrap();
+    assert!(matches!(
+        w.change_passphrase(&pass("new"), stronger),
+        Err(Error::ParamsFixed)
+    ));
+    assert_eq!(std::fs::read(wpath(&d)).unwrap(), before);
+    w.change_passphrase(&pass("new"), P).unwrap();
     assert_ne!(w.salt(), old_salt);
     assert!(matches!(
         Wallet::open(&wpath(&d), &old),
         Err(Error::WrongPassphraseOrCorrupt)
     ));
     let r = Wallet::open(&wpath(&d), &pass("new")).unwrap();
-    assert_eq!(r.params(), stronger);
+    assert_eq!(r.params(), P);
     assert_eq!(r.credentials().len(), 1);
     assert_eq!(r.receipts().len(), 3);
 }
@@ -469,11 +514,11 @@ fn not_a_wallet_and_bad_params() {
     let p = pass("pw");
     Wallet::create(&wpath(&d), &p, P).unwrap();
     let mut b = std::fs::read(wpath(&d)).unwrap();
-    b[8] = 2;
+    b[8] = 3;
     std::fs::write(&f, &b).unwrap();
     assert!(matches!(
         Wallet::open(&f, &p),
-        Err(Error::UnsupportedVersion(2))
+        Err(Error::UnsupportedVersion(3))
     ));
     // A header asking for 4 TiB of memory is refused before Argon2 runs.
     let mut b = std::fs::read(wpath(&d)).unwrap();

@@ -379,11 +379,7 @@ pub async fn run(a: Args) -> Result<()> {
     std::fs::create_dir_all(&wallet_dir)?;
     let wallet_path = wallet_dir.join(format!("wallet-{}.hcw", crate::cmd::now()));
     let pass = headcount_wallet::Passphrase::new("correct horse battery staple lantern")?;
-    let mut wallet = headcount_wallet::Wallet::create(
-        &wallet_path,
-        &pass,
-        headcount_wallet::Params::insecure_for_tests(),
-    )?;
+    let mut wallet = crate::cmd::demo_decoy::wallet_with_decoy(&wallet_path, &pass)?;
     // Her credential was issued last month: her wallet checks, when it finishes
     // the credential, that the registrar signed the month it was issued in
     // (here: the wallet's clock of last month), not a month of its choosing.
@@ -534,6 +530,7 @@ pub async fn run(a: Args) -> Result<()> {
                 .join("\n")
         );
     }
+    let mirror = crate::cmd::demo_mirror::start(&data, &url, &log_key).await?;
     if !cosigned {
         server.stop().await?;
         bail!("the checkpoint was not cosigned by both witnesses");
@@ -626,10 +623,6 @@ pub async fn run(a: Args) -> Result<()> {
         claim_file.display(),
         data.join("policy.txt").display()
     );
-    println!(
-        "\ndemo finished in {:.1}s (the declarant's wallet uses a deliberately weak key-derivation setting for speed)",
-        started.elapsed().as_secs_f64()
-    );
     if !report.verdict.agrees() {
         server.stop().await?;
         bail!("the audit did not agree");
@@ -656,7 +649,13 @@ pub async fn run(a: Args) -> Result<()> {
         let _ = tokio::signal::ctrl_c().await;
         app_task.abort();
     }
-    server.stop().await
+    server.stop().await?;
+    crate::cmd::demo_mirror::after_the_log_stops(&mirror, &log_key).await?;
+    println!(
+        "\ndemo finished in {:.1}s (the declarant's wallet uses a deliberately weak key-derivation setting for speed)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// One submission of the demo.

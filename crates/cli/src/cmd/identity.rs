@@ -15,6 +15,16 @@ pub enum Command {
         /// a seized wallet could then be brute-forced quickly).
         #[arg(long)]
         insecure_fast_kdf: bool,
+        /// Also create a decoy identity in the same file, opened by a second
+        /// passphrase: give that one up under coercion. The file looks the
+        /// same with one identity or two, and the decoy reveals nothing of the
+        /// other (see docs/threat-model.md, "Decoy passphrase").
+        #[arg(long)]
+        decoy: bool,
+        /// With --decoy: read the decoy passphrase from this file (first
+        /// line) instead of the terminal.
+        #[arg(long, requires = "decoy")]
+        decoy_passphrase_file: Option<PathBuf>,
     },
     /// Show what the wallet holds (after unlocking it).
     Show {
@@ -186,6 +196,8 @@ pub async fn run(c: Command) -> Result<()> {
         Command::New {
             wallet,
             insecure_fast_kdf,
+            decoy,
+            decoy_passphrase_file,
         } => {
             let params = if insecure_fast_kdf {
                 Params::insecure_for_tests()
@@ -200,11 +212,35 @@ pub async fn run(c: Command) -> Result<()> {
             let pass = wallet.passphrase(true)?;
             let name = wallet.wallet.to_string_lossy();
             pass.check_strength(&[&name, "headcount"])?;
-            let w = Wallet::create(&wallet.wallet, &pass, params)?;
-            println!(
-                "created {} (encrypted; back up this file and remember the passphrase)",
-                w.path().display()
-            );
+            if decoy {
+                let decoy_pass = match (decoy_passphrase_file, &wallet.passphrase_file) {
+                    (Some(f), _) => Passphrase::from_file(&f).with_context(|| {
+                        format!("reading the decoy passphrase from {}", f.display())
+                    })?,
+                    (None, Some(_)) => anyhow::bail!(
+                        "--decoy with --passphrase-file needs --decoy-passphrase-file too; nothing was created"
+                    ),
+                    (None, None) => {
+                        eprintln!(
+                            "Now the DECOY passphrase: the one to give up if you are forced to."
+                        );
+                        wallet.passphrase(true)?
+                    }
+                };
+                decoy_pass.check_strength(&[&name, "headcount"])?;
+                let (w, _) = Wallet::create_with_decoy(&wallet.wallet, &pass, &decoy_pass, params)?;
+                println!(
+                    "created {} with two identities, each opened by its own passphrase (encrypted; \
+                     the file looks the same as one with a single identity; back it up and remember both)",
+                    w.path().display()
+                );
+            } else {
+                let w = Wallet::create(&wallet.wallet, &pass, params)?;
+                println!(
+                    "created {} (encrypted; back up this file and remember the passphrase)",
+                    w.path().display()
+                );
+            }
         }
         Command::Show { wallet, server } => {
             let w = wallet.open()?;
