@@ -129,7 +129,7 @@ fn build_fixture() -> Fixture {
         demo_out.contains("Chromium could not print the PDF"),
         "{demo_out}"
     );
-    assert!(demo_out.contains("10. evidence"), "{demo_out}");
+    assert!(demo_out.contains("11. evidence"), "{demo_out}");
     assert!(
         demo_out.contains("no PDF: Chromium is not installed"),
         "{demo_out}"

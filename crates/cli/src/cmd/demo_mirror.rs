@@ -51,7 +51,7 @@ pub async fn after_the_log_stops(m: &DemoMirror, log_key: &str) -> Result<()> {
         .await
         .context("auditing from the mirror")?;
     println!(
-        "\n10. mirror      the log server is now stopped; an audit from the mirror alone re-verified {} entries: {}",
+        "\n12. takedown    the log server is now stopped; an audit from the mirror alone re-verified {} entries: {}",
         report.entries,
         if report.verdict.agrees() {
             "AGREES"

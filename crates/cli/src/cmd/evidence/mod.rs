@@ -475,7 +475,7 @@ pub async fn demo_step(
         // libraries, a sandbox) must not end the tour: the HTML report stands.
         Err(err) if have_chromium && format!("{err:#}").contains("Chromium") => {
             println!(
-                "10. evidence    Chromium could not print the PDF ({err:#}); exporting without it"
+                "11. evidence    Chromium could not print the PDF ({err:#}); exporting without it"
             );
             have_chromium = false;
             args.no_pdf = true;
@@ -484,7 +484,7 @@ pub async fn demo_step(
         Err(err) => return Err(err),
     };
     println!(
-        "10. evidence    the appeal's packet {} ({} bytes, full mode, {} attestation, {}) in {:.1}s",
+        "11. evidence    the appeal's packet {} ({} bytes, full mode, {} attestation, {}) in {:.1}s",
         out.display(),
         e.bytes,
         e.packet.manifest.attestations.len(),
