@@ -37,6 +37,11 @@ async fn post(w: &World, body: Vec<u8>) -> (u16, Value) {
 }
 
 async fn world() -> World {
+    world_with(Default::default()).await
+}
+
+/// A world whose log's verification stage is tuned as given.
+async fn world_with(verification: headcount_server::VerificationOptions) -> World {
     let dir = tempfile::tempdir().unwrap();
     let (signer, _, _) = LogSigner::generate("credentialed.example/log").unwrap();
     let log = Log::open(
@@ -45,6 +50,7 @@ async fn world() -> World {
         Arc::new(BbsCredentials),
         SequencerOptions {
             batch_interval: Duration::from_millis(20),
+            verification,
             ..Default::default()
         },
     )
@@ -206,26 +212,14 @@ async fn malformed_credential_input_of_every_length_is_invalid_proof_fast() {
 #[tokio::test]
 async fn a_flood_of_invalid_proofs_is_shed_with_503_before_verification() {
     // A small verification stage: one worker, four places per campaign.
-    let dir = tempfile::tempdir().unwrap();
-    let (signer, _, _) = LogSigner::generate("credentialed.example/log").unwrap();
-    let log = Log::open(
-        dir.path(),
-        signer,
-        Arc::new(BbsCredentials),
-        SequencerOptions {
-            batch_interval: Duration::from_millis(20),
-            verification: headcount_server::VerificationOptions {
-                capacity: 8,
-                lane_capacity: 4,
-                max_batch: 2,
-                workers: 1,
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let w = world_on(log, dir).await;
+    let w = world_with(headcount_server::VerificationOptions {
+        capacity: 8,
+        lane_capacity: 4,
+        max_batch: 2,
+        workers: 1,
+        ..Default::default()
+    })
+    .await;
     let cred = credential(&w);
     let (Entry::Declaration(good), _) = credentials::declaration(
         &cred,
@@ -286,28 +280,16 @@ async fn a_flood_of_invalid_proofs_is_shed_with_503_before_verification() {
 /// another entry, the same; with the work, it is logged.
 #[tokio::test]
 async fn under_load_a_declaration_needs_the_busy_work() {
-    let dir = tempfile::tempdir().unwrap();
-    let (signer, _, _) = LogSigner::generate("busy.example/log").unwrap();
-    let log = Log::open(
-        dir.path(),
-        signer,
-        Arc::new(BbsCredentials),
-        SequencerOptions {
-            batch_interval: Duration::from_millis(20),
-            verification: headcount_server::VerificationOptions {
-                busy_at: 0,
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-    )
-    .unwrap();
     const BITS: u8 = 10;
-    log.set_admission(headcount_server::AdmissionPolicy {
+    let w = world_with(headcount_server::VerificationOptions {
+        busy_at: 0,
+        ..Default::default()
+    })
+    .await;
+    w.log.set_admission(headcount_server::AdmissionPolicy {
         busy_work_bits: BITS,
         ..headcount_server::AdmissionPolicy::open()
     });
-    let w = world_on(log, dir).await;
     let info: Value = w
         .http
         .get(format!("{}/v1/log", w.url))
