@@ -26,6 +26,12 @@ pub trait TileStore: TileReader + Send + Sync {
     /// storage writes are create-only); writing the same bytes again succeeds.
     fn write_tile(&self, id: TileId, data: &[u8]) -> Result<(), StorageError>;
 
+    /// Publishes the checkpoint readers fetch (`checkpoint`, beside `tile/`).
+    /// Called only after the tiles it covers are stored; not the commit point
+    /// (see [`crate::CheckpointStore`]), though in the file-system backend the
+    /// two are one file.
+    fn write_checkpoint(&self, note: &[u8]) -> Result<(), StorageError>;
+
     /// Whether any tile exists (a tree without its checkpoint is not a new log).
     fn has_tiles(&self) -> Result<bool, StorageError>;
 
