@@ -71,7 +71,6 @@ impl Dash {
     }
 }
 
-
 /// The dashboard's routes: `/`, `/campaigns/{id}`, `/registrars/{id}`,
 /// `/log`, `/lookup`, `/verify-receipt`, `/static/style.css`,
 /// `/static/favicon.svg`. It has no fallback, so it merges with the API's.

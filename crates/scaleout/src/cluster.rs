@@ -50,7 +50,9 @@ fn is_root() -> bool {
 }
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 impl Cluster {
@@ -147,7 +149,10 @@ impl Cluster {
     /// Stops the server at once, as a crash would (`pg_ctl -m immediate`).
     pub fn kill(&self) -> Result<(), String> {
         let data = self.data_dir();
-        self.run("pg_ctl", &["-D", path_str(&data)?, "-m", "immediate", "stop"])
+        self.run(
+            "pg_ctl",
+            &["-D", path_str(&data)?, "-m", "immediate", "stop"],
+        )
     }
 
     /// Starts it again after [`Cluster::kill`] (crash recovery runs).
@@ -161,13 +166,23 @@ impl Cluster {
         );
         self.run(
             "pg_ctl",
-            &["-D", path_str(&data)?, "-l", path_str(&log)?, "-w", "-o", &opts, "start"],
+            &[
+                "-D",
+                path_str(&data)?,
+                "-l",
+                path_str(&log)?,
+                "-w",
+                "-o",
+                &opts,
+                "start",
+            ],
         )
     }
 }
 
 fn path_str(p: &Path) -> Result<&str, String> {
-    p.to_str().ok_or_else(|| format!("{} is not UTF-8", p.display()))
+    p.to_str()
+        .ok_or_else(|| format!("{} is not UTF-8", p.display()))
 }
 
 impl Drop for Cluster {

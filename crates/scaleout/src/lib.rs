@@ -5,6 +5,7 @@
 //!   fencing token that every write checks), and the commit point (the
 //!   checkpoint of record with the round's staged tiles, compare-and-swapped
 //!   in one transaction, then published to any [`headcount_storage::TileStore`]).
+//! * [`log_storage::postgres`]: a log's [`headcount_server::Storage`] on it;
 //! * [`cluster`]: a throw-away PostgreSQL cluster (`initdb` + `pg_ctl`) for
 //!   tests and benchmarks.
 
@@ -12,4 +13,5 @@
 
 #[doc(hidden)]
 pub mod cluster;
+pub mod log_storage;
 pub mod pg;

@@ -108,7 +108,10 @@ impl FsLease {
     /// The holder named in the lock file (`<token> <holder>`).
     fn recorded(&self) -> (u64, String) {
         let text = std::fs::read_to_string(&self.path).unwrap_or_default();
-        let (token, holder) = text.trim().split_once(' ').unwrap_or(("0", "another process"));
+        let (token, holder) = text
+            .trim()
+            .split_once(' ')
+            .unwrap_or(("0", "another process"));
         (token.parse().unwrap_or(0), holder.to_owned())
     }
 }

@@ -153,7 +153,9 @@ impl DerivedWriter for Derived {
         checkpoint: Option<&[u8]>,
         tallies: &[SignedTally],
     ) -> Result<(), StorageError> {
-        Ok(Derived::apply(self, leaves, tree_size, checkpoint, tallies)?)
+        Ok(Derived::apply(
+            self, leaves, tree_size, checkpoint, tallies,
+        )?)
     }
 
     fn set_cosigned(
@@ -210,7 +212,11 @@ impl ReadModel for ReadPool {
     }
 
     fn campaigns(&self) -> Result<Vec<EntityRow>, StorageError> {
-        Ok(self.with(|d| d.campaigns())?.into_iter().map(entity).collect())
+        Ok(self
+            .with(|d| d.campaigns())?
+            .into_iter()
+            .map(entity)
+            .collect())
     }
 
     fn registrar(&self, id: &RegistrarId) -> Result<Option<EntityRow>, StorageError> {
@@ -218,7 +224,11 @@ impl ReadModel for ReadPool {
     }
 
     fn registrars(&self) -> Result<Vec<EntityRow>, StorageError> {
-        Ok(self.with(|d| d.registrars())?.into_iter().map(entity).collect())
+        Ok(self
+            .with(|d| d.registrars())?
+            .into_iter()
+            .map(entity)
+            .collect())
     }
 
     fn periods(&self, registrar: &RegistrarId) -> Result<Vec<PeriodRow>, StorageError> {

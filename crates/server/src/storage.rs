@@ -31,6 +31,8 @@ pub struct Storage {
     pub lease: Box<dyn SequencerLease>,
     /// The fencing token this process holds.
     pub token: FencingToken,
+    /// How long the lease lasts unrenewed; the log renews it every third of this.
+    pub lease_ttl: Duration,
 }
 
 impl Storage {
@@ -60,6 +62,7 @@ impl Storage {
             reads: Arc::new(ReadPool::new(&db_path)),
             lease: Box::new(lease),
             token,
+            lease_ttl: LEASE_TTL,
         })
     }
 }

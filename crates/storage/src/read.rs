@@ -20,8 +20,11 @@ pub trait ReadModel: Send + Sync {
     fn campaign(&self, id: &CampaignId) -> Result<Option<EntityRow>, StorageError>;
 
     /// Campaign entries in log order after leaf `after`, at most `limit`.
-    fn campaigns_page(&self, after: Option<u64>, limit: u32)
-    -> Result<Vec<EntityRow>, StorageError>;
+    fn campaigns_page(
+        &self,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<EntityRow>, StorageError>;
 
     /// Every campaign entry, oldest first (campaigns are few: each is signed).
     fn campaigns(&self) -> Result<Vec<EntityRow>, StorageError>;

@@ -124,6 +124,14 @@ impl CheckpointStore for PgCheckpoint {
                 .map_err(|e| StorageError::Corrupt(format!("staged tile {path}: {e}")))?;
             self.tiles.write_tile(id, data)?;
         }
+        // Only the lease holder writes the public checkpoint: a deposed
+        // holder waking up here must not put an older one back. (The check
+        // and the write are not atomic; the window is one object write.)
+        self.store.block(async {
+            let mut c = self.store.pool().get().await.map_err(pg_err)?;
+            let tx = c.transaction().await.map_err(pg_err)?;
+            check_fence(&tx, self.token).await
+        })?;
         self.tiles.write_checkpoint(&note)?;
         self.store.block(async {
             let mut c = self.store.pool().get().await.map_err(pg_err)?;

@@ -39,8 +39,8 @@ impl SequencerLease for PgLease {
                 Some(r) if r.get::<_, bool>(1) => {
                     return Err(StorageError::LeaseHeld { holder: r.get(0) });
                 }
-                Some(_) => {
-                    tx.query_one(
+                Some(_) => tx
+                    .query_one(
                         "UPDATE lease SET token = token + 1, holder = $1,
                            expires = clock_timestamp() + make_interval(secs => $2)
                          WHERE id = 1 RETURNING token",
@@ -48,8 +48,7 @@ impl SequencerLease for PgLease {
                     )
                     .await
                     .map_err(pg_err)?
-                    .get::<_, i64>(0)
-                }
+                    .get::<_, i64>(0),
                 None => {
                     let inserted = tx
                         .query_opt(

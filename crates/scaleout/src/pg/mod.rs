@@ -46,7 +46,11 @@ struct Inner {
 impl PgStore {
     /// Connects to `url` (`postgres://user@host:port/db`), using `schema`
     /// (created if missing, with the tables), with at most `max_connections`.
-    pub fn connect(url: &str, schema: &str, max_connections: usize) -> Result<PgStore, StorageError> {
+    pub fn connect(
+        url: &str,
+        schema: &str,
+        max_connections: usize,
+    ) -> Result<PgStore, StorageError> {
         if schema.is_empty()
             || !schema
                 .bytes()

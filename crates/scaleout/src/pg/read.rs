@@ -204,7 +204,7 @@ impl ReadModel for PgReadModel {
             &[&&campaign.0[..]],
         )?;
         rows.iter()
-            .map(|r| Ok(serde_json::from_str(r.get(0))?))
+            .map(|r| serde_json::from_str(r.get(0)).map_err(StorageError::from))
             .collect()
     }
 

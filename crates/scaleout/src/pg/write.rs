@@ -227,7 +227,8 @@ impl DerivedWriter for PgWriter {
             }
             for (t, note) in tallies {
                 let json = serde_json::to_string(t)?;
-                let counts = [t.credible, t.credentialed, t.vouched, t.unverified].map(|v| v as i64);
+                let counts =
+                    [t.credible, t.credentialed, t.vouched, t.unverified].map(|v| v as i64);
                 tx.execute(
                     "INSERT INTO tallies (campaign, tree_size, json, credible, credentialed,
                        vouched, unverified, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)

@@ -306,6 +306,7 @@ impl Log {
             reads,
             lease,
             token,
+            lease_ttl,
         } = storage;
         let verifier = LogVerifier::from_vkey(&signer.vkey())?;
         let (appender, state, committed) = load(
@@ -372,6 +373,11 @@ impl Log {
             .spawn(move || sequencer_loop(weak, pool, wake, options, seq))
             .map_err(io_err(Path::new("sequencer thread")))?;
         *lock(&log.sequencer) = Some(handle);
+        let weak = Arc::downgrade(&log);
+        std::thread::Builder::new()
+            .name("lease".into())
+            .spawn(move || renew_lease(weak, lease_ttl))
+            .map_err(io_err(Path::new("lease thread")))?;
         Ok(log)
     }
 
@@ -632,9 +638,7 @@ impl Log {
                 | Entry::IssuancePeriod(_)
                 | Entry::RegistrarRetirement(_)
         ) || self.with_state(|s| s.contains_entry(&hash));
-        if may_be_logged
-            && let Some(found) = self.reads.lookup_entry(&hash).map_err(internal)?
-        {
+        if may_be_logged && let Some(found) = self.reads.lookup_entry(&hash).map_err(internal)? {
             return Ok(Admission::Logged(entry, hash, found));
         }
         // The operator's admission policy, then the cheap rules.
@@ -774,6 +778,40 @@ impl Log {
 
 fn internal(e: impl std::fmt::Display) -> SubmitError {
     SubmitError::Internal(e.to_string())
+}
+
+/// Renews the sequencer lease every third of its time to live, for as long
+/// as the log lives. A lease found taken over stops the log: another
+/// sequencer owns it now, and every write this one tried would be refused.
+fn renew_lease(log: std::sync::Weak<Log>, ttl: Duration) {
+    let step = (ttl / 3).max(Duration::from_millis(10));
+    let mut slept = Duration::ZERO;
+    loop {
+        // Short sleeps, so the thread ends soon after the log is dropped.
+        std::thread::sleep(Duration::from_millis(50).min(step));
+        slept += Duration::from_millis(50).min(step);
+        let Some(log) = log.upgrade() else { return };
+        if lock(&log.pool).shutdown {
+            return;
+        }
+        if slept < step {
+            continue;
+        }
+        slept = Duration::ZERO;
+        match log.lease.renew(log.token, ttl) {
+            Ok(()) => {}
+            Err(StorageError::LeaseLost { token }) => {
+                tracing::error!(
+                    token,
+                    "the sequencer lease was taken over; stopping this log"
+                );
+                lock(&log.pool).shutdown = true;
+                log.wake.notify_all();
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not renew the sequencer lease; retrying"),
+        }
+    }
 }
 
 impl Drop for Log {

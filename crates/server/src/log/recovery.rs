@@ -7,8 +7,7 @@ use std::time::Instant;
 use headcount_core::{CampaignId, Leaf, LogState};
 use headcount_storage::{AppliedLeaf, CheckpointStore, DerivedWriter, ReadModel, TileStore};
 use headcount_tlog::{
-    Appender, Checkpoint, EMPTY_ROOT, Hash, LogSigner, LogVerifier, TileId, TreeSize,
-    decode_bundle,
+    Appender, Checkpoint, EMPTY_ROOT, Hash, LogSigner, LogVerifier, TileId, TreeSize, decode_bundle,
 };
 
 use super::{Committed, LogError};
@@ -168,4 +167,3 @@ pub(super) fn sign_tally_notes(
         })
         .collect()
 }
-

@@ -5,18 +5,25 @@ use headcount_tlog::{Appender, TreeSize, tree_root};
 use crate::{CheckpointStore, StorageError, TileStore};
 
 fn leaves(from: u32, n: u32) -> Vec<Vec<u8>> {
-    (from..from + n).map(|i| format!("leaf {i}").into_bytes()).collect()
+    (from..from + n)
+        .map(|i| format!("leaf {i}").into_bytes())
+        .collect()
 }
 
 /// Runs every check on an empty log: `tiles` is where `store` publishes.
 pub fn checkpoint_cas(store: &dyn CheckpointStore, tiles: &dyn TileStore) {
-    assert!(store.load().unwrap().is_none(), "a new log has no checkpoint");
+    assert!(
+        store.load().unwrap().is_none(),
+        "a new log has no checkpoint"
+    );
     assert!(!tiles.has_tiles().unwrap());
 
     let mut appender = Appender::empty();
     // 300 leaves: a full level-0 tile and bundle, and a partial one.
     let first = appender.append(&leaves(0, 300)).unwrap();
-    store.compare_and_swap(None, b"checkpoint A", &first.tiles).unwrap();
+    store
+        .compare_and_swap(None, b"checkpoint A", &first.tiles)
+        .unwrap();
     store.publish().unwrap();
     assert_eq!(store.load().unwrap().as_deref(), Some(&b"checkpoint A"[..]));
     assert!(tiles.has_tiles().unwrap());

@@ -77,20 +77,45 @@ pub fn derived_state(writer: &mut dyn DerivedWriter, read: &dyn ReadModel) {
     assert!(read.lookup_entry(&EntryHash([0xee; 32])).unwrap().is_none());
 
     // Checkpoints at exactly their size.
-    assert_eq!(read.checkpoint(6).unwrap().as_deref(), Some(&b"checkpoint 6"[..]));
-    assert_eq!(read.checkpoint(10).unwrap().as_deref(), Some(&b"checkpoint 10"[..]));
+    assert_eq!(
+        read.checkpoint(6).unwrap().as_deref(),
+        Some(&b"checkpoint 6"[..])
+    );
+    assert_eq!(
+        read.checkpoint(10).unwrap().as_deref(),
+        Some(&b"checkpoint 10"[..])
+    );
     assert!(read.checkpoint(7).unwrap().is_none());
 
     // Campaigns and registrars.
     let camp = read.campaign(&c).unwrap().expect("campaign");
     assert_eq!((camp.leaf_index, camp.timestamp), (1, T1));
     assert_eq!(camp.entry, f.round1[1].leaf.entry);
-    assert!(read.campaign(&headcount_core::CampaignId([3; 32])).unwrap().is_none());
-    let all: Vec<u64> = read.campaigns().unwrap().iter().map(|r| r.leaf_index).collect();
+    assert!(
+        read.campaign(&headcount_core::CampaignId([3; 32]))
+            .unwrap()
+            .is_none()
+    );
+    let all: Vec<u64> = read
+        .campaigns()
+        .unwrap()
+        .iter()
+        .map(|r| r.leaf_index)
+        .collect();
     assert_eq!(all, vec![1, 2]);
-    let page: Vec<u64> = read.campaigns_page(None, 1).unwrap().iter().map(|r| r.leaf_index).collect();
+    let page: Vec<u64> = read
+        .campaigns_page(None, 1)
+        .unwrap()
+        .iter()
+        .map(|r| r.leaf_index)
+        .collect();
     assert_eq!(page, vec![1]);
-    let page: Vec<u64> = read.campaigns_page(Some(1), 10).unwrap().iter().map(|r| r.leaf_index).collect();
+    let page: Vec<u64> = read
+        .campaigns_page(Some(1), 10)
+        .unwrap()
+        .iter()
+        .map(|r| r.leaf_index)
+        .collect();
     assert_eq!(page, vec![2]);
     let reg = read.registrar(&f.registrar).unwrap().expect("registrar");
     assert_eq!((reg.leaf_index, &reg.entry), (0, &f.round1[0].leaf.entry));
@@ -110,7 +135,11 @@ pub fn derived_state(writer: &mut dyn DerivedWriter, read: &dyn ReadModel) {
     let retired = read.retirement(&f.registrar).unwrap().expect("retired");
     assert_eq!((retired.leaf_index, retired.timestamp), (9, T2));
     assert!(!retired.reason.is_empty());
-    assert!(read.retirement(&headcount_core::RegistrarId([4; 32])).unwrap().is_none());
+    assert!(
+        read.retirement(&headcount_core::RegistrarId([4; 32]))
+            .unwrap()
+            .is_none()
+    );
 
     // Tallies: the latest at or below a size, restated at that size.
     assert!(read.tally_at(&c, 5).unwrap().is_none());
@@ -124,7 +153,12 @@ pub fn derived_state(writer: &mut dyn DerivedWriter, read: &dyn ReadModel) {
         Some((10, Some(b"tally note 10".to_vec())))
     );
     assert!(read.tally_note_at(&c, 3).unwrap().is_none());
-    let history: Vec<u64> = read.tally_history(&c).unwrap().iter().map(|t| t.tree_size).collect();
+    let history: Vec<u64> = read
+        .tally_history(&c)
+        .unwrap()
+        .iter()
+        .map(|t| t.tree_size)
+        .collect();
     assert_eq!(history, vec![6, 10]);
     assert_eq!(read.first_tally_size(&c).unwrap(), Some(6));
     assert_eq!(read.first_tally_size(&f.other_campaign).unwrap(), None);
@@ -156,10 +190,23 @@ pub fn derived_state(writer: &mut dyn DerivedWriter, read: &dyn ReadModel) {
     assert_eq!(first.alias.as_deref(), Some("first"));
     assert_eq!(first.message.as_deref(), Some("message of first"));
     assert_eq!(first.timestamp, T2);
-    assert_eq!(decl[3].registrar, None, "unverified declarations have no registrar");
-    assert_eq!(indices(&read.declarations(&c, Some(7), 100).unwrap()), vec![6, 5, 4]);
-    assert_eq!(indices(&read.declarations(&c, None, 2).unwrap()), vec![8, 7]);
-    assert!(read.declarations(&f.other_campaign, None, 100).unwrap().is_empty());
+    assert_eq!(
+        decl[3].registrar, None,
+        "unverified declarations have no registrar"
+    );
+    assert_eq!(
+        indices(&read.declarations(&c, Some(7), 100).unwrap()),
+        vec![6, 5, 4]
+    );
+    assert_eq!(
+        indices(&read.declarations(&c, None, 2).unwrap()),
+        vec![8, 7]
+    );
+    assert!(
+        read.declarations(&f.other_campaign, None, 100)
+            .unwrap()
+            .is_empty()
+    );
 
     // With each person's next entry, within the tree asked about.
     let all10 = read.declarations_at(&c, 10, None, 100, Show::All).unwrap();
@@ -175,17 +222,30 @@ pub fn derived_state(writer: &mut dyn DerivedWriter, read: &dyn ReadModel) {
             Standing::Counted
         ]
     );
-    let counted10 = read.declarations_at(&c, 10, None, 100, Show::Counted).unwrap();
+    let counted10 = read
+        .declarations_at(&c, 10, None, 100, Show::Counted)
+        .unwrap();
     assert_eq!(indices(&counted10), vec![7, 5, 4]);
     let all8 = read.declarations_at(&c, 8, None, 100, Show::All).unwrap();
     assert_eq!(indices(&all8), vec![7, 6, 5, 4]);
-    assert!(all8.iter().all(|d| d.next.is_none()), "the withdrawal is beyond size 8");
+    assert!(
+        all8.iter().all(|d| d.next.is_none()),
+        "the withdrawal is beyond size 8"
+    );
     assert_eq!(
-        indices(&read.declarations_at(&c, 10, Some(6), 100, Show::All).unwrap()),
+        indices(
+            &read
+                .declarations_at(&c, 10, Some(6), 100, Show::All)
+                .unwrap()
+        ),
         vec![5, 4]
     );
     assert_eq!(
-        indices(&read.declarations_at(&c, 10, None, 1, Show::Counted).unwrap()),
+        indices(
+            &read
+                .declarations_at(&c, 10, None, 1, Show::Counted)
+                .unwrap()
+        ),
         vec![7]
     );
     assert_eq!(indices(&read.withdrawals(&c, 10).unwrap()), vec![8]);
@@ -195,9 +255,15 @@ pub fn derived_state(writer: &mut dyn DerivedWriter, read: &dyn ReadModel) {
     assert!(read.by_pseudonym(&[5; 48]).unwrap().is_empty());
 
     // Attestations: one per (auditor, size), newest tree first, bounded.
-    writer.add_attestation("auditor-a", 6, "consistent", 120, b"a6").unwrap();
-    writer.add_attestation("auditor-a", 10, "consistent", 180, b"a10").unwrap();
-    writer.add_attestation("auditor-a", 10, "inconsistent", 240, b"a10 again").unwrap();
+    writer
+        .add_attestation("auditor-a", 6, "consistent", 120, b"a6")
+        .unwrap();
+    writer
+        .add_attestation("auditor-a", 10, "consistent", 180, b"a10")
+        .unwrap();
+    writer
+        .add_attestation("auditor-a", 10, "inconsistent", 240, b"a10 again")
+        .unwrap();
     let att = read.attestations(10).unwrap();
     assert_eq!(att.len(), 2);
     assert_eq!(
@@ -220,14 +286,27 @@ pub fn derived_state(writer: &mut dyn DerivedWriter, read: &dyn ReadModel) {
         read.checkpoint(10).unwrap().as_deref(),
         Some(&b"checkpoint 10 cosigned"[..])
     );
-    assert_eq!(read.lookup_entry(&f.round1[0].hash()).unwrap().unwrap().receipt_size, 10);
+    assert_eq!(
+        read.lookup_entry(&f.round1[0].hash())
+            .unwrap()
+            .unwrap()
+            .receipt_size,
+        10
+    );
 
     // Applying leaves again (a catch-up after a crash) changes no receipt.
-    writer
-        .apply(&applied(&f.round2, 6), 10, None, &[])
-        .unwrap();
-    assert_eq!(read.lookup_entry(&f.round2[1].hash()).unwrap().unwrap().receipt_size, 10);
-    assert_eq!(indices(&read.declarations(&c, None, 100).unwrap()), vec![8, 7, 6, 5, 4]);
+    writer.apply(&applied(&f.round2, 6), 10, None, &[]).unwrap();
+    assert_eq!(
+        read.lookup_entry(&f.round2[1].hash())
+            .unwrap()
+            .unwrap()
+            .receipt_size,
+        10
+    );
+    assert_eq!(
+        indices(&read.declarations(&c, None, 100).unwrap()),
+        vec![8, 7, 6, 5, 4]
+    );
     assert_eq!(writer.applied_size().unwrap(), 10);
 
     // Reset forgets everything derived from the log (attestations are not).
@@ -253,8 +332,26 @@ pub fn derived_state(writer: &mut dyn DerivedWriter, read: &dyn ReadModel) {
         )
         .unwrap();
     writer
-        .apply(&applied(&f.round2, 6), 10, Some(b"checkpoint 10"), &[(tally(c, 10, 1, 1), None)])
+        .apply(
+            &applied(&f.round2, 6),
+            10,
+            Some(b"checkpoint 10"),
+            &[(tally(c, 10, 1, 1), None)],
+        )
         .unwrap();
-    assert_eq!(indices(&read.declarations_at(&c, 10, None, 100, Show::Counted).unwrap()), vec![7, 5, 4]);
-    assert_eq!(read.lookup_entry(&f.round2[1].hash()).unwrap().unwrap().index, 7);
+    assert_eq!(
+        indices(
+            &read
+                .declarations_at(&c, 10, None, 100, Show::Counted)
+                .unwrap()
+        ),
+        vec![7, 5, 4]
+    );
+    assert_eq!(
+        read.lookup_entry(&f.round2[1].hash())
+            .unwrap()
+            .unwrap()
+            .index,
+        7
+    );
 }

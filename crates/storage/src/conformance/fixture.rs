@@ -128,7 +128,12 @@ pub fn fixture() -> Fixture {
 }
 
 /// A tally with these counts (the writer stores it as given).
-pub fn tally(campaign: CampaignId, tree_size: u64, credentialed: u64, vouched: u64) -> CampaignTally {
+pub fn tally(
+    campaign: CampaignId,
+    tree_size: u64,
+    credentialed: u64,
+    vouched: u64,
+) -> CampaignTally {
     CampaignTally {
         campaign,
         tree_size,
