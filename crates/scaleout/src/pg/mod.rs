@@ -40,7 +40,18 @@ pub struct PgStore {
 
 struct Inner {
     pool: Pool,
-    rt: tokio::runtime::Runtime,
+    /// Always `Some` until dropped.
+    rt: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last handle may go on an async runtime's thread (a log dropped
+        // in a task), where waiting for this runtime's threads is not allowed.
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl PgStore {
@@ -88,7 +99,7 @@ impl PgStore {
                 .map_err(pg_err)?
         };
         let store = PgStore {
-            inner: Arc::new(Inner { pool, rt }),
+            inner: Arc::new(Inner { pool, rt: Some(rt) }),
         };
         store.block(schema::migrate(&store.inner.pool, schema))?;
         Ok(store)
@@ -97,8 +108,13 @@ impl PgStore {
     /// Runs `f` to completion on this thread, with this store's runtime
     /// driving the connections.
     pub(crate) fn block<F: Future>(&self, f: F) -> F::Output {
-        let _g = self.inner.rt.enter();
-        futures::executor::block_on(f)
+        match &self.inner.rt {
+            Some(rt) => {
+                let _g = rt.enter();
+                futures::executor::block_on(f)
+            }
+            None => unreachable!("the runtime lives as long as the store"),
+        }
     }
 
     pub(crate) fn pool(&self) -> &Pool {
