@@ -39,7 +39,8 @@ pub struct Fixture {
     pub p2: Pseudonym,
 }
 
-pub const T1: u64 = 1_800_000_000 - 1_800_000_000 % 60;
+/// A whole minute (1 800 000 000 is a multiple of 60), as sequencer timestamps are.
+pub const T1: u64 = 1_800_000_000;
 pub const T2: u64 = T1 + 60;
 pub const PERIOD: Period = Period(670);
 
