@@ -5,6 +5,8 @@
 //!   fencing token that every write checks), and the commit point (the
 //!   checkpoint of record with the round's staged tiles, compare-and-swapped
 //!   in one transaction, then published to any [`headcount_storage::TileStore`]).
+//! * [`s3`]: tiles, bundles and the public checkpoint in S3-compatible object
+//!   storage (`object_store`), tiles create-only;
 //! * [`log_storage::postgres`]: a log's [`headcount_server::Storage`] on it;
 //! * [`cluster`]: a throw-away PostgreSQL cluster (`initdb` + `pg_ctl`) for
 //!   tests and benchmarks.
@@ -15,3 +17,4 @@
 pub mod cluster;
 pub mod log_storage;
 pub mod pg;
+pub mod s3;
