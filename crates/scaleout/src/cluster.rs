@@ -1,4 +1,5 @@
-//! A throw-away PostgreSQL cluster for tests and benchmarks: `initdb` in a
+//! Real services for tests and benchmarks, started on loopback: a
+//! throw-away PostgreSQL cluster: `initdb` in a
 //! temporary directory, `pg_ctl start` on a free loopback port, stopped
 //! (immediately) when dropped. As root, the server runs as the `postgres`
 //! user (`initdb` refuses root). Nothing is mocked: it is Debian's server.
@@ -177,6 +178,77 @@ impl Cluster {
                 "start",
             ],
         )
+    }
+}
+
+/// A real S3-protocol server (`s3s-fs`, from the Rust package registry) on a
+/// free loopback port, serving a temporary directory; killed when dropped.
+pub struct S3Server {
+    child: std::process::Child,
+    pub location: crate::s3::S3Location,
+    root: tempfile::TempDir,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn s3s_fs() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/s3s-fs"));
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("s3s-fs"))
+        .chain(home)
+        .find(|p| p.is_file())
+}
+
+impl S3Server {
+    /// Starts one with `bucket` (prefix `logs/one`); `Ok(None)` when `s3s-fs` is not installed.
+    pub fn start(bucket: &str) -> Result<Option<S3Server>, String> {
+        let Some(bin) = s3s_fs() else {
+            return Ok(None);
+        };
+        let root = tempfile::tempdir().map_err(|e| e.to_string())?;
+        std::fs::create_dir(root.path().join(bucket)).map_err(|e| e.to_string())?;
+        let port = free_port().map_err(|e| e.to_string())?;
+        let child = Command::new(bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", "test-key", "--secret-key", "test-secret"])
+            .arg(root.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("s3s-fs: {e}"))?;
+        let server = S3Server {
+            child,
+            location: crate::s3::S3Location {
+                endpoint: Some(format!("http://127.0.0.1:{port}")),
+                region: "us-east-1".into(),
+                bucket: bucket.into(),
+                prefix: "logs/one".into(),
+                access_key_id: "test-key".into(),
+                secret_access_key: "test-secret".into(),
+            },
+            root,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if std::time::Instant::now() > deadline {
+                return Err("s3s-fs did not listen within 10 s".into());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Ok(Some(server))
+    }
+
+    /// The directory it serves (buckets are its subdirectories).
+    pub fn root(&self) -> &Path {
+        self.root.path()
     }
 }
 

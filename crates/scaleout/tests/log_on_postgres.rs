@@ -4,24 +4,29 @@
 //! goes on without forking or losing an entry; the derived state is rebuilt
 //! from the log after it is wiped.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use headcount_core::entry::Entry;
 use headcount_core::testkit::{self, test_key};
 use headcount_core::{CampaignId, NoCredentials};
-use headcount_scaleout::cluster::{Cluster, skip_or_fail};
+use headcount_scaleout::cluster::{Cluster, S3Server, skip_or_fail};
+use headcount_scaleout::s3::S3Tiles;
 use headcount_scaleout::{log_storage, pg::PgStore};
 use headcount_server::tiles::FsTiles;
 use headcount_server::{Log, Receipt, SequencerOptions};
-use headcount_storage::{DerivedWriter, SequencerLease, StorageError};
+use headcount_storage::{DerivedWriter, SequencerLease, StorageError, TileStore};
 use headcount_tlog::{LogSigner, LogVerifier, TlogProof, leaf_hash};
 
 const TTL: Duration = Duration::from_secs(3);
 
-fn open(url: &str, tiles: &Path, skey: &str, holder: &str) -> Result<Arc<Log>, StorageError> {
-    let storage = log_storage::postgres(url, "log", Arc::new(FsTiles::new(tiles)), holder, TTL)?;
+fn open(
+    url: &str,
+    tiles: &Arc<dyn TileStore>,
+    skey: &str,
+    holder: &str,
+) -> Result<Arc<Log>, StorageError> {
+    let storage = log_storage::postgres(url, "log", Arc::clone(tiles), holder, TTL)?;
     Ok(Log::open_with(
         storage,
         LogSigner::from_skey(skey).unwrap(),
@@ -61,23 +66,49 @@ fn check_receipt(r: &Receipt, entry: &[u8], verifier: &LogVerifier) {
     assert_eq!(cp.size.0, r.tree_size);
 }
 
+fn postgres() -> Option<Cluster> {
+    match Cluster::start() {
+        Ok(Some(c)) => Some(c),
+        Ok(None) => {
+            skip_or_fail("PostgreSQL (initdb, pg_ctl) is not installed");
+            None
+        }
+        Err(e) => panic!("could not start PostgreSQL: {e}"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_on_postgres_survives_a_takeover_and_a_rebuild() {
-    let pg = match Cluster::start() {
-        Ok(Some(c)) => c,
-        Ok(None) => return skip_or_fail("PostgreSQL (initdb, pg_ctl) is not installed"),
-        Err(e) => panic!("could not start PostgreSQL: {e}"),
-    };
-    let url = pg.url();
+    let Some(pg) = postgres() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let tiles = dir.path().join("log");
+    let tiles: Arc<dyn TileStore> = Arc::new(FsTiles::new(dir.path().join("log")));
+    takeover_and_rebuild(&pg.url(), &tiles).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_on_postgres_and_s3_survives_a_takeover_and_a_rebuild() {
+    let Some(pg) = postgres() else { return };
+    let s3 = match S3Server::start("log") {
+        Ok(Some(s)) => s,
+        Ok(None) => return skip_or_fail("s3s-fs is not installed"),
+        Err(e) => panic!("could not start s3s-fs: {e}"),
+    };
+    let tiles: Arc<dyn TileStore> = Arc::new(S3Tiles::new(&s3.location).unwrap());
+    takeover_and_rebuild(&pg.url(), &tiles).await;
+    // The bucket holds the C2SP read paths a CDN would serve.
+    let published = std::fs::read(s3.root().join("log/logs/one/checkpoint")).unwrap();
+    assert!(published.starts_with(b"scaleout.test/log\n10\n"));
+}
+
+async fn takeover_and_rebuild(url: &str, tiles: &Arc<dyn TileStore>) {
+    let url = url.to_owned();
     let (signer, skey, vkey) = LogSigner::generate("scaleout.test/log").unwrap();
     drop(signer);
     let verifier = LogVerifier::from_vkey(&vkey).unwrap();
     let (campaign, all) = entries(8);
 
     // The sequencer logs a registrar, a campaign and four declarations.
-    let a = open(&url, &tiles, &skey, "a").unwrap();
+    let a = open(&url, tiles, &skey, "a").unwrap();
     let mut receipts = Vec::new();
     for e in &all[..6] {
         let r = a.submit(e.clone()).await.unwrap();
@@ -96,7 +127,7 @@ async fn a_log_on_postgres_survives_a_takeover_and_a_rebuild() {
     assert_eq!(tally.vouched, 4);
 
     // A standby cannot start while the sequencer holds the lease.
-    match log_storage::postgres(&url, "log", Arc::new(FsTiles::new(&tiles)), "b", TTL) {
+    match log_storage::postgres(&url, "log", Arc::clone(tiles), "b", TTL) {
         Err(StorageError::LeaseHeld { holder }) => assert_eq!(holder, "a"),
         Err(e) => panic!("standby: {e}"),
         Ok(_) => panic!("a second sequencer started"),
@@ -105,7 +136,7 @@ async fn a_log_on_postgres_survives_a_takeover_and_a_rebuild() {
     // The sequencer goes away; the standby takes over and goes on.
     a.shutdown();
     drop(a);
-    let b = open(&url, &tiles, &skey, "b").unwrap();
+    let b = open(&url, tiles, &skey, "b").unwrap();
     assert_eq!(b.committed().size, 6);
     // Resubmitting an entry the first sequencer logged: the same leaf, no duplicate.
     let again = b.submit(all[3].clone()).await.unwrap();
@@ -138,7 +169,7 @@ async fn a_log_on_postgres_survives_a_takeover_and_a_rebuild() {
                 .is_empty()
         );
     }
-    let c = open(&url, &tiles, &skey, "c").unwrap();
+    let c = open(&url, tiles, &skey, "c").unwrap();
     let tally = c
         .read(move |db| db.tally_at(&campaign, 10))
         .await

@@ -4,80 +4,26 @@
 //! refused and change nothing); with the PostgreSQL commit point they pass
 //! the same conformance checks as the file system.
 
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use headcount_scaleout::cluster::{Cluster, skip_or_fail};
+use headcount_scaleout::cluster::{Cluster, S3Server, skip_or_fail};
 use headcount_scaleout::pg::PgStore;
-use headcount_scaleout::s3::{S3Location, S3Tiles};
+use headcount_scaleout::s3::S3Tiles;
 use headcount_storage::{SequencerLease, StorageError, TileStore, conformance};
 use headcount_tlog::{TileId, TileReader};
 
-struct S3Server {
-    child: Child,
-    location: S3Location,
-    _root: tempfile::TempDir,
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn s3s_fs() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/s3s-fs"));
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("s3s-fs"))
-        .chain(home)
-        .find(|p| p.is_file())
-}
-
 fn start_s3(bucket: &str) -> Option<S3Server> {
-    let Some(bin) = s3s_fs() else {
-        skip_or_fail(
-            "s3s-fs is not installed (cargo install s3s-fs --version 0.14.1 --locked --features binary)",
-        );
-        return None;
-    };
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir(root.path().join(bucket)).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(bin)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--access-key", "test-key", "--secret-key", "test-secret"])
-        .arg(root.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start s3s-fs");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "s3s-fs did not listen");
-        std::thread::sleep(Duration::from_millis(20));
+    match S3Server::start(bucket) {
+        Ok(Some(s)) => Some(s),
+        Ok(None) => {
+            skip_or_fail(
+                "s3s-fs is not installed (cargo install s3s-fs --version 0.14.1 --locked --features binary)",
+            );
+            None
+        }
+        Err(e) => panic!("could not start s3s-fs: {e}"),
     }
-    Some(S3Server {
-        child,
-        location: S3Location {
-            endpoint: Some(format!("http://127.0.0.1:{port}")),
-            region: "us-east-1".into(),
-            bucket: bucket.into(),
-            prefix: "logs/one".into(),
-            access_key_id: "test-key".into(),
-            secret_access_key: "test-secret".into(),
-        },
-        _root: root,
-    })
 }
 
 #[test]
@@ -105,10 +51,10 @@ fn tiles_are_create_only() {
     tiles.write_checkpoint(b"one").unwrap();
     tiles.write_checkpoint(b"two").unwrap();
     // Objects sit at the C2SP paths under the prefix (what a CDN serves).
-    let on_disk = s3._root.path().join("tiles/logs/one/tile/0/000.p/3");
+    let on_disk = s3.root().join("tiles/logs/one/tile/0/000.p/3");
     assert_eq!(std::fs::read(on_disk).unwrap(), a);
     assert_eq!(
-        std::fs::read(s3._root.path().join("tiles/logs/one/checkpoint")).unwrap(),
+        std::fs::read(s3.root().join("tiles/logs/one/checkpoint")).unwrap(),
         b"two"
     );
 }
