@@ -17,7 +17,6 @@
 //! A round that finds something wrong does not advance `DIR/checkpoint`, so
 //! the alarm persists across restarts until a person looks.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use headcount_core::{CredentialVerifier, LogState};
@@ -63,21 +62,10 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AuditError + '_ {
     }
 }
 
-/// Writes `data` to `path` durably: temporary file, fsync, rename, fsync dir.
+/// Writes `data` to `path` durably (`headcount_storage::durable::write_atomic`:
+/// temporary file, fsync, rename, fsync of the directory).
 fn write_durable(path: &Path, data: &[u8]) -> Result<(), AuditError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(data).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-    }
-    std::fs::rename(&tmp, path).map_err(io(path))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    headcount_storage::durable::write_atomic(path, data).map_err(io(path))
 }
 
 /// The environment an alarm command gets:

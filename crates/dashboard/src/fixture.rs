@@ -207,7 +207,6 @@ pub fn build(path: &Path, n: u64, tally_every: u64) -> Fixture {
     }
     tx.commit().expect("commit");
     drop(conn);
-    crate::db::ensure_indexes(path).expect("dashboard index");
     let size = first + n;
     let (signer, _, vkey) = LogSigner::generate("bench.headcount.local/log").expect("key");
     let root = headcount_tlog::leaf_hash(b"fixture root");

@@ -20,7 +20,7 @@ pub mod note;
 pub mod pages;
 pub mod svg;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
@@ -46,29 +46,15 @@ pub const STYLE_CSS: &str = include_str!("../static/style.css");
 /// The favicon.
 pub const FAVICON_SVG: &str = include_str!("../static/favicon.svg");
 
-/// How many read-only connections pages share.
-const CONNECTIONS: usize = 4;
-
 struct Dash {
     log: Arc<Log>,
-    dbs: Vec<Mutex<Option<Db>>>,
+    /// The log's read model.
+    db: Db,
 }
 
 impl Dash {
-    /// A read-only connection, opened on first use (the database exists once
-    /// the log is open).
     fn with_db<T>(&self, f: impl FnOnce(&Db) -> T) -> Result<T, String> {
-        let guard = self
-            .dbs
-            .iter()
-            .find_map(|m| m.try_lock().ok())
-            .unwrap_or_else(|| lock(&self.dbs[0]));
-        let mut guard = guard;
-        if guard.is_none() {
-            *guard = Some(Db::open(self.log.db_path()).map_err(|e| e.to_string())?);
-        }
-        let db = guard.as_ref().ok_or("no database")?;
-        Ok(f(db))
+        Ok(f(&self.db))
     }
 
     fn view(&self) -> LogView {
@@ -85,19 +71,13 @@ impl Dash {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// The dashboard's routes: `/`, `/campaigns/{id}`, `/registrars/{id}`,
 /// `/log`, `/lookup`, `/verify-receipt`, `/static/style.css`,
 /// `/static/favicon.svg`. It has no fallback, so it merges with the API's.
 pub fn router(log: Arc<Log>) -> Router {
-    // The dashboard's partial index on withdrawals (derived, rebuilt at will).
-    let _ = db::ensure_indexes(log.db_path());
     let dash = Arc::new(Dash {
+        db: Db::new(log.read_model()),
         log,
-        dbs: (0..CONNECTIONS).map(|_| Mutex::new(None)).collect(),
     });
     Router::new()
         .route("/", get(home))

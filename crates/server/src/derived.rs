@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use headcount_core::entry::Entry;
-use headcount_core::{CampaignId, CampaignTally, EntryHash, Leaf, Period, RegistrarId};
+use headcount_core::{CampaignId, CampaignTally, EntryHash, Period, RegistrarId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// A derived-state error.
@@ -93,72 +93,18 @@ CREATE TABLE IF NOT EXISTS tallies (
 ) WITHOUT ROWID;
 "#;
 
-/// A signed note's bytes.
-pub type SignedNote = Vec<u8>;
+pub use headcount_storage::AppliedLeaf;
+pub use headcount_storage::rows::{
+    AttestationRow, DeclarationRow, EntityRow, Located, PeriodRow, RetirementRow, SignedNote,
+};
 
-/// A row of the `declarations` table, for the API and dashboard.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct DeclarationRow {
-    pub leaf_index: u64,
-    pub kind: String,
-    pub timestamp: u64,
-    pub registrar: Option<String>,
-    /// The issuance month a credentialed entry discloses.
-    pub period: Option<Period>,
-    pub pseudonym: Option<String>,
-    pub alias: Option<String>,
-    pub message: Option<String>,
-}
-
-/// An auditor's attestation.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct AttestationRow {
-    pub auditor: String,
-    pub tree_size: u64,
-    pub verdict: String,
-    /// When the server received it (Unix seconds, to the minute).
-    pub received: u64,
-    /// The signed note.
-    pub note: String,
-}
-
-/// A logged issuance period (calendar month).
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct PeriodRow {
-    /// Months since January 1970.
-    pub period: Period,
-    /// `YYYY-MM`.
-    pub month: String,
-    pub size: u32,
-    pub leaf_index: u64,
-    /// The `issuance-period` entry's hash: `GET /v1/entries/{entry_hash}` gives it with its proof.
-    pub entry_hash: String,
-}
-
-/// A registrar's retirement.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct RetirementRow {
-    pub leaf_index: u64,
-    pub timestamp: u64,
-    pub reason: String,
-}
-
-/// Where an entry sits in the log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Located {
-    pub index: u64,
-    /// The leaf's sequencer timestamp.
-    pub timestamp: u64,
-    /// The tree size of the checkpoint its receipt is made against (the first
-    /// checkpoint that included it, unless the database was rebuilt since).
-    pub receipt_size: u64,
-}
-
-/// One accepted leaf, as the sequencer hands it to [`Derived::apply`].
-pub struct AppliedLeaf<'a> {
-    pub index: u64,
-    pub leaf: &'a Leaf,
-    pub entry: &'a Entry,
+impl From<DerivedError> for headcount_storage::StorageError {
+    fn from(e: DerivedError) -> Self {
+        match e {
+            DerivedError::Json(e) => e.into(),
+            e => headcount_storage::StorageError::backend("sqlite", e),
+        }
+    }
 }
 
 /// Read-only connections to the derived state, for the API: each read runs
@@ -206,6 +152,10 @@ pub struct Derived {
 }
 
 impl Derived {
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, DerivedError> {
         let conn = Connection::open(path)?;
@@ -255,6 +205,12 @@ impl Derived {
         self.conn.execute_batch(
             "CREATE INDEX IF NOT EXISTS declarations_by_reference ON declarations (reference)
              WHERE reference IS NOT NULL;",
+        )?;
+        // Withdrawals of a campaign, newest first, without scanning its
+        // declarations (the dashboard's list; withdrawals are rare).
+        self.conn.execute_batch(
+            "CREATE INDEX IF NOT EXISTS dashboard_withdrawals ON declarations (campaign, leaf_index)
+             WHERE kind = 'withdrawal';",
         )?;
         Ok(())
     }
@@ -496,11 +452,11 @@ impl Derived {
     }
 
     /// Attestations, newest tree first.
-    pub fn attestations(&self) -> Result<Vec<AttestationRow>, DerivedError> {
+    pub fn attestations(&self, limit: u32) -> Result<Vec<AttestationRow>, DerivedError> {
         let mut st = self.conn.prepare_cached(
-            "SELECT auditor, tree_size, verdict, received, note FROM attestations ORDER BY tree_size DESC, auditor LIMIT 500",
+            "SELECT auditor, tree_size, verdict, received, note FROM attestations ORDER BY tree_size DESC, auditor LIMIT ?1",
         )?;
-        let rows = st.query_map([], |r| {
+        let rows = st.query_map(params![limit], |r| {
             Ok(AttestationRow {
                 auditor: r.get(0)?,
                 tree_size: r.get::<_, i64>(1)? as u64,
@@ -684,29 +640,39 @@ impl Derived {
         before: Option<u64>,
         limit: u32,
     ) -> Result<Vec<DeclarationRow>, DerivedError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT leaf_index, kind, timestamp, registrar, period, pseudonym, alias, message FROM declarations
-             WHERE campaign = ?1 AND leaf_index < ?2 ORDER BY leaf_index DESC LIMIT ?3",
-        )?;
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {DECL_COLUMNS} FROM declarations
+             WHERE campaign = ?1 AND leaf_index < ?2 ORDER BY leaf_index DESC LIMIT ?3"
+        ))?;
         let rows = st.query_map(
-            params![
-                &campaign.0[..],
-                before.map_or(i64::MAX, |b| b as i64),
-                limit
-            ],
-            |r| {
-                Ok(DeclarationRow {
-                    leaf_index: r.get::<_, i64>(0)? as u64,
-                    kind: r.get(1)?,
-                    timestamp: r.get::<_, i64>(2)? as u64,
-                    registrar: r.get::<_, Option<Vec<u8>>>(3)?.map(hex::encode),
-                    period: r.get::<_, Option<u32>>(4)?.map(Period),
-                    pseudonym: r.get::<_, Option<Vec<u8>>>(5)?.map(hex::encode),
-                    alias: r.get(6)?,
-                    message: r.get(7)?,
-                })
-            },
+            params![&campaign.0[..], before.map_or(i64::MAX, clamp), limit],
+            decl_row,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// The columns [`decl_row`] reads, in order.
+pub(crate) const DECL_COLUMNS: &str =
+    "leaf_index, campaign, kind, timestamp, registrar, period, pseudonym, alias, message";
+
+/// A leaf index or size as SQLite's signed integer (sizes beyond `i64::MAX` do not occur).
+pub(crate) fn clamp(v: u64) -> i64 {
+    v.min(i64::MAX as u64) as i64
+}
+
+pub(crate) fn decl_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeclarationRow> {
+    let id32 = |v: Option<Vec<u8>>| v.and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok());
+    Ok(DeclarationRow {
+        leaf_index: r.get::<_, i64>(0)? as u64,
+        campaign: CampaignId(id32(r.get(1)?).unwrap_or([0; 32])),
+        kind: r.get(2)?,
+        timestamp: r.get::<_, i64>(3)? as u64,
+        registrar: id32(r.get(4)?).map(RegistrarId),
+        period: r.get::<_, Option<u32>>(5)?.map(Period),
+        pseudonym: r.get(6)?,
+        alias: r.get(7)?,
+        message: r.get(8)?,
+        next: None,
+    })
 }

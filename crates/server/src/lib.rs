@@ -1,9 +1,13 @@
 //! The headcount log server.
 //!
 //! * [`log`]: recovery, the pool, the sequencer, receipts (the write path);
-//! * [`tiles`]: the C2SP static tree on the filesystem;
-//! * [`durable`]: fsync-correct writes;
-//! * [`derived`]: derived state in SQLite, rebuilt from the log;
+//! * [`storage`]: the storage a log runs on, behind the `headcount_storage`
+//!   traits; the default backend is a data directory:
+//!   * [`tiles`]: the C2SP static tree on the filesystem;
+//!   * [`fs`]: the checkpoint's compare-and-swap and the `flock` lease;
+//!   * [`derived`] and [`sqlite`]: derived state in SQLite, rebuilt from the
+//!     log, and its read model;
+//! * [`durable`]: fsync-correct writes (from `headcount_storage`);
 //! * [`api`]: the HTTP API.
 
 #![forbid(unsafe_code)]
@@ -11,9 +15,11 @@
 pub mod admission;
 pub mod api;
 pub mod derived;
-pub mod durable;
+pub mod fs;
 pub mod log;
 pub mod metrics;
+pub mod sqlite;
+pub mod storage;
 pub mod tiles;
 pub mod verification;
 pub mod witnessing;
@@ -21,8 +27,11 @@ pub mod witnessing;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use headcount_storage::durable;
+
 pub use admission::{AdmissionError, AdmissionPolicy, Publishers};
 pub use log::{EntryStatus, Log, Receipt, SequencerOptions, SubmitError};
+pub use storage::Storage;
 pub use verification::VerificationOptions;
 pub use witnessing::WitnessingOptions;
 

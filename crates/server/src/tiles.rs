@@ -22,6 +22,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use headcount_storage::StorageError;
 use headcount_tlog::{Error as TlogError, TILE_WIDTH, TileId, TileReader, tile_prefix};
 
 use crate::durable::{is_temporary, write_atomic};
@@ -37,14 +38,7 @@ pub struct FsTiles {
     keep_partials: bool,
 }
 
-/// What [`FsTiles::tidy`] removed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Tidied {
-    /// Temporary files of interrupted writes.
-    pub temporaries: u64,
-    /// Directories of partial tiles whose full tile is covered by the checkpoint.
-    pub partial_dirs: u64,
-}
+pub use headcount_storage::Tidied;
 
 /// A small FIFO cache of tile contents. Tiles are immutable once written at
 /// a given (level, index, width), so cached contents never go stale.
@@ -205,6 +199,37 @@ impl FsTiles {
             Err(e) => Err(e),
         }
     }
+}
+
+impl headcount_storage::TileStore for FsTiles {
+    fn write_tile(&self, id: TileId, data: &[u8]) -> Result<(), StorageError> {
+        FsTiles::write_tile(self, id, data).map_err(|e| fs_error(&self.root, e))
+    }
+
+    fn write_checkpoint(&self, note: &[u8]) -> Result<(), StorageError> {
+        FsTiles::write_checkpoint(self, note).map_err(|e| fs_error(&self.root, e))
+    }
+
+    fn has_tiles(&self) -> Result<bool, StorageError> {
+        Ok(self.root.join("tile").exists())
+    }
+
+    fn prune_partials(&self, written: &[TileId]) -> Result<u64, StorageError> {
+        FsTiles::prune_partials(self, written.iter().copied()).map_err(|e| fs_error(&self.root, e))
+    }
+
+    fn tidy(&self, size: u64) -> Result<Tidied, StorageError> {
+        FsTiles::tidy(self, size).map_err(|e| fs_error(&self.root, e))
+    }
+
+    fn describe(&self) -> String {
+        format!("fs:{}", self.root.display())
+    }
+}
+
+/// An I/O error on the data directory, as a storage error.
+pub(crate) fn fs_error(path: &Path, e: io::Error) -> StorageError {
+    StorageError::backend("file system", format!("{}: {e}", path.display()))
 }
 
 impl TileReader for FsTiles {

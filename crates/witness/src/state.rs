@@ -4,16 +4,18 @@
 //! Layout of the state directory:
 //! - `LOCK`: held (advisory `flock`-style lock) by the one process using the directory.
 //! - `<hex sha256(origin)>.checkpoint`: the latest cosigned note for that origin.
-//! - `<hex>.checkpoint.tmp`: a write in progress; removed at start-up.
+//! - `.<hex>.checkpoint.tmp<pid>` (older versions: `<hex>.checkpoint.tmp`): a write in
+//!   progress; removed at start-up.
 //!
-//! A write is: write the temp file, fsync it, rename it over the final name, fsync the
-//! directory. Only then may the cosignature leave the process. A crash before the rename
+//! A write is `headcount_storage::durable::write_atomic`: write the temp file, fsync it, rename
+//! it over the final name, fsync the directory. Only then may the cosignature leave the process. A crash before the rename
 //! leaves the old state; a crash after it leaves the new one; either is consistent with every
 //! cosignature returned so far, because none was returned for the new one yet.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
+
+use headcount_storage::durable::{self, LockFile};
 
 use crate::Error;
 use crate::error::io_err;
@@ -25,7 +27,7 @@ const TMP_SUFFIX: &str = ".checkpoint.tmp";
 #[derive(Debug)]
 pub(crate) struct Store {
     dir: PathBuf,
-    _lock: File,
+    _lock: LockFile,
 }
 
 impl Store {
@@ -33,22 +35,13 @@ impl Store {
     pub(crate) fn open(dir: &Path) -> Result<Self, Error> {
         fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
         let lock_path = dir.join("LOCK");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err(format!("opening {}", lock_path.display())))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => return Err(Error::Locked(dir.to_owned())),
-            Err(fs::TryLockError::Error(e)) => {
-                return Err(io_err(format!("locking {}", lock_path.display()))(e));
-            }
-        }
+        let lock = LockFile::try_lock(&lock_path)
+            .map_err(io_err(format!("locking {}", lock_path.display())))?
+            .ok_or_else(|| Error::Locked(dir.to_owned()))?;
         for entry in fs::read_dir(dir).map_err(io_err(format!("reading {}", dir.display())))? {
             let entry = entry.map_err(io_err(format!("reading {}", dir.display())))?;
-            if entry.file_name().to_string_lossy().ends_with(TMP_SUFFIX) {
+            let name = entry.file_name();
+            if name.to_string_lossy().ends_with(TMP_SUFFIX) || durable::is_temporary(&name) {
                 fs::remove_file(entry.path())
                     .map_err(io_err(format!("removing {}", entry.path().display())))?;
             }
@@ -77,20 +70,10 @@ impl Store {
     /// Durably replaces the stored note for an origin.
     pub(crate) fn write(&self, origin_hash: &str, note: &[u8]) -> Result<(), Error> {
         let path = self.path(origin_hash);
-        let tmp = self.dir.join(format!("{origin_hash}{TMP_SUFFIX}"));
-        let mut f = File::create(&tmp).map_err(io_err(format!("creating {}", tmp.display())))?;
-        f.write_all(note)
-            .map_err(io_err(format!("writing {}", tmp.display())))?;
-        f.sync_all()
-            .map_err(io_err(format!("syncing {}", tmp.display())))?;
-        drop(f);
-        fs::rename(&tmp, &path).map_err(io_err(format!("renaming to {}", path.display())))?;
-        sync_dir(&self.dir)
+        durable::write_atomic(&path, note).map_err(io_err(format!("writing {}", path.display())))
     }
 }
 
 fn sync_dir(dir: &Path) -> Result<(), Error> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err(format!("syncing directory {}", dir.display())))
+    durable::sync_dir(dir).map_err(io_err(format!("syncing directory {}", dir.display())))
 }

@@ -584,8 +584,15 @@ async fn stale_temp_file_is_ignored_and_removed() {
         headcount_witness::origin_hash(ORIGIN)
     ));
     std::fs::write(&tmp, b"half").expect("write");
+    // And one named as the shared durable-write helper names them.
+    let durable_tmp = dir.path().join(format!(
+        ".{}.checkpoint.tmp4242",
+        headcount_witness::origin_hash(ORIGIN)
+    ));
+    std::fs::write(&durable_tmp, b"half").expect("write");
     let run = start(config, dir.path()).await;
     assert!(!tmp.exists());
+    assert!(!durable_tmp.exists());
     assert_eq!(run.witness.latest_size(ORIGIN), None);
     run.stop().await;
 }

@@ -20,7 +20,7 @@ pub async fn attestations(
     State(log): State<Arc<Log>>,
 ) -> Result<Json<Vec<AttestationRow>>, ApiError> {
     super::read::blocking(move || {
-        log.read_blocking(|db| db.attestations())
+        log.read_blocking(|db| db.attestations(500))
             .map(Json)
             .map_err(ApiError::internal)
     })

@@ -192,7 +192,12 @@ pub async fn campaigns(
             .read_blocking(|db| db.campaigns_page(p.after, limit))
             .map_err(ApiError::internal)?;
         let mut out = Vec::with_capacity(rows.len());
-        for (i, t, bytes) in rows {
+        for headcount_storage::EntityRow {
+            leaf_index: i,
+            timestamp: t,
+            entry: bytes,
+        } in rows
+        {
             out.push(campaign_view(&log, i, t, decode_campaign(&bytes)?)?);
         }
         Ok(Json(out))
@@ -210,7 +215,12 @@ pub async fn campaign(
             .read_blocking(|db| db.campaign(&id))
             .map_err(ApiError::internal)?;
         match row {
-            Some((i, t, bytes)) => Ok(Json(campaign_view(&log, i, t, decode_campaign(&bytes)?)?)),
+            Some(r) => Ok(Json(campaign_view(
+                &log,
+                r.leaf_index,
+                r.timestamp,
+                decode_campaign(&r.entry)?,
+            )?)),
             None => Err(ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,
                 "unknown_campaign",
@@ -317,17 +327,48 @@ pub async fn declarations(
     State(log): State<Arc<Log>>,
     Path(id): Path<String>,
     p: Result<Query<Page>, QueryRejection>,
-) -> Result<Json<Vec<DeclarationRow>>, ApiError> {
+) -> Result<Json<Vec<DeclarationView>>, ApiError> {
     let Query(p) = p.map_err(bad_query)?;
     let id = parse_campaign_id(&id)?;
     known_campaign(&log, &id)?;
     let limit = p.limit.unwrap_or(50).min(500);
     blocking(move || {
         log.read_blocking(|db| db.declarations(&id, p.before, limit))
-            .map(Json)
+            .map(|rows| Json(rows.into_iter().map(DeclarationView::from).collect()))
             .map_err(ApiError::internal)
     })
     .await
+}
+
+/// A row of `GET /v1/campaigns/{id}/declarations`.
+#[derive(Serialize)]
+pub struct DeclarationView {
+    leaf_index: u64,
+    kind: String,
+    timestamp: u64,
+    /// Hex.
+    registrar: Option<String>,
+    /// The issuance month a credentialed entry discloses.
+    period: Option<headcount_core::Period>,
+    /// Hex.
+    pseudonym: Option<String>,
+    alias: Option<String>,
+    message: Option<String>,
+}
+
+impl From<DeclarationRow> for DeclarationView {
+    fn from(d: DeclarationRow) -> Self {
+        DeclarationView {
+            leaf_index: d.leaf_index,
+            kind: d.kind,
+            timestamp: d.timestamp,
+            registrar: d.registrar.map(|r| hex::encode(r.0)),
+            period: d.period,
+            pseudonym: d.pseudonym.map(hex::encode),
+            alias: d.alias,
+            message: d.message,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -358,7 +399,7 @@ fn registrar_view(
     let entry_hash = Entry::Registrar(r.clone()).hash();
     let (periods, retired) = log
         .read_blocking(|db| {
-            Ok::<_, crate::derived::DerivedError>((db.periods(&id)?, db.retirement(&id)?))
+            Ok::<_, headcount_storage::StorageError>((db.periods(&id)?, db.retirement(&id)?))
         })
         .map_err(ApiError::internal)?;
     Ok(RegistrarView {
@@ -389,7 +430,12 @@ pub async fn registrars(State(log): State<Arc<Log>>) -> Result<Json<Vec<Registra
             .read_blocking(|db| db.registrars())
             .map_err(ApiError::internal)?;
         let mut out = Vec::with_capacity(rows.len());
-        for (i, t, b) in rows {
+        for headcount_storage::EntityRow {
+            leaf_index: i,
+            timestamp: t,
+            entry: b,
+        } in rows
+        {
             out.push(registrar_view(&log, i, t, decode_registrar(&b)?)?);
         }
         Ok(Json(out))
@@ -408,7 +454,12 @@ pub async fn registrar(
             .read_blocking(|db| db.registrar(&id))
             .map_err(ApiError::internal)?;
         match row {
-            Some((i, t, b)) => Ok(Json(registrar_view(&log, i, t, decode_registrar(&b)?)?)),
+            Some(r) => Ok(Json(registrar_view(
+                &log,
+                r.leaf_index,
+                r.timestamp,
+                decode_registrar(&r.entry)?,
+            )?)),
             None => Err(ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,
                 "unknown_registrar",
@@ -474,7 +525,7 @@ fn entry_receipt_blocking(
 
 /// The entry bytes of leaf `index` in a tree of `size`.
 fn read_entry(log: &Log, index: u64, size: u64) -> Result<Vec<u8>, ApiError> {
-    use headcount_tlog::{TileId, TileReader, decode_bundle};
+    use headcount_tlog::{TileId, decode_bundle};
     let n = index / 256;
     let width = (size - n * 256).min(256) as u16;
     let bundle = log

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use headcount_tlog::{TileId, TileReader};
+use headcount_tlog::TileId;
 
 use super::ApiError;
 use crate::log::Log;

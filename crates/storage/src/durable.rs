@@ -1,4 +1,4 @@
-//! Crash-safe file writes.
+//! Crash-safe file writes and lock files: the one copy every crate uses.
 //!
 //! A file is written to a temporary name in the same directory, fsynced,
 //! renamed over its final name, and then the directory is fsynced, so that
@@ -7,7 +7,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Writes `data` to `path` atomically and durably, creating parent directories.
 pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
@@ -78,6 +78,46 @@ pub fn create_dir_all_durable(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// An exclusive advisory lock (`flock`) on a file, held until dropped: one
+/// process at a time per data directory. The lock dies with its process, so
+/// a crash never leaves a stale lock behind.
+#[derive(Debug)]
+pub struct LockFile {
+    file: File,
+    path: PathBuf,
+}
+
+impl LockFile {
+    /// Takes the lock on `path` (creating the file): `Ok(None)` if another
+    /// open file holds it (in this process or another).
+    pub fn try_lock(path: &Path) -> io::Result<Option<LockFile>> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(LockFile {
+                file,
+                path: path.to_owned(),
+            })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+
+    /// The locked file (to keep small state in it, such as a counter).
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +134,16 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("file")]);
+    }
+
+    #[test]
+    fn a_lock_file_admits_one_holder_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lock");
+        let first = LockFile::try_lock(&p).unwrap().expect("free");
+        assert!(LockFile::try_lock(&p).unwrap().is_none(), "held");
+        drop(first);
+        assert!(LockFile::try_lock(&p).unwrap().is_some(), "free again");
     }
 
     #[test]

@@ -16,31 +16,42 @@
 //! the rules state, catch SQLite up. Tiles written beyond the checkpoint by an
 //! interrupted round are simply overwritten by the next round, so a crash at
 //! any instant loses no acknowledged entry and never forks the log.
+//!
+//! Storage is reached only through the `headcount_storage` traits
+//! ([`crate::storage::Storage`]); the checkpoint's compare-and-swap is the
+//! commit point. Files: this module (the `Log`, submissions, receipts),
+//! [`recovery`] (start-up and recovery), [`sequencer`] (rounds).
 
-use std::collections::{BTreeSet, HashMap};
-use std::fs::{File, OpenOptions};
+mod recovery;
+mod sequencer;
+
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use headcount_core::entry::Entry;
 use headcount_core::leaf::LEAF_VERSION;
 use headcount_core::{
-    CampaignId, CredentialVerifier, CryptoVerified, EntryHash, Leaf, LogState, Rejection, Timestamp,
+    CredentialVerifier, CryptoVerified, EntryHash, Leaf, LogState, Rejection, Timestamp,
+};
+use headcount_storage::{
+    CheckpointStore, DerivedWriter, FencingToken, ReadModel, SequencerLease, StorageError,
+    TileStore,
 };
 use headcount_tlog::{
-    Appender, Checkpoint, EMPTY_ROOT, Hash, LeafIndex, LogSigner, LogVerifier, TileId, TileReader,
-    TlogProof, TreeSize, decode_bundle, inclusion_proof, leaf_hash,
+    Appender, Hash, LeafIndex, LogSigner, LogVerifier, TlogProof, TreeSize, inclusion_proof,
+    leaf_hash,
 };
-use rand::seq::SliceRandom;
-use rayon::prelude::*;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::admission::AdmissionError;
-use crate::derived::{AppliedLeaf, Derived, DerivedError, Located};
-use crate::tiles::FsTiles;
+use crate::derived::{DerivedError, Located};
+use crate::storage::Storage;
 use crate::verification::{Refused, Verification, VerificationOptions};
+use recovery::load;
+use sequencer::sequencer_loop;
 
 /// Tuning of the sequencer and pool.
 #[derive(Clone, Debug)]
@@ -122,8 +133,10 @@ pub enum LogError {
     Tlog(#[from] headcount_tlog::Error),
     #[error("derived state: {0}")]
     Derived(#[from] DerivedError),
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
     #[error("{0} has tiles but no checkpoint; refusing to start a new log over them")]
-    NoCheckpoint(PathBuf),
+    NoCheckpoint(String),
     #[error("leaf {index} of the stored log is invalid ({reason}); the log is corrupt")]
     CorruptLeaf { index: u64, reason: String },
 }
@@ -200,7 +213,7 @@ struct Pool {
 /// What only the sequencer thread touches.
 struct Sequencer {
     appender: Appender,
-    db: Derived,
+    db: Box<dyn DerivedWriter>,
     signer: LogSigner,
 }
 
@@ -208,18 +221,20 @@ struct Sequencer {
 pub struct Log {
     origin: String,
     vkey: String,
-    tiles: FsTiles,
+    tiles: Arc<dyn TileStore>,
+    /// The commit point.
+    checkpoints: Arc<dyn CheckpointStore>,
     verifier: LogVerifier,
     credentials: Arc<dyn CredentialVerifier + Send + Sync>,
     options: SequencerOptions,
-    db_path: PathBuf,
     state: Arc<RwLock<LogState>>,
     committed: RwLock<Committed>,
     /// Batch verification of pseudonym proofs (`verification.rs`).
     verification: Verification,
-    reader: Mutex<Derived>,
-    /// Read-only connections for the API (`Log::read`).
-    reads: Arc<crate::derived::ReadPool>,
+    /// Writes outside rounds (cosignatures, attestations).
+    side_writer: Mutex<Box<dyn DerivedWriter>>,
+    /// The read model, for the API and the dashboard (`Log::read`).
+    reads: Arc<dyn ReadModel>,
     /// Shared with the sequencer thread, which waits on it without holding
     /// the log: dropping the last `Arc<Log>` stops the thread.
     pool: Arc<Mutex<Pool>>,
@@ -240,7 +255,9 @@ pub struct Log {
     pub metrics: crate::metrics::Metrics,
     /// Refusals of asynchronously submitted entries, for look-ups.
     refusals: Mutex<Refusals>,
-    _lock: File,
+    /// The single-sequencer lease, held for the life of the log.
+    lease: Box<dyn SequencerLease>,
+    token: FencingToken,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -270,23 +287,38 @@ impl Log {
         credentials: Arc<dyn CredentialVerifier + Send + Sync>,
         options: SequencerOptions,
     ) -> Result<Arc<Log>, LogError> {
-        crate::durable::create_dir_all_durable(data_dir).map_err(io_err(data_dir))?;
-        let lock_path = data_dir.join("lock");
-        let lock_file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err(&lock_path))?;
-        if lock_file.try_lock().is_err() {
-            return Err(LogError::Locked(lock_path));
-        }
-        let tiles = FsTiles::new(data_dir.join("log")).keeping_partials(options.keep_partial_tiles);
+        let storage = Storage::fs(data_dir, options.keep_partial_tiles)?;
+        Log::open_with(storage, signer, credentials, options)
+    }
+
+    /// Opens the log on `storage` (whose lease is taken), recovers, and
+    /// starts the sequencer.
+    pub fn open_with(
+        storage: Storage,
+        signer: LogSigner,
+        credentials: Arc<dyn CredentialVerifier + Send + Sync>,
+        options: SequencerOptions,
+    ) -> Result<Arc<Log>, LogError> {
+        let Storage {
+            tiles,
+            checkpoint: checkpoints,
+            writer: mut db,
+            side_writer,
+            reads,
+            lease,
+            token,
+            lease_ttl,
+        } = storage;
         let verifier = LogVerifier::from_vkey(&signer.vkey())?;
-        let db_path = data_dir.join("state.sqlite");
-        let mut db = Derived::open(&db_path)?;
-        let (appender, state, committed) = load(&tiles, &verifier, &signer, &mut db)?;
-        let tidied = tiles.tidy(committed.size).map_err(io_err(tiles.root()))?;
+        let (appender, state, committed) = load(
+            tiles.as_ref(),
+            checkpoints.as_ref(),
+            reads.as_ref(),
+            &verifier,
+            &signer,
+            db.as_mut(),
+        )?;
+        let tidied = tiles.tidy(committed.size)?;
         if tidied != Default::default() {
             tracing::info!(
                 temporaries = tidied.temporaries,
@@ -294,8 +326,6 @@ impl Log {
                 "removed what interrupted writes and pruning left"
             );
         }
-        let reader = Derived::open(&db_path)?;
-        let reads = Arc::new(crate::derived::ReadPool::new(&db_path));
         let state = Arc::new(RwLock::new(state));
         let verification = Verification::start(
             Arc::clone(&state),
@@ -306,14 +336,14 @@ impl Log {
             origin: signer.origin().to_owned(),
             vkey: signer.vkey(),
             tiles,
+            checkpoints,
             verifier,
             credentials,
             options,
-            db_path,
             verification,
             state,
             committed: RwLock::new(committed),
-            reader: Mutex::new(reader),
+            side_writer: Mutex::new(side_writer),
             reads,
             pool: Arc::new(Mutex::new(Pool::default())),
             wake: Arc::new(Condvar::new()),
@@ -325,7 +355,8 @@ impl Log {
             admission: RwLock::new(Default::default()),
             metrics: Default::default(),
             refusals: Mutex::new(Refusals::default()),
-            _lock: lock_file,
+            lease,
+            token,
         });
         let seq = Sequencer {
             appender,
@@ -341,8 +372,13 @@ impl Log {
         let handle = std::thread::Builder::new()
             .name("sequencer".into())
             .spawn(move || sequencer_loop(weak, pool, wake, options, seq))
-            .map_err(io_err(data_dir))?;
+            .map_err(io_err(Path::new("sequencer thread")))?;
         *lock(&log.sequencer) = Some(handle);
+        let weak = Arc::downgrade(&log);
+        std::thread::Builder::new()
+            .name("lease".into())
+            .spawn(move || renew_lease(weak, lease_ttl))
+            .map_err(io_err(Path::new("lease thread")))?;
         Ok(log)
     }
 
@@ -357,8 +393,8 @@ impl Log {
     }
 
     /// The tile storage (for serving).
-    pub fn tiles(&self) -> &FsTiles {
-        &self.tiles
+    pub fn tiles(&self) -> &dyn TileStore {
+        self.tiles.as_ref()
     }
 
     /// The latest checkpoint.
@@ -369,35 +405,39 @@ impl Log {
             .clone()
     }
 
-    /// Runs `f` on the derived-state read connection.
-    pub fn with_db<T>(&self, f: impl FnOnce(&Derived) -> T) -> T {
-        f(&lock(&self.reader))
+    /// The read model, shared (the dashboard keeps it).
+    pub fn read_model(&self) -> Arc<dyn ReadModel> {
+        Arc::clone(&self.reads)
     }
 
-    /// Runs `f` on a read-only derived-state connection of its own, on a
-    /// blocking thread (off the async runtime).
+    /// The read model (call from a blocking thread).
+    pub fn reads(&self) -> &dyn ReadModel {
+        self.reads.as_ref()
+    }
+
+    /// Runs `f` on the read model, on a blocking thread (off the async runtime).
     pub async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Derived) -> Result<T, DerivedError> + Send + 'static,
-    ) -> Result<T, DerivedError> {
-        let pool = Arc::clone(&self.reads);
-        match tokio::task::spawn_blocking(move || pool.with(f)).await {
+        f: impl FnOnce(&dyn ReadModel) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let reads = Arc::clone(&self.reads);
+        match tokio::task::spawn_blocking(move || f(reads.as_ref())).await {
             Ok(r) => r,
-            Err(e) => Err(DerivedError::Task(e.to_string())),
+            Err(e) => Err(StorageError::backend("read task", e)),
         }
     }
 
-    /// Runs `f` on a read-only connection of its own; call from a blocking thread.
+    /// Runs `f` on the read model; call from a blocking thread.
     pub fn read_blocking<T>(
         &self,
-        f: impl FnOnce(&Derived) -> Result<T, DerivedError>,
-    ) -> Result<T, DerivedError> {
-        self.reads.with(f)
+        f: impl FnOnce(&dyn ReadModel) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        f(self.reads.as_ref())
     }
 
-    /// Runs `f` on the derived-state connection, for writes outside the sequencer.
-    pub(crate) fn with_db_mut<T>(&self, f: impl FnOnce(&mut Derived) -> T) -> T {
-        f(&mut lock(&self.reader))
+    /// Runs `f` on the derived-state writer, for writes outside the sequencer.
+    pub(crate) fn with_db_mut<T>(&self, f: impl FnOnce(&mut dyn DerivedWriter) -> T) -> T {
+        f(lock(&self.side_writer).as_mut())
     }
 
     /// Runs `f` on the rules state.
@@ -599,11 +639,7 @@ impl Log {
                 | Entry::IssuancePeriod(_)
                 | Entry::RegistrarRetirement(_)
         ) || self.with_state(|s| s.contains_entry(&hash));
-        if may_be_logged
-            && let Some(found) = self
-                .with_db(|db| db.lookup_entry(&hash))
-                .map_err(internal)?
-        {
+        if may_be_logged && let Some(found) = self.reads.lookup_entry(&hash).map_err(internal)? {
             return Ok(Admission::Logged(entry, hash, found));
         }
         // The operator's admission policy, then the cheap rules.
@@ -701,7 +737,7 @@ impl Log {
         let stored = if at.receipt_size == latest.size {
             None
         } else {
-            self.with_db(|db| db.checkpoint(at.receipt_size))?
+            self.reads.checkpoint(at.receipt_size)?
         };
         let (size, root, note) = match stored {
             Some(note) => {
@@ -715,7 +751,7 @@ impl Log {
                 latest.note.as_ref().clone(),
             ),
         };
-        let proof = inclusion_proof(&self.tiles, size, root, LeafIndex(at.index))?;
+        let proof = inclusion_proof(self.tiles.as_ref(), size, root, LeafIndex(at.index))?;
         Ok((
             TlogProof {
                 extra: Some(leaf_header(at.timestamp)),
@@ -729,7 +765,7 @@ impl Log {
 
     /// Looks an entry up by hash.
     pub fn locate(&self, hash: &EntryHash) -> Result<Option<Located>, LogError> {
-        Ok(self.with_db(|db| db.lookup_entry(hash))?)
+        Ok(self.reads.lookup_entry(hash)?)
     }
 
     /// Number of submissions waiting.
@@ -742,9 +778,9 @@ impl Log {
         self.verification.len()
     }
 
-    /// Path of the SQLite database.
-    pub fn db_path(&self) -> &Path {
-        &self.db_path
+    /// A description of the tile storage, for operators.
+    pub fn storage_description(&self) -> String {
+        self.tiles.describe()
     }
 }
 
@@ -752,384 +788,36 @@ fn internal(e: impl std::fmt::Display) -> SubmitError {
     SubmitError::Internal(e.to_string())
 }
 
-/// Recovery: the checkpoint, the tree edge, the rules state, SQLite caught up.
-fn load(
-    tiles: &FsTiles,
-    verifier: &LogVerifier,
-    signer: &LogSigner,
-    db: &mut Derived,
-) -> Result<(Appender, LogState, Committed), LogError> {
-    // Leaves in our own storage were verified when accepted: replay re-checks
-    // the rules, not the signatures and proofs.
-    let committed = match tiles.read_checkpoint().map_err(io_err(tiles.root()))? {
-        Some(note) => {
-            let cp = verifier.verify(&note)?;
-            Committed {
-                size: cp.size.0,
-                root: cp.root,
-                note: Arc::new(note),
-            }
-        }
-        None => {
-            // A tree without its checkpoint is not a new log: starting afresh
-            // would overwrite its tiles with a different history (a fork).
-            if tiles.root().join("tile").exists() {
-                return Err(LogError::NoCheckpoint(tiles.root().to_owned()));
-            }
-            let cp = Checkpoint {
-                origin: signer.origin().to_owned(),
-                size: TreeSize(0),
-                root: EMPTY_ROOT,
-                extensions: vec![],
-            };
-            let note = signer.sign(&cp)?;
-            tiles
-                .write_checkpoint(&note)
-                .map_err(io_err(tiles.root()))?;
-            Committed {
-                size: 0,
-                root: EMPTY_ROOT,
-                note: Arc::new(note),
-            }
-        }
-    };
-    let appender = if committed.size == 0 {
-        Appender::empty()
-    } else {
-        Appender::load(TreeSize(committed.size), committed.root, tiles)?
-    };
-    let mut applied = db.applied_size()?;
-    if applied > committed.size {
-        tracing::warn!(
-            applied,
-            size = committed.size,
-            "derived state is ahead of the log; rebuilding it"
-        );
-        db.reset()?;
-        applied = 0;
-    }
-    let mut state = LogState::new();
-    let mut touched: BTreeSet<CampaignId> = BTreeSet::new();
-    let started = Instant::now();
-    let mut index = 0u64;
-    while index < committed.size {
-        let n = index / 256;
-        let width = (committed.size - n * 256).min(256) as u16;
-        let bundle = tiles.read_tile(TileId {
-            level: None,
-            index: n,
-            width,
-        })?;
-        let raw = decode_bundle(&bundle)?;
-        let mut leaves = Vec::with_capacity(raw.len());
-        for r in raw {
-            let leaf = Leaf::decode(r).map_err(|e| LogError::CorruptLeaf {
-                index,
-                reason: e.to_string(),
-            })?;
-            let entry = state.replay(&leaf).map_err(|e| LogError::CorruptLeaf {
-                index,
-                reason: e.to_string(),
-            })?;
-            if index >= applied {
-                touched.extend(state.campaigns_affected(&entry));
-                leaves.push((index, leaf, entry));
-            }
-            index += 1;
-        }
-        if !leaves.is_empty() {
-            let applied_leaves: Vec<AppliedLeaf<'_>> = leaves
-                .iter()
-                .map(|(i, l, e)| AppliedLeaf {
-                    index: *i,
-                    leaf: l,
-                    entry: e,
-                })
-                .collect();
-            db.apply(&applied_leaves, index, None, &[])?;
-        }
-    }
-    if !touched.is_empty() {
-        let tallies: Vec<_> = touched.iter().filter_map(|c| state.tally(c)).collect();
-        let tallies = sign_tally_notes(
-            signer.origin(),
-            signer,
-            committed.size,
-            committed.root,
-            tallies,
-        );
-        db.apply(&[], committed.size, Some(&committed.note), &tallies)?;
-        tracing::info!(
-            from = applied,
-            to = committed.size,
-            "caught derived state up with the log"
-        );
-    } else if db.checkpoint(committed.size)?.is_none() {
-        db.apply(&[], committed.size, Some(&committed.note), &[])?;
-    }
-    tracing::info!(
-        size = committed.size,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "log loaded"
-    );
-    Ok((appender, state, committed))
-}
-
-/// Signs one tally note per campaign (`headcount_core::notes`): each a few
-/// hundred bytes, whatever the number of campaigns in the log.
-fn sign_tally_notes(
-    origin: &str,
-    signer: &LogSigner,
-    size: u64,
-    root: Hash,
-    tallies: Vec<headcount_core::CampaignTally>,
-) -> Vec<(headcount_core::CampaignTally, Option<Vec<u8>>)> {
-    use base64::Engine;
-    let root = base64::engine::general_purpose::STANDARD.encode(root.0);
-    tallies
-        .into_iter()
-        .map(|t| {
-            let text =
-                headcount_core::notes::CountsNote::campaign_note(origin, size, &root, &t).to_text();
-            let signed = signed_note::Note::new(text.as_bytes(), &[])
-                .and_then(|mut n| n.add_sigs(&[signer]).map(|()| n.to_bytes()));
-            let note = match signed {
-                Ok(b) => Some(b),
-                Err(e) => {
-                    tracing::error!(error = %e, "could not sign a tally note");
-                    None
-                }
-            };
-            (t, note)
-        })
-        .collect()
-}
-
-fn sequencer_loop(
-    log: std::sync::Weak<Log>,
-    pool: Arc<Mutex<Pool>>,
-    wake: Arc<Condvar>,
-    options: SequencerOptions,
-    mut seq: Sequencer,
-) {
-    // A round starts no sooner than `min_round_interval` after the last one.
-    let mut earliest = Instant::now();
+/// Renews the sequencer lease every third of its time to live, for as long
+/// as the log lives. A lease found taken over stops the log: another
+/// sequencer owns it now, and every write this one tried would be refused.
+fn renew_lease(log: std::sync::Weak<Log>, ttl: Duration) {
+    let step = (ttl / 3).max(Duration::from_millis(10));
+    let mut slept = Duration::ZERO;
     loop {
-        let batch = {
-            let mut pool = lock(&pool);
-            while pool.queue.is_empty() && !pool.shutdown {
-                pool = wake.wait(pool).unwrap_or_else(|e| e.into_inner());
-            }
-            if pool.queue.is_empty() && pool.shutdown {
+        // Short sleeps, so the thread ends soon after the log is dropped.
+        std::thread::sleep(Duration::from_millis(50).min(step));
+        slept += Duration::from_millis(50).min(step);
+        let Some(log) = log.upgrade() else { return };
+        if lock(&log.pool).shutdown {
+            return;
+        }
+        if slept < step {
+            continue;
+        }
+        slept = Duration::ZERO;
+        match log.lease.renew(log.token, ttl) {
+            Ok(()) => {}
+            Err(StorageError::LeaseLost { token }) => {
+                tracing::error!(
+                    token,
+                    "the sequencer lease was taken over; stopping this log"
+                );
+                lock(&log.pool).shutdown = true;
+                log.wake.notify_all();
                 return;
             }
-            let deadline = (Instant::now() + options.batch_interval).max(earliest);
-            while !pool.shutdown {
-                let now = Instant::now();
-                if now >= deadline || (pool.queue.len() >= options.max_batch && now >= earliest) {
-                    break;
-                }
-                let until = if pool.queue.len() >= options.max_batch {
-                    earliest
-                } else {
-                    deadline
-                };
-                pool = wake
-                    .wait_timeout(pool, until.saturating_duration_since(now))
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
-            }
-            let n = pool.queue.len().min(options.max_batch);
-            earliest = Instant::now() + options.min_round_interval;
-            pool.queue.drain(..n).collect::<Vec<_>>()
-        };
-        // The log is only held while a round runs.
-        let Some(this) = log.upgrade() else { return };
-        if let Err(e) = this.sequence(&mut seq, batch) {
-            tracing::error!(error = %e, "sequencing round failed; recovering from storage");
-            this.recover(&mut seq);
-        }
-    }
-}
-
-impl Log {
-    fn answer(&self, hash: &EntryHash, outcome: impl Fn() -> Outcome) {
-        let waiters = lock(&self.pool).waiters.remove(hash).unwrap_or_default();
-        for w in waiters {
-            let _ = w.send(outcome());
-        }
-    }
-
-    /// One sequencing round.
-    fn sequence(&self, seq: &mut Sequencer, mut batch: Vec<Pending>) -> Result<(), LogError> {
-        batch.shuffle(&mut rand::thread_rng());
-        let mut accepted: Vec<Pending> = Vec::with_capacity(batch.len());
-        let ts;
-        {
-            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
-            ts = Timestamp::coarse(unix_now()).max(state.last_timestamp);
-            for p in batch {
-                match state.validate(
-                    ts,
-                    &p.entry,
-                    p.hash,
-                    Some(p.token),
-                    self.credentials.as_ref(),
-                ) {
-                    Ok(change) => {
-                        state.apply(ts, change);
-                        accepted.push(p);
-                    }
-                    Err(rejection) => {
-                        self.remember_refusal(p.hash, rejection.clone());
-                        self.answer(&p.hash, || Err(SubmitError::Rejected(rejection.clone())));
-                    }
-                }
-            }
-        }
-        if accepted.is_empty() {
-            return Ok(());
-        }
-        let leaves: Vec<Leaf> = accepted
-            .iter()
-            .map(|p| Leaf {
-                timestamp: ts,
-                entry: p.bytes.clone(),
-            })
-            .collect();
-        let encoded: Vec<Vec<u8>> = leaves.iter().map(Leaf::encode).collect();
-        let out = match seq.appender.append(&encoded) {
-            Ok(o) => o,
-            Err(e) => {
-                self.fail_round(&accepted);
-                return Err(e.into());
-            }
-        };
-        let write = || -> Result<Vec<u8>, LogError> {
-            out.tiles
-                .par_iter()
-                .try_for_each(|(id, data)| self.tiles.write_tile(*id, data))
-                .map_err(io_err(self.tiles.root()))?;
-            let cp = Checkpoint {
-                origin: self.origin.clone(),
-                size: out.size,
-                root: out.root,
-                extensions: vec![],
-            };
-            let note = seq.signer.sign(&cp)?;
-            // The commit point.
-            self.tiles
-                .write_checkpoint(&note)
-                .map_err(io_err(self.tiles.root()))?;
-            Ok(note)
-        };
-        let note = match write() {
-            Ok(n) => n,
-            Err(e) => {
-                self.fail_round(&accepted);
-                return Err(e);
-            }
-        };
-        // The checkpoint covering this round's full tiles is durable: their
-        // partial tiles can go (readers of older checkpoints get prefixes).
-        if let Err(e) = self
-            .tiles
-            .prune_partials(out.tiles.iter().map(|(id, _)| *id))
-        {
-            tracing::warn!(error = %e, "could not delete partial tiles; retried at the next start");
-        }
-        let size = out.size.0;
-        let tallies: Vec<_> = self.with_state(|s| {
-            let touched: BTreeSet<CampaignId> = accepted
-                .iter()
-                .flat_map(|p| s.campaigns_affected(&p.entry))
-                .collect();
-            touched.iter().filter_map(|c| s.tally(c)).collect()
-        });
-        // A signed tally note for each campaign this round changed.
-        let tallies = sign_tally_notes(&self.origin, &seq.signer, size, out.root, tallies);
-        let first = out.first_index.0;
-        let applied: Vec<AppliedLeaf<'_>> = accepted
-            .iter()
-            .zip(&leaves)
-            .enumerate()
-            .map(|(i, (p, leaf))| AppliedLeaf {
-                index: first + i as u64,
-                leaf,
-                entry: &p.entry,
-            })
-            .collect();
-        if let Err(e) = seq.db.apply(&applied, size, Some(&note), &tallies) {
-            // The entries are committed; derived state catches up at the next start.
-            tracing::error!(error = %e, "could not update derived state");
-        }
-        // Publish the checkpoint only once derived state (tallies, campaigns)
-        // knows it, so readers never see a size the API cannot answer for.
-        *self.committed.write().unwrap_or_else(|e| e.into_inner()) = Committed {
-            size,
-            root: out.root,
-            note: Arc::new(note.clone()),
-        };
-        let answers: Vec<(EntryHash, Located)> = accepted
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let at = Located {
-                    index: first + i as u64,
-                    timestamp: ts.0,
-                    receipt_size: size,
-                };
-                (p.hash, at)
-            })
-            .collect();
-        // With witnesses, receipts wait for cosignatures (in another task, so a
-        // slow witness never stalls sequencing); without, answer now.
-        let round = crate::witnessing::Round { answers };
-        let unsent = match lock(&self.witness_tx).as_ref() {
-            Some(tx) => tx.send(round).err().map(|e| e.0),
-            None => Some(round),
-        };
-        if let Some(round) = unsent {
-            for (h, at) in round.answers {
-                self.answer(&h, || Ok(at));
-            }
-        }
-        self.metrics.round(accepted.len());
-        for _ in &accepted {
-            self.metrics.accepted();
-        }
-        tracing::debug!(size, appended = accepted.len(), "sequenced");
-        Ok(())
-    }
-
-    /// Answers a waiter (used by the witnessing stage).
-    pub(crate) fn answer_located(&self, hash: &EntryHash, at: Located) {
-        self.answer(hash, || Ok(at));
-    }
-
-    fn fail_round(&self, accepted: &[Pending]) {
-        for p in accepted {
-            self.answer(&p.hash, || {
-                Err(SubmitError::Internal(
-                    "the log could not commit this round; retry".into(),
-                ))
-            });
-        }
-    }
-
-    /// After a failed round the in-memory state may be ahead of storage:
-    /// reload everything from storage through the start-up path.
-    fn recover(&self, seq: &mut Sequencer) {
-        match load(&self.tiles, &self.verifier, &seq.signer, &mut seq.db) {
-            Ok((appender, state, committed)) => {
-                seq.appender = appender;
-                *self.state.write().unwrap_or_else(|e| e.into_inner()) = state;
-                *self.committed.write().unwrap_or_else(|e| e.into_inner()) = committed;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "recovery failed; refusing further submissions");
-                lock(&self.pool).shutdown = true;
-            }
+            Err(e) => tracing::warn!(error = %e, "could not renew the sequencer lease; retrying"),
         }
     }
 }
@@ -1138,5 +826,8 @@ impl Drop for Log {
     fn drop(&mut self) {
         lock(&self.pool).shutdown = true;
         self.wake.notify_all();
+        if let Err(e) = self.lease.release(self.token) {
+            tracing::warn!(error = %e, "could not release the sequencer lease; it expires");
+        }
     }
 }
