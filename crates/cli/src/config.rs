@@ -53,6 +53,10 @@ pub struct ServerConfig {
     /// rule: auditors do not apply it.
     #[serde(default)]
     pub admission: AdmissionConfig,
+    /// Where the log keeps its state (the `[storage]` table; default: the
+    /// data directory: tiles, SQLite, a lock file).
+    #[serde(default)]
+    pub storage: StorageConfig,
     /// Also serve `GET /metrics` on the public listener (default false: the
     /// counters tell an observer when and how the log is used; scrape them
     /// through `metrics_listen` instead).
@@ -100,6 +104,37 @@ pub struct AdmissionConfig {
     /// verification on two cores; one campaign's plain submissions count as
     /// busy from a quarter of it). 0: always busy, always ask the work.
     pub busy_at: Option<usize>,
+}
+
+/// `[storage]`: the default (absent) keeps everything in the data directory.
+///
+/// ```toml
+/// [storage]
+/// postgres = "postgres://headcount@db.internal:5432/headcount"
+/// schema = "log1"                  # one schema per log (default "headcount")
+/// s3 = "s3://bucket/prefix"        # tiles in a bucket (default: <data>/log)
+/// lease_ttl_ms = 10000
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// PostgreSQL for the derived state, the read model, the sequencer lease
+    /// (with a fencing token every write checks) and the commit point. A
+    /// second `headcount serve` with the same settings is a standby: it waits
+    /// for the lease and takes over when the sequencer's expires.
+    pub postgres: Option<String>,
+    /// The schema in that database holding this log (default `headcount`).
+    pub schema: Option<String>,
+    /// Tiles, bundles and the public checkpoint in an S3-compatible bucket,
+    /// `s3://bucket/prefix` (needs `postgres`, which holds the commit
+    /// point). Endpoint, region and credentials come from the environment:
+    /// `AWS_ENDPOINT_URL` (absent: AWS), `AWS_REGION` (default
+    /// `us-east-1`), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`.
+    pub s3: Option<String>,
+    /// How long the sequencer lease lasts without renewal, milliseconds
+    /// (default 10000): a standby takes over at most this long after the
+    /// sequencer dies.
+    pub lease_ttl_ms: Option<u64>,
 }
 
 /// `"open"` or a list of hex keys.

@@ -17,6 +17,7 @@ pub mod mirror;
 pub mod offline;
 pub mod registrar;
 pub mod serve;
+pub mod storage;
 pub mod vouch;
 pub mod witness;
 

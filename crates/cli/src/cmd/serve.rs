@@ -75,7 +75,12 @@ pub fn open_log(data: &Path, config: &ServerConfig) -> Result<(Arc<Log>, Sequenc
     let signer = load_or_create_log_key(&key_path, &origin)?;
     let options = config.sequencer();
     let witnessing = config.witnessing(data)?;
-    let log = Log::open(data, signer, Arc::new(BbsCredentials), options.clone())?;
+    let log = match crate::cmd::storage::open(data, &config.storage)? {
+        Some(storage) => {
+            Log::open_with(storage, signer, Arc::new(BbsCredentials), options.clone())?
+        }
+        None => Log::open(data, signer, Arc::new(BbsCredentials), options.clone())?,
+    };
     log.set_auditors(config.auditors.clone());
     log.set_admission(config.admission.policy()?);
     if let Some((w, text)) = witnessing {
