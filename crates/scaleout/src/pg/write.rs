@@ -148,24 +148,21 @@ impl DerivedWriter for PgWriter {
                     .await
                     .map_err(pg_err)?;
                 match l.entry {
-                    Entry::Registrar(r) => {
+                    Entry::Registrar(_) | Entry::Campaign(_) => {
+                        // One row per registrar or campaign, keyed by its id.
+                        let (table, id) = match &l.entry {
+                            Entry::Registrar(r) => ("registrars", r.id().0),
+                            Entry::Campaign(c) => ("campaigns", c.id().0),
+                            _ => unreachable!("matched above"),
+                        };
                         tx.execute(
-                            "INSERT INTO registrars (id, leaf_index, timestamp, entry)
-                             VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET
-                             leaf_index = EXCLUDED.leaf_index, timestamp = EXCLUDED.timestamp,
-                             entry = EXCLUDED.entry",
-                            &[&&r.id().0[..], &index, &ts, &l.leaf.entry],
-                        )
-                        .await
-                        .map_err(pg_err)?;
-                    }
-                    Entry::Campaign(c) => {
-                        tx.execute(
-                            "INSERT INTO campaigns (id, leaf_index, timestamp, entry)
-                             VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET
-                             leaf_index = EXCLUDED.leaf_index, timestamp = EXCLUDED.timestamp,
-                             entry = EXCLUDED.entry",
-                            &[&&c.id().0[..], &index, &ts, &l.leaf.entry],
+                            &format!(
+                                "INSERT INTO {table} (id, leaf_index, timestamp, entry)
+                                 VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET
+                                 leaf_index = EXCLUDED.leaf_index, timestamp = EXCLUDED.timestamp,
+                                 entry = EXCLUDED.entry"
+                            ),
+                            &[&&id[..], &index, &ts, &l.leaf.entry],
                         )
                         .await
                         .map_err(pg_err)?;
