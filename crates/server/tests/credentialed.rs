@@ -340,7 +340,10 @@ async fn under_load_a_declaration_needs_the_busy_work() {
             "{what}: {v}"
         );
         assert!(
-            v["message"].as_str().unwrap_or("").contains("10 bits"),
+            v["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains(&format!("{BITS} bits")),
             "{what}: the message says how much: {v}"
         );
         assert_eq!(tally(&w).await, before, "{what}: nothing changed");
